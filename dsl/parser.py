@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast as pyast
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -275,21 +276,70 @@ class _Build(Transformer):
         return A.Out(c[0], self._span(meta))
 
 
-def _syntax_error(err: lark.exceptions.LarkError, file: str, text: str) -> Diagnostic:
-    line = getattr(err, "line", 1) or 1
-    col = getattr(err, "column", 1) or 1
-    if line < 0:  # lark reports end of input as -1
-        lines = text.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
-    span = A.Span(file, line, col, line, col + 1)
+# Terminal sets that read better as one phrase; each is used only when the parser would accept
+# every member, so "an expression" never claims more than is true.
+_EXPR_START = frozenset({"NAME", "INT", "STRING", "LPAR", "MINUS", "TRUE", "FALSE", "INF", "NONE",
+                         "FOLD"})
+_OPERATORS = frozenset({"PLUS", "MINUS", "MUL_OP", "COMP_OP", "AND", "OR", "XOR"})
+_STMT_START = frozenset({"NAME", "REPEAT", "RETURN"})
+_CLOSERS = ("RBRACE", "RPAR", "RSQB")
+
+
+def _expected(terminals: set[str]) -> str:
+    left = set(terminals)
+    phrases = [_describe(t) for t in _CLOSERS if t in left]
+    left -= set(_CLOSERS)
+    for group, phrase in ((_STMT_START, "a statement"), (_EXPR_START, "an expression"),
+                          (_OPERATORS, "an operator")):
+        if group <= left:
+            phrases.append(phrase)
+            left -= group | ({"NOT"} if group is _EXPR_START else set())
+    if "a statement" in phrases and "an expression" in phrases:
+        left -= _STMT_START
+    phrases += sorted({_describe(t) for t in left} - set(phrases))
+    return ", ".join(phrases[:8]) + (", …" if len(phrases) > 8 else "")
+
+
+def _offset_pos(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _comment_hint(text: str, line: int, col: int) -> str:
+    """Trailing `//` comments are floor division in this grammar; say so when one is near."""
+    lines = text.splitlines()
+    for ln in (line, line - 1):
+        if 1 <= ln <= len(lines):
+            code = lines[ln - 1][: col - 1] if ln == line else lines[ln - 1]
+            if "//" in code.strip()[1:]:
+                return " (note: a `//` after code is floor division; a comment must start its line)"
+    return ""
+
+
+def _syntax_error(err: lark.exceptions.UnexpectedInput, file: str, text: str,
+                  stop: int | None = None) -> Diagnostic:
+    """The diagnostic for one lark error. `stop`, when given, is the offset where the parsed text
+    was cut short (the start of the next item): running out of input there means that item's
+    keyword came too early, and the message says so."""
+    line, col = getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1
     if isinstance(err, lark.exceptions.UnexpectedToken):
         tok = err.token
-        got = "end of file" if tok.type == "$END" else f"'{tok}'"
-        expected = sorted({_describe(t) for t in err.expected})
+        accepts = err.accepts or err.expected
         if tok.type != "$END":
-            span = A.Span(file, line, col, line, col + max(1, len(str(tok))))
-        shown = ", ".join(expected[:6]) + (", …" if len(expected) > 6 else "")
-        return Diagnostic.at(span, "syntax", f"unexpected {got}; expected {shown}")
+            got, width = f"'{tok}'", max(1, len(str(tok)))
+        elif stop is not None and stop < len(text):
+            line, col = _offset_pos(text, stop)
+            word = text[stop:].split(None, 1)[0]
+            got, width = f"'{word}'", len(word)
+        else:
+            # lark places the end-of-input token on the last real token; point just past it
+            line = getattr(tok, "end_line", None) or line
+            col = getattr(tok, "end_column", None) or col
+            got, width = "end of file", 1
+        span = A.Span(file, line, col, line, col + width)
+        message = f"unexpected {got}; expected {_expected(set(accepts))}"
+        return Diagnostic.at(span, "syntax", message + _comment_hint(text, line, col))
+    span = A.Span(file, line, col, line, col + 1)
     if isinstance(err, lark.exceptions.UnexpectedCharacters):
         return Diagnostic.at(span, "syntax", f"unexpected character {text_at(text, line, col)!r}")
     return Diagnostic.at(span, "syntax", str(err).splitlines()[0])
@@ -302,10 +352,44 @@ def text_at(text: str, line: int, col: int) -> str:
     return ""
 
 
+# Only a keyword that begins its line cuts: one in mid-line is more likely a slip inside an item
+# (`x = program`) than a new item, and cutting there would report junk from the remainder.
+_ITEM_SCAN = re.compile(r"^[ \t]*(program|def)\b", re.MULTILINE)
+
+
+def _item_starts(text: str) -> list[int]:
+    return [m.start(1) for m in _ITEM_SCAN.finditer(text)]
+
+
+def _all_syntax_errors(text: str, file: str) -> list[Diagnostic]:
+    """Every item's first syntax error.
+
+    `program` and `def` are reserved words that can only begin an item, so the text is cut where
+    one begins a line and every piece parsed on its own (the text before it blanked, so that lines
+    and columns stay those of the file). An error thus never runs on into the next item, and each
+    item reports at most one error: recovering inside an item would mean guessing where a
+    statement ends, in a grammar where newlines carry no meaning, and would produce follow-on
+    errors."""
+    cuts = _item_starts(text)
+    bounds = [0, *cuts, len(text)]
+    out = []
+    for start, stop in zip(bounds, bounds[1:]):
+        piece = _BLANK.sub(" ", text[:start]) + text[start:stop]
+        try:
+            _lark().parse(piece)
+        except lark.exceptions.UnexpectedInput as err:
+            out.append(_syntax_error(err, file, text, stop))
+    return out
+
+
+_BLANK = re.compile(r"[^\n]")
+
+
 def parse(text: str, file: str = "<input>") -> A.Module:
-    """Parse a whole `.ncl` file; raise `NclError` with a syntax diagnostic on failure."""
+    """Parse a whole `.ncl` file; raise `NclError` with every item's syntax error on failure."""
     try:
         tree = _lark().parse(text)
     except lark.exceptions.UnexpectedInput as err:
-        raise NclError(_syntax_error(err, file, text)) from None
+        diagnostics = _all_syntax_errors(text, file) or [_syntax_error(err, file, text)]
+        raise NclError(diagnostics) from None
     return _Build(file).transform(tree)
