@@ -1,0 +1,337 @@
+"""The `nclang` command line.
+
+Each command is one `_cmd_*` function registered in `_COMMANDS` with a function that adds its
+options; a command returns its exit status and raises `NclError` for errors in the user's input.
+Commands import what they need inside their body: `check` and `run` must start fast and must
+never import torch.
+
+Exit statuses: 0 ok, 1 errors in the user's input, 2 usage, 3 a compiled network disagrees with
+the reference interpreter, 70 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+
+EXIT_OK = 0
+EXIT_USER = 1
+EXIT_USAGE = 2
+EXIT_DISAGREE = 3
+EXIT_INTERNAL = 70
+
+STDIO = "-"
+STDIN_NAME = "<stdin>"
+
+BUG_REPORT = ("this is a bug in nclang; please report it with the command line and its input "
+              "files (--debug shows the traceback)")
+
+
+class _Context:
+    """What a command has read so far, so that diagnostics can quote the offending line."""
+
+    def __init__(self, args: argparse.Namespace, parser: argparse.ArgumentParser):
+        self.args = args
+        self.parser = parser
+        self.sources: dict[str, str] = {}
+
+    def read(self, path: str) -> tuple[str, str]:
+        """The display name and text of a file, `-` being stdin."""
+        from dsl.diagnostics import Diagnostic, NclError
+        if path == STDIO:
+            name, text = STDIN_NAME, sys.stdin.read()
+        else:
+            name = path
+            try:
+                with open(path, encoding="utf-8-sig") as f:
+                    text = f.read()
+            except UnicodeDecodeError:
+                raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
+                                          "cannot read file: not UTF-8 text")) from None
+            except OSError as err:
+                raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
+                                          f"cannot read file: {err.strerror or err}")) from None
+        self.sources[name] = text
+        return name, text
+
+    def usage_error(self, message: str):
+        self.parser.error(message)  # exits with status 2
+
+
+# ---------------------------------------------------------------- shared pieces
+
+def _size_arg(text: str) -> tuple[str, int]:
+    match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([0-9]+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected NAME=INT (e.g. k=32), got {text!r}")
+    value = int(match.group(2))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size is at least 1")
+    return match.group(1), value
+
+
+def _sizes(ctx: _Context) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for name, value in ctx.args.size or ():
+        if sizes.get(name, value) != value:
+            ctx.usage_error(f"argument --size: {name} is given twice ({sizes[name]} and {value})")
+        sizes[name] = value
+    return sizes
+
+
+def _load_program(ctx: _Context, path: str, name: str | None):
+    from dsl.checker import check_source, select_program
+    file, text = ctx.read(path)
+    return select_program(check_source(text, file), name, file)
+
+
+def _write_output(path: str, text: str) -> None:
+    """Write all of `text` or nothing: a reader never sees a half-written file."""
+    from dsl.diagnostics import Diagnostic, NclError
+    if path == STDIO:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                                   suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-write",
+                                  f"cannot write file: {err.strerror or err}")) from None
+
+
+def _type_text(texpr) -> str:
+    from dsl import types as T
+    return str(T.from_syntax(texpr))
+
+
+# ---------------------------------------------------------------- check
+
+def _add_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("program", metavar="PROG.ncl", help="source file")
+    p.add_argument("--program", dest="name", metavar="NAME",
+                   help="only this program of the file")
+    p.add_argument("--json", action="store_true",
+                   help="print the programs and diagnostics as one JSON document on stdout")
+    p.add_argument("--ir", action="store_true",
+                   help="also print each program's IR (in --json: as text under 'ir')")
+
+
+def _analyses(checked, text: str) -> list[dict]:
+    """Per program: its IR, the cost analysis and the value ranges (the exactness bound)."""
+    from compiler.analysis import analyse
+    from compiler.analysis.ranges import value_ranges
+    from compiler.ir import format_ir
+    from compiler.lower import lower
+    out = []
+    for c in checked:
+        program = lower(c)
+        out.append({"ir": format_ir(program), "analysis": analyse(c, text, program),
+                    "ranges": value_ranges(c)})
+    return out
+
+
+def _program_summary(checked) -> dict:
+    program = checked.program
+    return {
+        "name": program.name,
+        "family": checked.family,
+        "params": [{"name": p.name, "type": _type_text(p.type)} for p in program.params],
+        "results": [{"name": name, "type": _type_text(t)}
+                    for name, t in zip(checked.result_names, program.results)],
+        "size_vars": sorted(checked.size_vars),
+        "declared_class": program.declared_class,
+    }
+
+
+def _cmd_check(ctx: _Context) -> int:
+    from dsl.diagnostics import NclError
+    args = ctx.args
+    try:
+        from dsl.checker import check_source, select_program
+        file, text = ctx.read(args.program)
+        checked = check_source(text, file)
+        if args.name is not None:
+            checked = [select_program(checked, args.name, file)]
+    except NclError as err:
+        if not args.json:
+            raise
+        _print_json({"programs": [], "diagnostics": [d.to_json() for d in err.diagnostics]})
+        return EXIT_USER
+    summaries = [_program_summary(c) for c in checked]
+    analyses = _analyses(checked, text)
+    diagnostics = [d for a in analyses for d in a["analysis"].diagnostics]
+    status = EXIT_USER if any(d.severity == "error" for d in diagnostics) else EXIT_OK
+    if args.json:
+        for s, a in zip(summaries, analyses):
+            s["analysis"] = a["analysis"].to_json()
+            s["ranges"] = a["ranges"].to_json()
+            if args.ir:
+                s["ir"] = a["ir"]
+        _print_json({"programs": summaries, "diagnostics": [d.to_json() for d in diagnostics]})
+        return status
+    for s, a in zip(summaries, analyses):
+        params = ", ".join(f"{p['name']}: {p['type']}" for p in s["params"])
+        results = ", ".join(f"{r['name']}: {r['type']}" for r in s["results"])
+        print(f"{s['name']}: {s['family']} program")
+        print(f"  parameters: {params or '(none)'}")
+        print(f"  results:    {results}")
+        for line in a["analysis"].summary_lines():
+            print(f"  {line}")
+        print(f"  values:     {a['ranges'].summary()}")
+        if args.ir:
+            print("  ir:")
+            print("".join(f"    {line}\n" for line in a["ir"].splitlines()), end="")
+    if diagnostics:
+        sys.stderr.write(_render(ctx, diagnostics) + "\n")
+    return status
+
+
+def _print_json(doc) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------- run
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("program", metavar="PROG.ncl", help="source file")
+    p.add_argument("-i", "--input", required=True, metavar="IN.json",
+                   help="one JSON object, or JSON Lines (one object per line); - for stdin")
+    p.add_argument("-o", "--output", default=STDIO, metavar="OUT",
+                   help="where to write the results (default -, stdout)")
+    p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
+                   help="fix a size variable the input does not fix, e.g. --size k=32 "
+                        "(repeatable)")
+    p.add_argument("--program", dest="name", metavar="NAME",
+                   help="which program of the file (needed when it has several)")
+
+
+def _check_size_options(ctx: _Context, checked, sizes: dict[str, int]) -> None:
+    from dsl.diagnostics import did_you_mean
+    from dsl.jsonio import input_sizes
+    fixed_by_input = input_sizes(checked)
+    known = set(checked.size_vars)
+    for name in sizes:
+        if name in fixed_by_input:
+            ctx.usage_error(f"argument --size: {name} is fixed by the input; drop --size {name}")
+        if name not in known:
+            listed = ", ".join(sorted(known - fixed_by_input)) or "none"
+            ctx.usage_error(f"argument --size: program {checked.program.name} has no size "
+                            f"variable {name}{did_you_mean(name, known)} "
+                            f"(sizes you can set: {listed})")
+
+
+def _cmd_run(ctx: _Context) -> int:
+    from dsl.diagnostics import Diagnostic, NclError
+    from dsl.interpreter import run
+    from dsl.jsonio import check_sizes, decode, encode, read_records
+    args = ctx.args
+    sizes = _sizes(ctx)
+    checked = _load_program(ctx, args.program, args.name)
+    _check_size_options(ctx, checked, sizes)
+    check_sizes(checked, sizes, checked.program.span.file)
+    in_file, text = ctx.read(args.input)
+    records = read_records(text, in_file)
+
+    instances, errors = [], []
+    for obj, line in records:
+        try:
+            instances.append((decode(checked, obj, sizes, in_file, line), line))
+        except NclError as err:
+            errors.extend(err.diagnostics)
+    if errors:
+        raise NclError(errors)
+
+    lines = []
+    for instance, line in instances:
+        try:
+            outputs = run(checked, instance)
+        except NclError as err:
+            # The run error points into the program; the note says which input caused it.
+            errors.extend(err.diagnostics)
+            errors.append(Diagnostic(in_file, line, 1, line, 2, "note", "run-input",
+                                     "while running the program on this input"))
+            continue
+        lines.append(json.dumps(encode(checked, outputs), allow_nan=False))
+    if errors:
+        raise NclError(errors)
+    _write_output(args.output, "".join(line + "\n" for line in lines))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- the parser and main
+
+_COMMANDS = {
+    "check": (_add_check, _cmd_check, "parse and type-check a program; print its interface"),
+    "run": (_add_run, _cmd_run, "run a program on JSON input with the reference interpreter"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nclang",
+        description="Compile parallel graph and bit-level algorithms to exact neural-network "
+                    "weights.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show a traceback for internal errors")
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS keeps a subcommand from resetting a --debug given before it.
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show a traceback for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (add, func, help_text) in _COMMANDS.items():
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        add(p)
+        p.set_defaults(_func=func, _parser=p)
+    return parser
+
+
+def _render(ctx: _Context, diagnostics) -> str:
+    from dsl.diagnostics import render_all
+    return render_all(diagnostics, ctx.sources)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    ctx = _Context(args, args._parser)
+    try:
+        return args._func(ctx)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`nclang run … | head`): stop quietly, like other Unix tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception as err:  # noqa: BLE001 - the last line of defence: no traceback for users
+        from dsl.diagnostics import NclError
+        if isinstance(err, NclError):
+            sys.stderr.write(_render(ctx, err.diagnostics) + "\n")
+            return EXIT_USER
+        if args.debug:
+            import traceback
+            traceback.print_exc()
+        message = str(err).splitlines()[0] if str(err) else ""
+        sys.stderr.write(f"nclang: internal error: {type(err).__name__}"
+                         f"{': ' + message if message else ''}; {BUG_REPORT}\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
