@@ -36,8 +36,8 @@ class Diagnostic:
         out = self.header()
         if source is None:
             return out
-        lines = source.splitlines()
-        if not 1 <= self.line <= len(lines):
+        lines = source_lines(source)
+        if not 1 <= self.line <= len(lines) or not lines[self.line - 1]:
             return out
         text = lines[self.line - 1].expandtabs(1)
         width = 1
@@ -48,6 +48,12 @@ class Diagnostic:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def source_lines(text: str) -> list[str]:
+    """Lines as the parser and the JSON reader count them: split at `\n` only (str.splitlines
+    also breaks at form feeds and Unicode separators, which would quote the wrong line)."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 class NclError(Exception):

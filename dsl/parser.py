@@ -10,7 +10,7 @@ import lark
 from lark import Token, Transformer, v_args
 
 from . import ast as A
-from .diagnostics import Diagnostic, NclError
+from .diagnostics import Diagnostic, NclError, source_lines
 
 _TOKEN_NAMES = {
     "NAME": "a name", "INT": "an integer", "STRING": "a string", "LBRACE": "'{'",
@@ -307,7 +307,7 @@ def _offset_pos(text: str, offset: int) -> tuple[int, int]:
 
 def _comment_hint(text: str, line: int, col: int) -> str:
     """Trailing `//` comments are floor division in this grammar; say so when one is near."""
-    lines = text.splitlines()
+    lines = source_lines(text)
     for ln in (line, line - 1):
         if 1 <= ln <= len(lines):
             code = lines[ln - 1][: col - 1] if ln == line else lines[ln - 1]
@@ -346,7 +346,7 @@ def _syntax_error(err: lark.exceptions.UnexpectedInput, file: str, text: str,
 
 
 def text_at(text: str, line: int, col: int) -> str:
-    lines = text.splitlines()
+    lines = source_lines(text)
     if 1 <= line <= len(lines) and 1 <= col <= len(lines[line - 1]):
         return lines[line - 1][col - 1]
     return ""
@@ -392,4 +392,23 @@ def parse(text: str, file: str = "<input>") -> A.Module:
     except lark.exceptions.UnexpectedInput as err:
         diagnostics = _all_syntax_errors(text, file) or [_syntax_error(err, file, text)]
         raise NclError(diagnostics) from None
+    _check_nesting(tree, file)
     return _Build(file).transform(tree)
+
+
+# Every stage after the parser walks the tree recursively, a few Python frames per level; dsl
+# raises the interpreter's recursion limit to fit this depth (see dsl/__init__.py).
+MAX_NESTING = 1000
+
+
+def _check_nesting(tree: lark.Tree, file: str) -> None:
+    """Refuse trees deeper than MAX_NESTING with a diagnostic rather than a RecursionError."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            meta = node.meta
+            span = A.Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+            raise NclError.at(span, "too-deep", f"expression nested more than {MAX_NESTING} "
+                              "levels deep; split it with intermediate variables")
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
