@@ -22,12 +22,30 @@ from sympy.printing.str import StrPrinter
 from dsl import ast as A
 from dsl import types as T
 
-# Size variables: nodes or positions, edges, bit width. `m` is taken to be at least 1 in cost
-# formulas (an aggregation over no edges costs nothing, which the formulas over-approximate).
-N = sympy.Symbol("n", integer=True, positive=True)
-M = sympy.Symbol("m", integer=True, positive=True)
-K = sympy.Symbol("k", integer=True, positive=True)
-SIZE_SYMBOLS = {"n": N, "m": M, "k": K}
+# Size variables: nodes or positions, edges, bit width. sympy tells symbols apart by their
+# assumptions as well as their names, so every module takes them from `size_symbol`: two
+# definitions of `m` would be two different variables that print alike.
+SIZE_SYMBOLS: dict[str, sympy.Symbol] = {
+    "n": sympy.Symbol("n", integer=True, positive=True),
+    # a graph may have no edges
+    "m": sympy.Symbol("m", integer=True, nonnegative=True),
+    "k": sympy.Symbol("k", integer=True, positive=True),
+}
+
+
+def size_symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol of size variable `name`: an integer, at least 1 except `m`, which is at
+    least 0. Other names (a bit width `w` in `bits[w]`) are positive integers."""
+    if name in SIZE_SYMBOLS:
+        return SIZE_SYMBOLS[name]
+    # kept apart from SIZE_SYMBOLS, which `is_size_expr` reads as the fixed size variables
+    return _OTHER_SIZES.setdefault(name, sympy.Symbol(name, integer=True, positive=True))
+
+
+_OTHER_SIZES: dict[str, sympy.Symbol] = {}
+
+
+N, M, K = size_symbol("n"), size_symbol("m"), size_symbol("k")
 
 
 class log2(sympy.Function):  # noqa: N801 - printed as the language writes it
@@ -104,7 +122,7 @@ def size_formula(expr: A.Expr) -> sympy.Expr:
         case A.IntLit(value=v):
             return sympy.Integer(v)
         case A.Name(id=name):
-            return SIZE_SYMBOLS[name]
+            return size_symbol(name)
         case A.Neg(operand=x):
             return -size_formula(x)
         case A.BinOp(op=op, left=left, right=right):

@@ -92,7 +92,7 @@ def select_program(checked: list[CheckedProgram], name: str | None, file: str) -
             raise NclError.at(span, "no-program", f"{file} holds no program")
         raise NclError.at(span, "ambiguous-program",
                           f"{file} holds {len(checked)} programs ({', '.join(names)}); "
-                          "name the one to use")
+                          "pass --program NAME to choose one")
     for c in checked:
         if c.program.name == name:
             return c
@@ -629,9 +629,10 @@ class _ModuleChecker:
             sizes["m"] = T.Int(0, None)
         ch = _Checker(self, family, sizes, types)
         for prm in p.params:
-            if prm.name in sizes:
-                self.err(prm.span, "shadowing",
-                         f"parameter '{prm.name}' hides the size variable {prm.name}")
+            why = _reserved_param(prm.name, family, sizes)
+            if why:
+                self.err(prm.span, "reserved-name",
+                         f"a parameter cannot be named '{prm.name}': {why}; choose another name")
         ch.declare_params(p.params, [param_types.get(prm.name, ERR) for prm in p.params])
         ranges = {a for t in param_types.values() if isinstance(t, T.Field)
                   for a in t.axes if a.kind == "range"}
@@ -703,6 +704,23 @@ class _ModuleChecker:
                          "would have two entries with that name")
             names.append(name)
         return tuple(names)
+
+
+# The JSON input of a graph program holds the graph under these keys, beside its parameters.
+GRAPH_INPUT_KEYS = {"n": "the number of nodes", "edges": "the edge list"}
+SIZE_NAMES = ("n", "m", "k")
+
+
+def _reserved_param(name: str, family: str, sizes) -> str | None:
+    """Why a program parameter may not be called `name`, or None. A parameter is a key of the
+    JSON input and a name in every expression, so it may be neither a graph's own key nor a size
+    variable (of this program, or one of n, m, k, which the docs always mean as sizes)."""
+    if family == "graph" and name in GRAPH_INPUT_KEYS:
+        return f"a graph program's input already uses the key \"{name}\" for " \
+               f"{GRAPH_INPUT_KEYS[name]}"
+    if name in sizes or name in SIZE_NAMES:
+        return f"{name} is a size variable"
+    return None
 
 
 def _mentions(t, kinds) -> bool:
@@ -1201,9 +1219,11 @@ class _Checker:
                     return ERR, T.Int(0, None)
                 return T.Axis("range", size), T.Int(_lo_max(count.lo, 0), count.hi)
             case A.In(of=of) | A.Out(of=of):
+                # a node that may be none (an argmin's result) is allowed: in(none) and
+                # out(none) are empty, so a pointer that points nowhere needs no guard
                 t = self.scalar(of)
-                if t is not ERR and (not isinstance(t, T.Index) or t.axis != T.NODE
-                                     or t.optional):
+                node = isinstance(t, T.Index) and t.axis == T.NODE
+                if t is not ERR and not node and not isinstance(t, T.NoneType):
                     self.err(of.span, "wrong-domain", f"in(...) and out(...) take a node, "
                              f"not {_fmt(t)}")
                 return T.NODE, T.Int(0, None)

@@ -12,7 +12,7 @@ bug cannot hide in both. Every statement is evaluated as a whole with numpy:
   is set, so `i > 0 and c[i - 1] == 2` never complains about `c[-1]`;
 - a comprehension over `nodes`, `positions` or `range(S)` adds a dense axis and reduces it;
 - a comprehension over `in(x)` / `out(x)` joins every element of x's axes with the edges at the
-  node x names (CSR order), *substitutes* those axes by the joined edge axis in everything in
+  node x names (CSR order; a `none` names no node and joins no edge), *substitutes* those axes by the joined edge axis in everything in
   scope (variables, edge bindings, the mask), and reduces segment by segment (`ufunc.reduceat`).
   For `in(v)` with v a binder this is one pass over the m edges, never an n × m matrix.
 """
@@ -828,8 +828,10 @@ class _Interp:
             raise RunError(c.domain.span, "bad-domain", "in() and out() need a graph")
         direction = "in" if isinstance(c.domain, A.In) else "out"
         of = self.ev(c.domain.of, ctx)
+        # in(none) and out(none) are empty: a none is no error, and `ok` false leaves it no edges
+        real = Val(of.data != NONE_INDEX, of.axes, "bool") if of.kind == "index" else None
         idx, ok = self.index_valid(
-            of, g.n, ctx, c.domain.of.span,
+            of, g.n, ctx.masked(_and_mask(ctx.mask, real)), c.domain.of.span,
             lambda x: f"{direction}() of {x}, which is not a node (0..{g.n - 1})")
         S = of.axes
         s_shape = tuple(self.axes[a].size for a in S)
@@ -944,7 +946,7 @@ class _Interp:
                                     "one")
             if body.kind != "index":
                 self.fail_if(Val(cnt.data == 0, cnt.axes, "bool"), ctx, span, "only-empty",
-                             f"only() selected nothing, and a {body.kind} has no none")
+                             f"only() selected nothing, and {_A_KIND[body.kind]} has no none")
             b = arrange(body.data, body.axes)
             ar = np.arange(seg.length, dtype=np.int64).reshape((-1,) + (1,) * (b.ndim - 1))
             pos = seg.reduce(np.maximum, np.where(s, ar, -1), -1)
@@ -1025,6 +1027,9 @@ class _Interp:
     def reduce_fold(self, f: A.Fold, ctx: _Ctx) -> Val:
         data, kind, _ = self.fold(f, ctx)
         return Val(np.array(data[-1]), (), kind)
+
+
+_A_KIND = {"int": "an int", "frac": "a frac", "bool": "a bool", "token": "a token"}
 
 
 def _and_mask(mask: Val | None, c: Val | None) -> Val:

@@ -229,7 +229,8 @@ def test_select_program_picks_the_only_program_or_the_named_one():
 
 
 @pytest.mark.parametrize("name, code, text", [
-    (None, "ambiguous-program", "7 programs"),
+    (None, "ambiguous-program", "7 programs (bfs, bellman_ford, closure, parity, majority, "
+                                "reverse, hist); pass --program NAME"),
     ("hits", "unknown-program", "did you mean 'hist'?"),
 ])
 def test_select_program_errors(name, code, text):
@@ -683,3 +684,54 @@ def test_integer_ranges_hold_every_value_and_are_exact_for_plus_minus_times(op, 
     assert got.hi is None or got.hi >= max(values)
     if op in "+-*":
         assert (got.lo, got.hi) == (min(values), max(values))
+
+
+# ---------------------------------------------------------------- in(x) / out(x) of a pointer
+
+def test_in_and_out_accept_a_node_that_may_be_none():
+    check("""
+        program p(g: graph, w: node[int[0..9]]) -> (node[int], node[int], int) {
+            best[v] = argmin(w[u] for u in in(v))
+            deg[v] = count(u for u in in(best[v]))
+            low[v] = min(w[u] for u in out(best[v]))
+            return deg, low, count(u for u in in(none))
+        }
+    """)
+
+
+@pytest.mark.parametrize("of, shown", [("true", "bool"), ("w[v]", "int[0..9]")])
+def test_in_still_rejects_what_is_not_a_node(of, shown):
+    src = f"""
+        program p(g: graph, w: node[int[0..9]]) -> node[int] {{
+            r[v] = count(u for u in in({of}))
+            return r
+        }}
+    """
+    assert error(src) == (3, 32, "wrong-domain")
+    assert f"take a node, not {shown}" in message(src)
+
+
+# ---------------------------------------------------------------- reserved parameter names
+
+@pytest.mark.parametrize("params, col, text", [
+    ("g: graph, n: node[bool]", 21, "'n': a graph program's input already uses the key \"n\""),
+    ("g: graph, edges: edge[bool]", 21, "the key \"edges\" for the edge list"),
+    ("g: graph, m: int[0..3]", 21, "'m': m is a size variable"),
+    ("tokens: seq[token], n: int[0..3]", 31, "'n': n is a size variable"),
+    ("x: bits[w], w: int[0..3]", 23, "'w': w is a size variable"),
+    ("x: bits[k], k: bool", 23, "'k': k is a size variable"),
+    ("x: bits[w], n: bool", 23, "'n': n is a size variable"),
+])
+def test_parameter_named_like_an_input_key_or_a_size_is_reserved(params, col, text):
+    src = f"""
+        program p({params}) -> bool {{ return true }}
+    """
+    assert error(src) == (2, col, "reserved-name")
+    assert text in message(src) and "choose another name" in message(src)
+
+
+def test_def_parameters_may_use_size_names():
+    check("""
+        def f(n: int[0..3], k: int[0..3]) -> int[0..6] { return n + k }
+        program p(x: bits[k]) -> int { return f(1, 2) }
+    """)

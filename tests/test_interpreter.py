@@ -607,3 +607,45 @@ def test_unused_binder_domain_from_the_binder():
         return s
     }"""
     assert run_bits(src, 2, x=0)["s"].tolist() == [0, 1, 4, 9]
+
+
+# ---------------------------------------------------------------- in(x) / out(x) of a pointer
+
+POINTER_IN = """program p(g: graph, w: node[int[0..9]]) -> (node[node], node[int], node[int],
+                                                 node[int], node[bool], node[node]) {
+    best[v] = argmin(w[u] for u in in(v))
+    deg[v] = count(u for u in in(best[v]))
+    low[v] = min(w[u] for u in out(best[v]))
+    s[v] = sum(w[u] for u in in(best[v]))
+    every[v] = all(w[u] > 100 for u in out(best[v]))
+    far[v] = argmax(w[u] for u in in(best[v]))
+    return best, deg, low, s, every, far
+}"""
+
+
+def test_in_and_out_of_a_pointer_follow_it_and_of_none_are_empty():
+    # node 0 has no in-edge, so best[0] is none and every aggregation over in(none) / out(none)
+    # gives its identity; node 1's best is 0, node 2's best is 1 (w 3 beats w 5)
+    g = graph(3, [[0, 1], [1, 2], [0, 2]])
+    out = run(check(POINTER_IN), Instance({}, {"w": np.array([5.0, 3.0, 1.0])}, g))
+    assert out["best"].tolist() == [-1, 0, 1]
+    assert out["deg"].tolist() == [0, 0, 1]
+    assert out["low"].tolist() == [np.inf, 1, 1]
+    assert out["s"].tolist() == [0, 0, 5]
+    assert out["every"].tolist() == [True, False, False]
+    assert out["far"].tolist() == [-1, -1, 0]
+
+
+def test_in_of_the_none_literal_is_empty():
+    src = """program p(g: graph) -> (int, int) {
+        return count(u for u in in(none)), min(u for u in out(none))
+    }"""
+    out = run(check(src), Instance({}, {}, graph(2, [[0, 1], [1, 0]])))
+    assert list(out.values()) == [0, np.inf]
+
+
+def test_in_of_an_integer_outside_the_nodes_is_still_an_error():
+    src = """program p(g: graph) -> int {
+        return count(u for u in in(n))
+    }"""
+    raises("out-of-domain", run, check(src, typed=False), Instance({}, {}, graph(2, [])))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import sympy as sp
 
+from compiler.ir import size_symbol
 from dsl import ast as A
 from dsl import types as T
 from dsl.pretty import pretty_expr
@@ -37,21 +38,6 @@ _INTEGRAL = ("int", "index", "bool")
 _SEARCH_CAP = 2 ** 62
 
 # ---------------------------------------------------------------- sizes as sympy expressions
-
-_SIZE_SYMBOLS: dict[str, sp.Symbol] = {
-    "n": sp.Symbol("n", integer=True, positive=True),
-    "m": sp.Symbol("m", integer=True, nonnegative=True),
-    "k": sp.Symbol("k", integer=True, positive=True),
-}
-
-
-def size_symbol(name: str) -> sp.Symbol:
-    """The sympy symbol of size variable `name`: an integer, at least 1 except `m` (a graph may
-    have no edges)."""
-    if name not in _SIZE_SYMBOLS:
-        _SIZE_SYMBOLS[name] = sp.Symbol(name, integer=True, positive=True)
-    return _SIZE_SYMBOLS[name]
-
 
 def size_to_sympy(expr: A.Expr) -> sp.Expr:
     """A size expression (`n - 1`, `ceil(log2(n))`, `k + 1`) as a sympy expression."""
