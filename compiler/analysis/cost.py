@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from dsl import types as T
+
 from .. import ir
 
 ZERO = sympy.Integer(0)
@@ -101,10 +103,75 @@ class Cost:
     loops: tuple[LoopCost, ...]
 
 
+# ---- the MLP target's layers (bits programs) ------------------------------------------------
+#
+# A bits program compiles to one fixed layered circuit (compiler/targets/mlp.py): loops unrolled,
+# every gate ONE hidden layer (gadgets.table / ridges / select_shallow / extremum_shallow), affine
+# maps fused into the next gate's weights, one read-out layer at the end. Its layer count is then
+# 1 + the most gates on any path, and the rules below say how many gates each IR op puts on a
+# path. The target decides affine-or-gate with the same predicates, so the two cannot drift.
+
+def mlp_affine_local(op: ir.Local, static) -> bool:
+    """Whether the MLP target computes this pointwise op as an affine map of its operands (no
+    layer): sums, differences, scaling by a constant, a select with a known condition, and any
+    function of a single Boolean operand (f(0) + (f(1) - f(0)) x)."""
+    dyn = [a for a in op.args if a not in static]
+    if not dyn or op.op in ("add", "sub", "neg"):
+        return True
+    if op.op == "mul" and len(dyn) == 1:
+        return True
+    if op.op == "select" and op.args[0] in static:
+        return True
+    return len(dyn) == 1 and isinstance(dyn[0].type, T.Bool)
+
+
+def mlp_local_layers(op: ir.Local, static) -> int:
+    """Gates on a path through one pointwise op: 0 affine, a tree of 2-input gates for min/max
+    over several computed operands (the constants fold into one more leaf), else one table."""
+    if mlp_affine_local(op, static):
+        return 0
+    if op.op in ("min", "max"):
+        dyn = sum(1 for a in op.args if a not in static)
+        return max(1, (dyn + (dyn < len(op.args)) - 1).bit_length())
+    return 1
+
+
+def mlp_masked(op: ir.Aggregate, static) -> bool:
+    """An aggregation whose body and condition are both computed: each term is a gate first."""
+    return (op.body is not None and op.body not in static
+            and op.cond is not None and op.cond not in static)
+
+
+def _mlp_layers(op, static) -> sympy.Expr:
+    """Gates an op adds on a path in the MLP target (loops are handled by the region)."""
+    if op.out in static:
+        return ZERO
+    match op:
+        case ir.Local():
+            return sympy.Integer(mlp_local_layers(op, static))
+        case ir.Gather():
+            return ZERO if op.static else ONE  # wiring, or one multiplexer layer
+        case ir.Aggregate():
+            masked = 1 if mlp_masked(op, static) else 0
+            if op.agg in ("sum", "count", "only"):
+                return sympy.Integer(masked)  # a weighted sum: affine
+            if op.agg in ("any", "all", "mean"):
+                return sympy.Integer(1 + masked)  # one threshold on the sum of the terms
+            if op.agg in ("argmin", "argmax"):
+                # static body: the first selected in preference order, one layer; computed
+                # body: all pairwise comparisons (condition folded in), then the winner
+                return ONE if op.body in static else sympy.Integer(2)
+            return masked + clog2(op.reduced.size)  # min / max: a tree
+        case ir.Fold():
+            return ZERO if op.op == "+" else clog2(op.arg.domain[0].size)
+    return ZERO
+
+
 @dataclass
 class _Region:
     """Costs inside one region (the program, a loop body, a fold operator)."""
     static: set
+    mlp: bool = False
     metrics: dict = field(default_factory=dict)
     defining: dict = field(default_factory=dict)
     work: sympy.Expr = ZERO
@@ -122,10 +189,16 @@ class _Region:
             if isinstance(op, ir.Loop):
                 self.loop(op)
             else:
-                self.metrics[op.out] = self.op(op)
+                m = self.op(op)
+                if self.mlp:
+                    ready = smax_all(self.of(v).layers for v in ir.operands(op))
+                    m = _M(ready + _mlp_layers(op, self.static), m.bounded, m.threshold,
+                           m.pending)
+                self.metrics[op.out] = m
 
     def sub(self, enclosing=None) -> "_Region":
-        return _Region(self.static, enclosing=self.enclosing if enclosing is None else enclosing)
+        return _Region(self.static, self.mlp,
+                       enclosing=self.enclosing if enclosing is None else enclosing)
 
     def absorb(self, inner: "_Region", times) -> None:
         self.work += times * inner.work
@@ -228,7 +301,9 @@ class _Region:
         body = self.sub(self.enclosing + (loop.count,))
         body.run(loop.body)
         nexts = [body.of(c.next) for c in loop.carried]
-        per_layers = smax(ONE, smax_all(m.layers for m in nexts)) if loop.body else ZERO
+        per_layers = smax_all(m.layers for m in nexts)
+        if not self.mlp and loop.body:
+            per_layers = smax(ONE, per_layers)  # a weight-tied block per iteration
         per_bounded = smax_all(m.bounded for m in nexts)
         per_threshold = smax_all(m.materialized() for m in nexts)
         entry = [self.of(v) for v in ir.operands(loop)]
@@ -246,7 +321,7 @@ class _Region:
 
 def cost(program: ir.Program) -> Cost:
     """The four cost formulas of a program, and what the classifier needs besides."""
-    region = _Region(ir.static_values(program.ops))
+    region = _Region(ir.static_values(program.ops), program.family == "bits")
     region.run(program.ops)
     results = [region.of(v) for _, v in program.results]
     layers = 1 + smax_all(m.layers for m in results)
