@@ -1,0 +1,169 @@
+"""The compile pipeline behind `nclang compile`: source → checked program → analyses → target →
+weight file (docs/weights.md).
+
+No torch here, nor in anything this imports: a cold compile must stay well under a second.
+The same source bytes and options give the same file, byte for byte: every metadata document is
+canonical JSON (compiler.weights), and nothing in it depends on the time, the machine, or the
+path the source was named by (only the file's base name appears, in analysis spans).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dsl.diagnostics import Diagnostic, NclError
+
+# the network family each program family compiles to (DESIGN.md), and the ones this version has
+TARGET_OF_FAMILY = {"bits": "mlp", "graph": "gnn", "seq": "transformer"}
+TARGETS = ("mlp", "gnn", "transformer")
+FAMILY_WORDS = {"bits": "bits", "graph": "graph", "seq": "sequence"}
+# target -> (module, function(checked, sizes, activation, dtype) -> artifact), imported on use so
+# that compiling for one target loads no other target's code
+TARGET_ENTRIES = {"mlp": ("compiler.targets.mlp", "compile_mlp")}
+AVAILABLE = tuple(TARGET_ENTRIES)
+ACTIVATIONS = ("relu", "step")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str    # the name diagnostics use
+    data: bytes  # what the source hash is taken of
+    text: str
+
+
+@dataclass
+class Compiled:
+    path: Path
+    tensors: dict
+    meta: dict
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def read_source(path) -> Source:
+    file = os.fspath(path)
+    try:
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
+                                  f"cannot read file: {err.strerror or err}")) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
+                                  "cannot read file: not UTF-8 text")) from None
+    return Source(file, data, text)
+
+
+def choose_target(checked, target: str | None) -> str:
+    """The target for this program: `target` when given and it fits the program's family, else
+    the family's own; NclError when it does not fit or this version lacks it."""
+    p = checked.program
+    own = TARGET_OF_FAMILY[checked.family]
+    if target is None:
+        target = own
+    elif target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
+    elif target != own:
+        raise NclError.at(p.name_span, "wrong-target",
+                          f"the {target} target compiles {_family_of(target)} programs; "
+                          f"'{p.name}' is a {FAMILY_WORDS[checked.family]} program (its target "
+                          f"is {own})")
+    if target not in AVAILABLE:
+        raise NclError.at(p.name_span, "no-target",
+                          f"no {target} target in this version: '{p.name}' is a "
+                          f"{FAMILY_WORDS[checked.family]} program, and only "
+                          f"{', '.join(AVAILABLE)} ({', '.join(_family_of(t) for t in AVAILABLE)}"
+                          f" programs) compiles so far")
+    return target
+
+
+def _family_of(target: str) -> str:
+    return next(FAMILY_WORDS[f] for f, t in TARGET_OF_FAMILY.items() if t == target)
+
+
+def compile_checked(source: Source, checked, out_path, target: str | None = None,
+                    sizes: dict[str, int] | None = None, activation: str = "relu",
+                    dtype: str = "float32") -> Compiled:
+    """Compile one checked program of `source` and write its weight file atomically. `dtype` is
+    the arithmetic the network must be exact in: float32 (integers below 2^24) or float64 (2^53).
+
+    Raises NclError for what the user can fix: a target that does not fit, a size left open, a
+    declared class the analysis disagrees with, values `dtype` cannot hold exactly at these
+    sizes, an output file that cannot be written."""
+    from compiler.analysis import analyse
+    from compiler.analysis.ranges import value_ranges
+    from compiler.lower import lower
+    from compiler.weights import write_weights
+    from dsl.jsonio import check_sizes
+
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPES)}")
+    sizes = dict(sorted((sizes or {}).items()))
+    p = checked.program
+    target = choose_target(checked, target)
+    unknown = sorted(set(sizes) - set(checked.size_vars))
+    if unknown:
+        raise NclError.at(p.name_span, "unknown-size",
+                          f"program '{p.name}' has no size variable {unknown[0]} (its sizes: "
+                          f"{', '.join(sorted(checked.size_vars)) or 'none'})")
+    check_sizes(checked, sizes, source.file)
+
+    analysis = analyse(checked, source.text, lower(checked))
+    errors = [d for d in analysis.diagnostics if d.severity == "error"]
+    if errors:
+        raise NclError(errors)
+    ranges = value_ranges(checked)
+    # The target refuses what `dtype` cannot compute exactly at these sizes: it knows its own
+    # intermediates (weighted sums, attention scores), which can exceed the program's values.
+    artifact = _target(target)(checked, sizes, activation, dtype)
+    encodings = dict(artifact.encodings)
+    encodings.setdefault("family", checked.family)
+    meta = {
+        "program": p.name,
+        "source_sha256": hashlib.sha256(source.data).hexdigest(),
+        "target": target,
+        "architecture": artifact.architecture,
+        "encodings": encodings,
+        "analysis": {"cost": _portable(analysis.to_json()), "ranges": ranges.to_json()},
+        "options": {"target": target, "sizes": sizes, "activation": activation, "dtype": dtype},
+    }
+    out = Path(out_path)
+    try:
+        write_weights(out, artifact.tensors, meta)
+    except OSError as err:
+        raise NclError(Diagnostic(str(out), 1, 1, 1, 1, "error", "cannot-write",
+                                  f"cannot write file: {err.strerror or err}")) from None
+    warnings = [d for d in analysis.diagnostics if d.severity != "error"]
+    return Compiled(out, artifact.tensors, meta, warnings)
+
+
+def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int] | None = None,
+                 activation: str = "relu", program: str | None = None,
+                 dtype: str = "float32") -> Path:
+    """Compile the program of the file at `path` (the one named `program` when the file holds
+    several) to the weight file `out_path`; returns that path."""
+    from dsl.checker import check_source, select_program
+    source = read_source(path)
+    checked = select_program(check_source(source.text, source.file), program, source.file)
+    return compile_checked(source, checked, out_path, target, sizes, activation, dtype).path
+
+
+def _target(target: str):
+    import importlib
+    module, function = TARGET_ENTRIES[target]
+    return getattr(importlib.import_module(module), function)
+
+
+def _portable(doc: dict) -> dict:
+    """The analysis document with source paths cut to the file's base name, so that the file
+    does not change with the directory the compiler was run from."""
+    span = doc.get("reason_span")
+    if isinstance(span, dict) and isinstance(span.get("file"), str):
+        doc = dict(doc, reason_span=dict(span, file=os.path.basename(span["file"])))
+    return doc

@@ -1,0 +1,171 @@
+"""`nclang inspect`: what a weight file holds, from the file alone (no source, no torch).
+
+`describe` gathers the program, target, sizes, encodings, the layers with their widths,
+activations and parameter counts, and the stored analysis into one JSON-ready dict; `text` lays it
+out for a terminal and `plot` draws the layer structure as a PNG (matplotlib, Agg backend).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
+    """The summary of a validated weight file (see `compiler.weights.read_weights`)."""
+    arch, enc = meta["architecture"], meta["encodings"]
+    if arch.get("family") == "mlp":
+        # the same consistency checks as the runtime, so a file inspect accepts also loads
+        from compiler.runtime.encoding import mlp_layout
+        mlp_layout(file, tensors, meta)
+    layers = []
+    for i, spec in enumerate(arch.get("layers") or []):
+        owned = [t for k, t in tensors.items() if k.startswith(f"layers.{i}.")]
+        layers.append({"index": i, "in": spec.get("in"), "out": spec.get("out"),
+                       "act": spec.get("act"),
+                       "parameters": int(sum(t.size for t in owned)),
+                       "nonzero": int(sum(np.count_nonzero(t) for t in owned))})
+    analysis = meta["analysis"]
+    cost, ranges = analysis.get("cost") or {}, analysis.get("ranges") or {}
+    return {
+        "file": file,
+        "format": meta["format"],
+        "program": meta["program"],
+        "source_sha256": meta["source_sha256"],
+        "target": meta["target"],
+        "family": arch.get("family"),
+        "sizes": arch.get("sizes", meta["options"].get("sizes", {})),
+        "activation": arch.get("activation", meta["options"].get("activation")),
+        "dtype": arch.get("dtype", "float32"),
+        "inputs": [_slot(e) for e in enc["inputs"]],
+        "outputs": [_slot(e) for e in enc["outputs"]],
+        "depth": arch.get("depth", len(layers)),
+        "widths": ([layers[0]["in"]] if layers else []) + [L["out"] for L in layers],
+        "layers": layers,
+        "parameters": int(sum(t.size for t in tensors.values())),
+        "nonzero": int(sum(np.count_nonzero(t) for t in tensors.values())),
+        "analysis": {
+            "layers": cost.get("layers"),
+            "depth_bounded": cost.get("depth_bounded"),
+            "depth_threshold": cost.get("depth_threshold"),
+            "work": cost.get("work"),
+            "class": cost.get("class"),
+            "declared_class": cost.get("declared_class"),
+            "values": ranges.get("summary"),
+        },
+        "options": meta["options"],
+    }
+
+
+def _slot(e: dict) -> dict:
+    return {k: e.get(k) for k in ("name", "type", "kind", "shape", "channels")}
+
+
+def _sizes_text(sizes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(sizes.items())) or "none"
+
+
+def _slots_text(items: list[dict]) -> str:
+    parts = []
+    for e in items:
+        ch = e.get("channels")
+        where = ""
+        if isinstance(ch, list) and len(ch) == 2 and ch[1] > ch[0]:
+            where = f" (channel {ch[0]})" if ch[1] == ch[0] + 1 else \
+                f" (channels {ch[0]}..{ch[1] - 1})"
+        parts.append(f"{e['name']}: {e['type']}{where}")
+    return ", ".join(parts) or "(none)"
+
+
+def _widths_text(widths: list[int]) -> str:
+    """The widths in order; a deep network's middle is elided (the layer table has them all)."""
+    if len(widths) <= 20:
+        return " -> ".join(map(str, widths))
+    shown = " -> ".join(map(str, widths[:10])) + " -> … -> " + " -> ".join(map(str, widths[-5:]))
+    return f"{shown} (widest {max(widths)})"
+
+
+def text(d: dict) -> str:
+    """The summary for a terminal."""
+    a = d["analysis"]
+    lines = [
+        f"{d['program']}: {d['target']} network ({d['format']})",
+        f"  sizes:       {_sizes_text(d['sizes'])}",
+        f"  activation:  {d['activation']}, {d['dtype']}",
+        f"  inputs:      {_slots_text(d['inputs'])}",
+        f"  outputs:     {_slots_text(d['outputs'])}",
+        f"  depth:       {d['depth']} layers",
+        f"  widths:      {_widths_text(d['widths'])}",
+        f"  parameters:  {d['parameters']} ({d['nonzero']} nonzero)",
+    ]
+    if d["layers"]:
+        lines.append("  layers:      layer      in     out  act   parameters   nonzero")
+        for L in d["layers"]:
+            lines.append(f"               {L['index']:>5} {L['in']:>7} {L['out']:>7}  "
+                         f"{L['act']:<4} {L['parameters']:>11} {L['nonzero']:>9}")
+    if a["class"] is not None:
+        declared = f" (declared {a['declared_class']})" if a["declared_class"] else ""
+        lines += [
+            f"  analysis:    class {a['class']}{declared}",
+            f"               layers {a['layers']}",
+            f"               depth {a['depth_bounded']} (bounded fan-in), "
+            f"{a['depth_threshold']} (threshold gates)",
+            f"               work {a['work']}",
+        ]
+    if a["values"]:
+        lines.append(f"  values:      {a['values']}")
+    lines.append(f"  source:      sha256 {d['source_sha256']}")
+    return "\n".join(lines) + "\n"
+
+
+ACT_COLOURS = {"input": "#55a868", "relu": "#4c72b0", "step": "#dd8452", "id": "#8c8c8c"}
+
+
+def plot(d: dict) -> bytes:
+    """The layer structure as a PNG: a bar per layer whose height is its width (the input
+    first), coloured by activation, above the parameters and nonzero parameters of each layer."""
+    import io
+    import matplotlib
+    matplotlib.use("Agg")  # no display: this must work on a headless machine
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    layers = d["layers"]
+    widths = d["widths"]
+    acts = ["input"] + [L["act"] for L in layers]
+    xs = np.arange(len(widths))
+    many = len(widths) > 40  # then the bars are too thin for a label each
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(min(16.0, max(6.0, 0.5 * len(widths) + 3)),
+                                                     6.5),
+                                      sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    top.bar(xs, widths, color=[ACT_COLOURS.get(a, "#c44e52") for a in acts], width=0.7)
+    for x, w in zip(xs, [] if many else widths):
+        top.annotate(str(w), (x, w), ha="center", va="bottom", fontsize=8,
+                     xytext=(0, 2), textcoords="offset points")
+    top.set_ylabel("width (units)")
+    top.set_ylim(0, max(widths or [1]) * 1.15)
+    sizes = _sizes_text(d["sizes"])
+    top.set_title(f"{d['program']} — {d['target']}, {sizes}, {d['activation']}: "
+                  f"{d['depth']} layers, {d['parameters']:,} parameters "
+                  f"({d['nonzero']:,} nonzero)", fontsize=10)
+    used = [a for a in ACT_COLOURS if a in acts]
+    top.legend(handles=[Patch(color=ACT_COLOURS[a], label=a) for a in used], fontsize=8,
+               loc="upper right")
+    # per layer, on a log scale: the nonzero weights of a compiled layer are often a small
+    # fraction of its dense parameter count, and a linear scale would hide them
+    lx = xs[1:]
+    bottom.bar(lx - 0.2, [max(L["parameters"], 1) for L in layers], width=0.4, color="#bbbbbb",
+               label="parameters")
+    bottom.bar(lx + 0.2, [max(L["nonzero"], 1) for L in layers], width=0.4, color="#4c72b0",
+               label="nonzero")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("parameters (log scale)")
+    bottom.legend(fontsize=8, loc="upper right")
+    labels = ["in"] + [str(L["index"]) for L in layers]
+    step = max(1, len(xs) // 25)
+    bottom.set_xticks(xs[::step], labels[::step])
+    bottom.set_xlabel("layer")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    # no timestamp or software version in the PNG: the same file gives the same picture bytes
+    fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()

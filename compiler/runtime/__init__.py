@@ -1,0 +1,133 @@
+"""The torch runtime: a weight file becomes an `nn.Module` that runs the compiled program, with no
+source needed (docs/weights.md).
+
+`load(path)` validates the file (`compiler.weights.read_weights`), then hands it to the module of
+its network family, `architecture["family"]`, listed in `FAMILIES`. A family module defines
+`build(file, tensors, meta, device, dtype) -> CompiledNet`; a new target adds its module with
+`register`. The family module owns how instances become tensors, because that differs between
+families (a flat feature vector for an MLP, node features and an edge list for a GNN).
+
+Exactness: the compiler proves every value a network computes is an integer below 2^24 (2^53 for
+a float64 file), which float32 (float64) arithmetic represents exactly in any summation order.
+That holds only at full precision, so `run` keeps TF32 and reduced-precision matmuls off while it
+runs, and never uses autocast.
+"""
+from __future__ import annotations
+
+import abc
+import contextlib
+import importlib
+import os
+
+from dsl.diagnostics import Diagnostic, NclError
+from dsl.values import Instance
+
+# family -> module that builds it; imported on first use so that loading an MLP needs no GNN code
+FAMILIES: dict[str, str] = {"mlp": "compiler.runtime.mlp"}
+
+DTYPES = ("float32", "float64")
+
+
+def register(family: str, module: str) -> None:
+    """Make `load` build networks of `family` with `module`'s `build` function."""
+    FAMILIES[family] = module
+
+
+class CompiledNet(abc.ABC):
+    """A loaded weight file, ready to run. Subclasses (one per family) define `run` and `inexact`.
+
+    `module` is the `torch.nn.Module`; its `state_dict()` keys are the file's tensor names.
+    `signature` stands in for the checked program in `dsl.jsonio.decode/encode`, and `sizes` are
+    the size variables the file was compiled for, so JSON input is decoded exactly as
+    `nclang run` decodes it."""
+
+    def __init__(self, file: str, meta: dict, module, device, dtype):
+        from .encoding import signature
+        self.file = file
+        self.meta = meta
+        self.module = module
+        self.device = device
+        self.dtype = dtype
+        self.signature, self.sizes = signature(meta, file)
+
+    @property
+    def program(self) -> str:
+        return self.meta["program"]
+
+    @property
+    def architecture(self) -> dict:
+        return self.meta["architecture"]
+
+    @property
+    def encodings(self) -> dict:
+        return self.meta["encodings"]
+
+    @abc.abstractmethod
+    def run(self, instances: list[Instance]) -> list[dict]:
+        """The outputs for each instance, by result name, in `dsl.values` forms (see
+        `compiler.runtime.encoding` for how inexact outputs are kept visible)."""
+
+    @abc.abstractmethod
+    def inexact(self, outputs: dict) -> list[str]:
+        """Why these outputs (from `run`) are not exact values, one sentence each; [] when
+        they are."""
+
+
+def resolve_device(device):
+    """A `torch.device`, or ValueError saying why `device` cannot be used here."""
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{device!r} is not a torch device ({err})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{device}: CUDA is not available on this machine")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{device}: MPS is not available on this machine")
+    return dev
+
+
+def load(path, device="cpu", dtype: str | None = None) -> CompiledNet:
+    """Load and validate a weight file. `dtype` is "float32" or "float64"; None means the file's
+    own (`architecture["dtype"]`, float32 when absent). Raises NclError (`FILE:1:1:` diagnostics,
+    code `bad-weights`) for a broken file, ValueError for a device or dtype that cannot be used."""
+    import torch
+    from compiler.weights import read_weights
+    file = os.fspath(path)
+    tensors, meta = read_weights(file)
+    arch = meta["architecture"]
+    family = arch.get("family")
+    if family not in FAMILIES:
+        known = ", ".join(sorted(FAMILIES))
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
+                                  f"architecture family {family!r} is not one this nclang runs "
+                                  f"({known})"))
+    needs = arch.get("dtype", "float32")
+    if needs not in DTYPES:
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
+                                  f"architecture dtype {needs!r}; one of {', '.join(DTYPES)}"))
+    dtype = needs if dtype is None else str(dtype).removeprefix("torch.")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r}; one of {', '.join(DTYPES)}")
+    if needs == "float64" and dtype == "float32":
+        raise ValueError("this network holds values beyond 2^24 and is exact only in float64")
+    dev = resolve_device(device)
+    build = importlib.import_module(FAMILIES[family]).build
+    return build(file, tensors, meta, dev, getattr(torch, dtype))
+
+
+@contextlib.contextmanager
+def exact_matmul():
+    """Full-precision float32 matmuls for the duration (TF32 off), restoring the settings after:
+    a runtime must not change a caller's global torch state for good."""
+    import torch
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = (matmul.allow_tf32, cudnn.allow_tf32, torch.get_float32_matmul_precision())
+    matmul.allow_tf32 = False
+    cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved[0], saved[1]
+        torch.set_float32_matmul_precision(saved[2])

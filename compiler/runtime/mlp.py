@@ -1,0 +1,61 @@
+"""Runtime for the `mlp` family: a stack of `y = act(W x + b)` layers on a flat feature vector.
+
+The architecture lists the layers as `{"in", "out", "act"}` with `act` one of `relu`, `step`
+(Heaviside, step(0) = 1) or `id`; layer i's tensors are `layers.{i}.weight` (out, in) and
+`layers.{i}.bias` (out,), the names `MLP.state_dict()` uses.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import CompiledNet, exact_matmul
+from .encoding import decode_outputs, encode_inputs, inexact, mlp_layout
+
+
+class MLP(nn.Module):
+    def __init__(self, layers: list[dict], device=None, dtype=None):
+        super().__init__()
+        # built on the meta device: the weights come from the file, random init would be wasted
+        self.layers = nn.ModuleList(nn.Linear(spec["in"], spec["out"], device=device, dtype=dtype)
+                                    for spec in layers)
+        self.acts = [spec["act"] for spec in layers]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for linear, act in zip(self.layers, self.acts):
+            x = linear(x)
+            if act == "relu":
+                x = torch.relu(x)
+            elif act == "step":
+                x = (x >= 0).to(x.dtype)
+        return x
+
+
+class MLPNet(CompiledNet):
+    def __init__(self, file, meta, module, device, dtype, width_in, width_out, inputs, outputs):
+        super().__init__(file, meta, module, device, dtype)
+        self.width_in, self.width_out = width_in, width_out
+        self.inputs, self.outputs = inputs, outputs
+
+    def run(self, instances) -> list[dict]:
+        if not instances:
+            return []
+        x = encode_inputs(instances, self.inputs, self.width_in)
+        with exact_matmul(), torch.inference_mode():
+            y = self.module(torch.from_numpy(x).to(device=self.device, dtype=self.dtype))
+        return decode_outputs(y.to("cpu", torch.float64).numpy(), self.outputs)
+
+    def inexact(self, outputs: dict) -> list[str]:
+        return inexact(outputs, self.outputs)
+
+
+def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) -> MLPNet:
+    arch = meta["architecture"]
+    width_in, width_out, inputs, outputs = mlp_layout(file, tensors, meta)
+    module = MLP(arch["layers"], device="meta")
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
+    module.load_state_dict(state, strict=True, assign=True)
+    module = module.to(device=device, dtype=dtype).eval()
+    module.requires_grad_(False)
+    return MLPNet(file, meta, module, device, dtype, width_in, width_out, inputs, outputs)
