@@ -2,7 +2,7 @@
 
 Each command is one `_cmd_*` function registered in `_COMMANDS` with a function that adds its
 options; a command returns its exit status and raises `NclError` for errors in the user's input.
-Commands import what they need inside their body: `check` and `run` must start fast and must
+Commands import what they need inside their body: `check`, `run`, `compile` and `inspect` must
 never import torch.
 
 Exit statuses: 0 ok, 1 errors in the user's input, 2 usage, 3 a compiled network disagrees with
@@ -269,11 +269,267 @@ def _cmd_run(ctx: _Context) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- compile
+
+COMPILE_TARGETS = ("mlp", "gnn", "transformer")
+COMPILE_ACTIVATIONS = ("relu", "step")
+
+
+def _add_compile(p: argparse.ArgumentParser) -> None:
+    p.add_argument("program", metavar="PROG.ncl", help="source file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",
+                   help="the weight file to write (replaced atomically)")
+    p.add_argument("--target", choices=COMPILE_TARGETS,
+                   help="the network family (default: the program's own: bits programs mlp, "
+                        "graph programs gnn, sequence programs transformer)")
+    p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
+                   help="fix a size variable, e.g. --size k=32 (repeatable)")
+    p.add_argument("--activation", choices=COMPILE_ACTIVATIONS, default="relu",
+                   help="relu (default), or step: a threshold circuit with integer weights")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="the arithmetic the network is exact in: float32 (default; integers "
+                        "below 2^24) or float64 (below 2^53)")
+    p.add_argument("--program", dest="name", metavar="NAME",
+                   help="which program of the file (needed when it has several)")
+
+
+def _cmd_compile(ctx: _Context) -> int:
+    from compiler.driver import compile_checked, read_source
+    from dsl.checker import check_source, select_program
+    args = ctx.args
+    if STDIO in (args.program, args.output):
+        ctx.usage_error("compile reads the program from a file and writes the weights to a "
+                        "file, not stdin or stdout")
+    sizes = _sizes(ctx)
+    source = read_source(args.program)
+    ctx.sources[source.file] = source.text
+    checked = select_program(check_source(source.text, source.file), args.name, source.file)
+    _check_size_options(ctx, checked, sizes)
+    compiled = compile_checked(source, checked, args.output, args.target, sizes, args.activation,
+                               args.dtype)
+    if compiled.warnings:
+        sys.stderr.write(_render(ctx, compiled.warnings) + "\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- exec
+
+def _add_exec(p: argparse.ArgumentParser) -> None:
+    p.add_argument("weights", metavar="OUT.safetensors", help="a weight file from nclang compile")
+    p.add_argument("-i", "--input", required=True, metavar="IN.json",
+                   help="one JSON object, or JSON Lines (one object per line); - for stdin")
+    p.add_argument("-o", "--output", default=STDIO, metavar="OUT",
+                   help="where to write the results (default -, stdout)")
+    p.add_argument("--device", default="cpu",
+                   help="the torch device to run on: cpu (default), cuda, cuda:1, ...")
+    p.add_argument("--dtype", choices=("float32", "float64"),
+                   help="the arithmetic (default: the file's, float32 unless it says float64)")
+
+
+def _cmd_exec(ctx: _Context) -> int:
+    from dsl.diagnostics import Diagnostic, NclError
+    from dsl.jsonio import decode, encode, read_records
+    from compiler.runtime import load, resolve_device
+    args = ctx.args
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        ctx.usage_error(f"argument --device: {err}")
+    try:
+        net = load(args.weights, device, args.dtype)
+    except ValueError as err:
+        ctx.usage_error(f"argument --dtype: {err}")
+    in_file, text = ctx.read(args.input)
+    records = read_records(text, in_file)
+    instances, errors = [], []
+    for obj, line in records:
+        try:
+            instances.append((decode(net.signature, obj, net.sizes, in_file, line), line))
+        except NclError as err:
+            errors.extend(err.diagnostics)
+    if errors:
+        raise NclError(errors)
+    outputs = net.run([instance for instance, _ in instances])
+    inexact = []
+    for (_, line), out in zip(instances, outputs):
+        inexact += [Diagnostic(in_file, line, 1, line, 2, "error", "inexact-output",
+                               f"{problem}: {args.weights} does not compute "
+                               f"{net.program} exactly on this input")
+                    for problem in net.inexact(out)]
+    if inexact:
+        sys.stderr.write(_render(ctx, inexact) + "\n")
+        return EXIT_DISAGREE
+    lines = [json.dumps(encode(net.signature, out), allow_nan=False) for out in outputs]
+    _write_output(args.output, "".join(line + "\n" for line in lines))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- inspect
+
+def _add_inspect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("weights", metavar="OUT.safetensors", help="a weight file from nclang compile")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw the layer structure as a PNG image")
+
+
+def _cmd_inspect(ctx: _Context) -> int:
+    from compiler.inspect import describe, plot, text
+    from compiler.weights import read_weights
+    args = ctx.args
+    tensors, meta = read_weights(args.weights)
+    summary = describe(args.weights, tensors, meta)
+    if args.plot is not None:
+        _write_bytes(args.plot, plot(summary))
+    if args.json:
+        _print_json(summary)
+    else:
+        sys.stdout.write(text(summary))
+    return EXIT_OK
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    """Like `_write_output`, for binary files: all of `data` or nothing."""
+    from dsl.diagnostics import Diagnostic, NclError
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                                   suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-write",
+                                  f"cannot write file: {err.strerror or err}")) from None
+
+
+# ---------------------------------------------------------------- test
+
+TEST_TARGETS = ("mlp", "gnn", "transformer")
+TEST_ACTIVATIONS = ("relu", "step")
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_test(p: argparse.ArgumentParser) -> None:
+    p.add_argument("program", metavar="PROG.ncl", help="source file")
+    p.add_argument("--weights", metavar="FILE",
+                   help="the compiled network to test (default: compile PROG.ncl to a "
+                        "temporary file first)")
+    p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
+                   help="the sizes to compile and test at, e.g. --size k=32 (repeatable); for "
+                        "a size the input fixes (n), the largest drawn")
+    p.add_argument("--target", choices=TEST_TARGETS,
+                   help="the network family to compile to (default: inferred from the program)")
+    p.add_argument("--activation", choices=TEST_ACTIVATIONS,
+                   help="the activation to compile with (default relu)")
+    p.add_argument("--examples", type=_count_arg, default=200, metavar="N",
+                   help="how many inputs to compare (default 200)")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="draw the inputs from this seed (default: a random seed, printed)")
+    p.add_argument("--max-n", type=_count_arg, metavar="N",
+                   help="the most nodes or positions an input has (default 8)")
+    p.add_argument("--program", dest="name", metavar="NAME",
+                   help="which program of the file (needed when it has several)")
+
+
+def _source_sha256(path: str) -> str:
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _cmd_test(ctx: _Context) -> int:
+    from dsl.jsonio import input_sizes
+    args = ctx.args
+    if args.program == STDIO:
+        ctx.usage_error("argument PROG.ncl: test reads the program from a file, not stdin")
+    sizes = _sizes(ctx)
+    checked = _load_program(ctx, args.program, args.name)
+    from_input = input_sizes(checked)
+    _check_size_options(ctx, checked, {k: v for k, v in sizes.items() if k not in from_input})
+    if args.weights is not None:
+        for option in ("target", "activation"):
+            if getattr(args, option) is not None:
+                ctx.usage_error(f"argument --{option}: applies when test compiles the program; "
+                                f"drop it with --weights")
+        return _test_weights(ctx, checked, sizes, args.weights)
+    from compiler.driver import compile_file
+    with tempfile.TemporaryDirectory(prefix="nclang-test-") as folder:
+        out = os.path.join(folder, f"{checked.program.name}.safetensors")
+        options = {"target": args.target, "sizes": sizes, "program": args.name}
+        if args.activation is not None:
+            options["activation"] = args.activation
+        compile_file(args.program, out, **options)
+        return _test_weights(ctx, checked, sizes, out, compiled_here=True)
+
+
+def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
+                  compiled_here: bool = False) -> int:
+    from dsl.diagnostics import Diagnostic, NclError
+    from dsl.jsonio import input_sizes
+    from compiler.runtime import load
+    from compiler.testing import test_program
+    args = ctx.args
+    program = checked.program
+    net = load(weights)
+    if not compiled_here:
+        said = []
+        if net.meta["program"] != program.name:
+            said.append(f"it was compiled from program '{net.meta['program']}', "
+                        f"not '{program.name}'")
+        elif net.meta["source_sha256"] != _source_sha256(args.program):
+            said.append(f"it was compiled from a different version of {args.program}")
+        if said:
+            # Still test: the network may compute the same function, and if not the test says so.
+            warning = Diagnostic(weights, 1, 1, 1, 1, "warning", "weights-mismatch",
+                                 f"{said[0]}; testing it against {program.name} anyway")
+            sys.stderr.write(_render(ctx, [warning]) + "\n")
+        from_input = input_sizes(checked)
+        clash = [f"{k}={v} (the file has {k}={net.sizes[k]})" for k, v in sorted(sizes.items())
+                 if k not in from_input and k in net.sizes and net.sizes[k] != v]
+        if clash:
+            raise NclError(Diagnostic(weights, 1, 1, 1, 1, "error", "size-mismatch",
+                                      f"--size {', '.join(clash)}: the network was compiled "
+                                      f"for other sizes; drop --size to test at the file's"))
+    sizes = {**net.sizes, **sizes}
+    result = test_program(checked, net, sizes, examples=args.examples, seed=args.seed,
+                          max_n=args.max_n)
+    if result.examples == 0:
+        raise NclError(Diagnostic.at(program.name_span, "no-valid-input",
+                                     f"none of the {result.rejected} inputs drawn for "
+                                     f"{program.name} runs without an error in the interpreter; "
+                                     f"nothing was tested"))
+    if result.counterexample is None:
+        print(result.summary())
+        return EXIT_OK
+    sys.stdout.write(json.dumps(result.counterexample.to_json(), allow_nan=False) + "\n")
+    sys.stdout.flush()
+    sys.stderr.write(f"nclang test: {result.summary()}\n")
+    return EXIT_DISAGREE
+
+
 # ---------------------------------------------------------------- the parser and main
 
 _COMMANDS = {
     "check": (_add_check, _cmd_check, "parse and type-check a program; print its interface"),
     "run": (_add_run, _cmd_run, "run a program on JSON input with the reference interpreter"),
+    "compile": (_add_compile, _cmd_compile, "compile a program to a weight file"),
+    "exec": (_add_exec, _cmd_exec, "run a compiled weight file on JSON input"),
+    "inspect": (_add_inspect, _cmd_inspect, "describe a weight file: layers, widths, parameters"),
+    "test": (_add_test, _cmd_test,
+             "property-test a compiled network against the interpreter (hypothesis)"),
 }
 
 

@@ -21,7 +21,6 @@ import itertools
 import math
 from dataclasses import dataclass, field, replace
 
-import networkx as nx
 import sympy as sp
 
 from compiler.ir import size_symbol
@@ -1207,6 +1206,7 @@ class _Analysis:
         """Closed forms D(t) for the components, strongly connected groups in dependency order;
         one shared bound per group (every g is nondecreasing in every symbol, so the largest
         component's growth bounds all of them)."""
+        import networkx as nx  # lazily: only loops need it, and it costs 0.1 s of every start
         graph = nx.DiGraph()
         graph.add_nodes_from(growth)
         sym_of = {sym: key for key, (sym, _) in growth.items()}
