@@ -116,17 +116,20 @@ def _eval(e, values: dict) -> float:
     raise TypeError(f"cannot evaluate {e}")
 
 
-def size_formula(expr: A.Expr) -> sympy.Expr:
-    """The sympy formula of a size expression (the checker has already validated it)."""
+def size_formula(expr: A.Expr, log=None) -> sympy.Expr:
+    """The sympy formula of a size expression (the checker has already validated it). `log`
+    builds `log2(x)`: by default the printable `log2` function; the range analysis passes sympy's
+    real logarithm, which it can solve with."""
+    log = log or log2
     match expr:
         case A.IntLit(value=v):
             return sympy.Integer(v)
         case A.Name(id=name):
             return size_symbol(name)
         case A.Neg(operand=x):
-            return -size_formula(x)
+            return -size_formula(x, log)
         case A.BinOp(op=op, left=left, right=right):
-            a, b = size_formula(left), size_formula(right)
+            a, b = size_formula(left, log), size_formula(right, log)
             if op == "+":
                 return a + b
             if op == "-":
@@ -136,11 +139,11 @@ def size_formula(expr: A.Expr) -> sympy.Expr:
             if op == "//":
                 return sympy.floor(a / b)
         case A.Call(func="log2", args=(x,)):
-            return log2(size_formula(x))
+            return log(size_formula(x, log))
         case A.Call(func="ceil", args=(x,)):
-            return sympy.ceiling(size_formula(x))
+            return sympy.ceiling(size_formula(x, log))
         case A.Call(func="floor", args=(x,)):
-            return sympy.floor(size_formula(x))
+            return sympy.floor(size_formula(x, log))
     raise ValueError(f"not a size expression: {expr!r}")
 
 

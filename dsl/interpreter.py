@@ -328,14 +328,10 @@ class _Interp:
 
     @staticmethod
     def domain_axis(d: A.Domain) -> T.Axis:
-        match d:
-            case A.Nodes():
-                return T.NODE
-            case A.Positions():
-                return T.POS
-            case A.Range(size=size):
-                return T.Axis("range", size)
-        raise RunError(d.span, "bad-domain", "a binder ranges over nodes, positions or range(…)")
+        if isinstance(d, (A.In, A.Out)):
+            raise RunError(d.span, "bad-domain",
+                           "a binder ranges over nodes, positions or range(…)")
+        return T.domain_axis(d)
 
     def indexed_assign(self, s: A.IndexedAssign) -> None:
         axes = self.binder_axes(s)

@@ -152,5 +152,15 @@ def from_syntax(t: A.TypeExpr) -> Type:
     raise TypeError(f"not a type expression: {t!r}")
 
 
+def domain_axis(d: A.Domain) -> Axis:
+    """The axis whose elements a domain enumerates (`in(v)`/`out(v)` enumerate nodes)."""
+    match d:
+        case A.Positions():
+            return POS
+        case A.Range(size=size):
+            return Axis("range", size)
+    return NODE
+
+
 def is_numeric(t: Type) -> bool:
     return isinstance(t, (Int, Frac))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from compiler.ir import size_symbol
+from compiler.ir import size_formula, size_symbol
 from dsl import ast as A
 from dsl import types as T
 from dsl.pretty import pretty_expr
@@ -39,32 +39,9 @@ _SEARCH_CAP = 2 ** 62
 # ---------------------------------------------------------------- sizes as sympy expressions
 
 def size_to_sympy(expr: A.Expr) -> sp.Expr:
-    """A size expression (`n - 1`, `ceil(log2(n))`, `k + 1`) as a sympy expression."""
-    match expr:
-        case A.IntLit(value=v):
-            return sp.Integer(v)
-        case A.Name(id=name):
-            return size_symbol(name)
-        case A.Neg(operand=x):
-            return -size_to_sympy(x)
-        case A.BinOp(op=op, left=left, right=right):
-            a, b = size_to_sympy(left), size_to_sympy(right)
-            match op:
-                case "+":
-                    return a + b
-                case "-":
-                    return a - b
-                case "*":
-                    return a * b
-                case "//":
-                    return sp.floor(a / b)
-        case A.Call(func="log2", args=(x,)):
-            return sp.log(size_to_sympy(x), 2)
-        case A.Call(func="ceil", args=(x,)):
-            return sp.ceiling(size_to_sympy(x))
-        case A.Call(func="floor", args=(x,)):
-            return sp.floor(size_to_sympy(x))
-    raise ValueError(f"not a size expression: {expr!r}")
+    """A size expression (`n - 1`, `ceil(log2(n))`, `k + 1`) as a sympy expression, with the real
+    logarithm so that bounds like 2^ceil(log2 n) <= 2n - 1 can be derived."""
+    return size_formula(expr, log=lambda x: sp.log(x, 2))
 
 
 # ---------------------------------------------------------------- proving inequalities
@@ -1073,13 +1050,13 @@ class _Analysis:
         if axes:
             return tuple(axes)
         if all(b.domain is not None for b in s.binders):
-            return tuple(_domain_axis(b.domain) for b in s.binders)
+            return tuple(T.domain_axis(b.domain) for b in s.binders)
         if s.target in self.var_axes and len(self.var_axes[s.target]) == len(s.binders):
             return self.var_axes[s.target]
         default = {"graph": T.NODE, "seq": T.POS}.get(self.family)
         if default is None:
             default = T.Axis("range", A.Name("k"))
-        return tuple(_domain_axis(b.domain) if b.domain is not None else default
+        return tuple(T.domain_axis(b.domain) if b.domain is not None else default
                      for b in s.binders)
 
     def exec(self, s, state: dict) -> dict:
@@ -1318,17 +1295,6 @@ def _at_large(e: sp.Expr) -> float:
 
 def _at(span: A.Span) -> str:
     return f"{span.file}:{span.line}:{span.col}"
-
-
-def _domain_axis(dom: A.Domain) -> T.Axis:
-    match dom:
-        case A.Nodes():
-            return T.NODE
-        case A.Positions():
-            return T.POS
-        case A.Range(size=size):
-            return T.Axis("range", size)
-    return T.NODE
 
 
 def _subexprs(e):
