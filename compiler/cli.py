@@ -289,8 +289,19 @@ def _add_compile(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="the arithmetic the network is exact in: float32 (default; integers "
                         "below 2^24) or float64 (below 2^53)")
+    p.add_argument("--vocab", type=_vocab_arg, metavar="A,B,C",
+                   help="the token vocabulary of a sequence program, comma-separated (default: "
+                        "the program's token literals, then a, b, z)")
     p.add_argument("--program", dest="name", metavar="NAME",
                    help="which program of the file (needed when it has several)")
+
+
+def _vocab_arg(text: str) -> tuple[str, ...]:
+    tokens = tuple(t for t in text.split(","))
+    if not tokens or any(not t for t in tokens) or len(set(tokens)) != len(tokens):
+        raise argparse.ArgumentTypeError(f"expected distinct non-empty tokens separated by "
+                                         f"commas, got {text!r}")
+    return tokens
 
 
 def _cmd_compile(ctx: _Context) -> int:
@@ -304,9 +315,12 @@ def _cmd_compile(ctx: _Context) -> int:
     source = read_source(args.program)
     ctx.sources[source.file] = source.text
     checked = select_program(check_source(source.text, source.file), args.name, source.file)
-    _check_size_options(ctx, checked, sizes)
+    # a sequence program's n is its input's length; for the transformer, --size n is the
+    # largest length the network must be exact for
+    _check_size_options(ctx, checked, {k: v for k, v in sizes.items()
+                                       if not (k == "n" and checked.family == "seq")})
     compiled = compile_checked(source, checked, args.output, args.target, sizes, args.activation,
-                               args.dtype)
+                               args.dtype, args.vocab)
     if compiled.warnings:
         sys.stderr.write(_render(ctx, compiled.warnings) + "\n")
     return EXIT_OK
@@ -469,6 +483,10 @@ def _cmd_test(ctx: _Context) -> int:
     with tempfile.TemporaryDirectory(prefix="nclang-test-") as folder:
         out = os.path.join(folder, f"{checked.program.name}.safetensors")
         options = {"target": args.target, "sizes": sizes, "program": args.name}
+        if checked.family == "seq" and "n" not in sizes:
+            # the transformer needs a maximum length; test draws up to the default one
+            from compiler.testing.inputs import DEFAULT_MAX_N
+            options["sizes"] = {**sizes, "n": args.max_n or DEFAULT_MAX_N}
         if args.activation is not None:
             options["activation"] = args.activation
         compile_file(args.program, out, **options)
@@ -504,8 +522,11 @@ def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                                       f"--size {', '.join(clash)}: the network was compiled "
                                       f"for other sizes; drop --size to test at the file's"))
     sizes = {**net.sizes, **sizes}
+    # a network with a token vocabulary is tested on its own tokens
+    vocab = net.meta["encodings"].get("vocab")
+    vocab = tuple(vocab) if vocab and all(isinstance(t, str) for t in vocab) else None
     result = test_program(checked, net, sizes, examples=args.examples, seed=args.seed,
-                          max_n=args.max_n)
+                          max_n=args.max_n, vocab=vocab)
     if result.examples == 0:
         raise NclError(Diagnostic.at(program.name_span, "no-valid-input",
                                      f"none of the {result.rejected} inputs drawn for "

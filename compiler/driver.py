@@ -21,7 +21,9 @@ TARGETS = ("mlp", "gnn", "transformer")
 FAMILY_WORDS = {"bits": "bits", "graph": "graph", "seq": "sequence"}
 # target -> (module, function(checked, sizes, activation, dtype) -> artifact), imported on use so
 # that compiling for one target loads no other target's code
-TARGET_ENTRIES = {"mlp": ("compiler.targets.mlp", "compile_mlp")}
+TARGET_ENTRIES = {"mlp": ("compiler.targets.mlp", "compile_mlp"),
+                  "gnn": ("compiler.targets.gnn", "compile_gnn"),
+                  "transformer": ("compiler.targets.transformer", "compile_transformer")}
 AVAILABLE = tuple(TARGET_ENTRIES)
 ACTIVATIONS = ("relu", "step")
 DTYPES = ("float32", "float64")
@@ -87,7 +89,7 @@ def _family_of(target: str) -> str:
 
 def compile_checked(source: Source, checked, out_path, target: str | None = None,
                     sizes: dict[str, int] | None = None, activation: str = "relu",
-                    dtype: str = "float32") -> Compiled:
+                    dtype: str = "float32", vocab: tuple[str, ...] | None = None) -> Compiled:
     """Compile one checked program of `source` and write its weight file atomically. `dtype` is
     the arithmetic the network must be exact in: float32 (integers below 2^24) or float64 (2^53).
 
@@ -121,7 +123,9 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     ranges = value_ranges(checked)
     # The target refuses what `dtype` cannot compute exactly at these sizes: it knows its own
     # intermediates (weighted sums, attention scores), which can exceed the program's values.
-    artifact = _target(target)(checked, sizes, activation, dtype)
+    # `vocab` (the transformer's token vocabulary) only where given: other targets take none
+    extra = {"vocab": tuple(vocab)} if vocab else {}
+    artifact = _target(target)(checked, sizes, activation, dtype, **extra)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)
     meta = {
@@ -131,7 +135,8 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
         "architecture": artifact.architecture,
         "encodings": encodings,
         "analysis": {"cost": _portable(analysis.to_json()), "ranges": ranges.to_json()},
-        "options": {"target": target, "sizes": sizes, "activation": activation, "dtype": dtype},
+        "options": {"target": target, "sizes": sizes, "activation": activation, "dtype": dtype,
+                    **({"vocab": list(vocab)} if vocab else {})},
     }
     out = Path(out_path)
     try:
@@ -145,13 +150,14 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
 
 def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int] | None = None,
                  activation: str = "relu", program: str | None = None,
-                 dtype: str = "float32") -> Path:
+                 dtype: str = "float32", vocab: tuple[str, ...] | None = None) -> Path:
     """Compile the program of the file at `path` (the one named `program` when the file holds
     several) to the weight file `out_path`; returns that path."""
     from dsl.checker import check_source, select_program
     source = read_source(path)
     checked = select_program(check_source(source.text, source.file), program, source.file)
-    return compile_checked(source, checked, out_path, target, sizes, activation, dtype).path
+    return compile_checked(source, checked, out_path, target, sizes, activation, dtype,
+                           vocab).path
 
 
 def _target(target: str):

@@ -813,3 +813,118 @@ def pick(a: Range, d: Range, t: int, act: str = "relu") -> Shallow:
              ((0, 1), lambda v: lo * (v == t) - B * (v > t))]
     out = (min(a[0], 0), max(a[1], 0)) if d[0] <= t <= d[1] else (0, 0)
     return ridges(terms, [a, d], out, act)
+
+
+# ---- flagged integers: a value that may be +inf or -inf (GNN target) ---------------------------
+#
+# An integer that may be infinite travels as two channels (f, v): f = 1 and v the value when it is
+# finite; f = 0 and v = 0 when it is the infinity its type allows. The infinity is never a number
+# in a channel, so no finite value, however large, can be mistaken for it. The big constant B
+# below lives only inside a gadget's hidden units; v = 0 at f = 0 is what makes B large enough.
+
+def _hull0(a: Range, b: Range) -> Range:
+    """The hull of a, b and 0 (the value channel of an infinite operand is 0)."""
+    return min(a[0], b[0], 0), max(a[1], b[1], 0)
+
+
+def flagged_extremum(kind: str, a: Range, b: Range) -> Block:
+    """min (over values whose infinity is +inf) or max (-inf) of two flagged integers; inputs
+    (fa, va, fb, vb), outputs (f, v), v in the hull of a, b and 0.
+
+    min: with lo, hi that hull and B = hi - lo + 1, x = v + B (1 - f) is v for a finite operand
+    and B > hi for an infinite one (v = 0 there, and B >= hi + 1 as lo <= 0). So min(xa, xb) =
+    xa - relu(xa - xb) is the least finite value, or B when both are infinite, which
+    B relu(1 - fa - fb) (= B exactly when both flags are 0) removes; f = 1 - relu(1 - fa - fb)
+    is fa or fb. xa passes the hidden layer as relu(xa - lo) + lo. max is the mirror image."""
+    if kind not in ("min", "max"):
+        raise ValueError(f"flagged extremum kind {kind!r} is not 'min' or 'max'")
+    a, b = _range(a), _range(b)
+    lo, hi = _hull0(a, b)
+    B = hi - lo + 1
+    if kind == "min":
+        W1 = [[-B, 1, 0, 0],            # relu(xa - lo), xa = va + B - B fa >= lo
+              [-B, 1, B, -1],           # relu(xa - xb)
+              [-1, 0, -1, 0]]           # relu(1 - fa - fb)
+        b1 = [B - lo, 0, 1]
+        W2 = [[0, 0, -1], [1, -1, -B]]  # f; xa - relu(xa - xb) - B relu(1 - fa - fb)
+        b2 = [1, lo]
+    else:
+        W1 = [[-B, -1, 0, 0],           # relu(hi - xa), xa = va - B + B fa <= hi
+              [-B, -1, B, 1],           # relu(xb - xa)
+              [-1, 0, -1, 0]]           # relu(1 - fa - fb)
+        b1 = [hi + B, 0, 1]
+        W2 = [[0, 0, -1], [-1, 1, B]]   # f; xa + relu(xb - xa) + B relu(1 - fa - fb)
+        b2 = [1, hi]
+    return _make([Layer(W1, b1, "relu"), Layer(W2, b2, "id")], [BOOL, a, BOOL, b],
+                 [BOOL, (lo, hi)])
+
+
+def flagged_add(a: Range, b: Range) -> Block:
+    """The sum of two flagged integers of the same infinity (inf + x = inf); inputs
+    (fa, va, fb, vb), outputs (f, v). With s = va + vb in [slo, shi] (0 included) and
+    B = shi - slo: v = relu(s - slo - B (2 - fa - fb)) + slo f, f = relu(fa + fb - 1). Both
+    finite: s - slo + slo = s. Otherwise 2 - fa - fb >= 1, so the relu sees at most
+    s - slo - B = s - shi <= 0, and f = 0: v = 0."""
+    a, b = _range(a), _range(b)
+    slo, shi = min(a[0] + b[0], a[0], b[0], 0), max(a[1] + b[1], a[1], b[1], 0)
+    B = shi - slo
+    return _make([Layer([[B, 1, B, 1], [1, 0, 1, 0]], [-slo - 2 * B, -1], "relu"),
+                  Layer([[0, 1], [1, slo]], [0, 0], "id")],
+                 [BOOL, a, BOOL, b], [BOOL, (slo, shi)])
+
+
+# ---- decoding attention averages (the transformer target) --------------------------------------
+#
+# An attention head that selects c positions and the beginning-of-sequence position with equal
+# scores averages their values: for a value X/(c+1)-style readout it returns u ~ X / (c + 1) and,
+# reading a channel that is 1 at the BOS position only, y ~ 1 / (c + 1). Neither is an integer,
+# so the argument of `check_exact` does not apply; these gadgets rest on a margin instead.
+
+def ratio_margin_error(n_max: int, value_bound: int, dtype=np.float32) -> float:
+    """An upper bound on the error of z = a u - a (s - 1/2) y (`ratio_decoder`'s first layer, a =
+    4 (n_max + 1)) when u and y come from a float softmax average: the weights 1/(c+1) are
+    rounded (relative error eps), each product and each of the at most n_max + 1 partial sums of
+    the average adds eps times at most `value_bound`, and z's own two products and sum add eps
+    times their magnitudes. `ratio_decoder` is exact while this stays below 1."""
+    eps = float(np.finfo(dtype).eps) / 2
+    n, B = int(n_max), int(value_bound)
+    a = 4 * (n + 1)
+    return 1.1 * a * eps * (n + 5) * (2 * B + 2)
+
+
+def ratio_decoder(lo: int, hi: int, n_max: int, thresholds: Sequence[int] | None = None) -> Block:
+    """Decode an integer X in [lo, hi] from (u, y) with u = X / (c + 1), y = 1 / (c + 1) for some
+    c in [0, n_max] (up to float rounding): the output is X, or with `thresholds` the bits
+    [X >= s] for each s.
+
+    X >= s holds exactly when u - s y = (X - s) / (c + 1) >= 0; between integers the gap of that
+    quantity is at least 1 / (n_max + 1), so with a = 4 (n_max + 1) the unit
+    r_s = relu(a u - a (s - 1/2) y) is exactly 0 when X <= s - 1 (its pre-activation is <= -2)
+    and at least 1 when X >= s (>= 2), as long as the float error of the pre-activation stays
+    below 1 (`ratio_margin_error`). The second layer g_s = relu(1 - r_s) is then exactly [X < s]
+    (1 - 0, or a non-positive number cut to 0), a 0/1 value, and the read-out X = hi - sum g_s
+    (or 1 - g_s per threshold) has integer weights on 0/1 inputs: exact. Weights are integers
+    (a (s - 1/2) = 2 (n_max + 1)(2 s - 1))."""
+    lo, hi = int(lo), int(hi)
+    a = 4 * (int(n_max) + 1)
+    ss = list(range(lo + 1, hi + 1)) if thresholds is None else [int(s) for s in thresholds]
+    W1 = np.array([[a, -2 * (n_max + 1) * (2 * s - 1)] for s in ss], np.float64).reshape(-1, 2)
+    L1 = Layer(W1, np.zeros(len(ss)), "relu")
+    L2 = Layer(-np.eye(len(ss)), np.ones(len(ss)), "relu", (0, 1))
+    inp = [(min(lo, 0), max(hi, 0)), (0, 1)]
+    if thresholds is None:
+        L3 = Layer(-np.ones((1, len(ss))), [hi], "id")
+        return _make([L1, L2, L3], inp, [(lo, hi)])
+    L3 = Layer(-np.eye(len(ss)), np.ones(len(ss)), "id")
+    return _make([L1, L2, L3], inp, [BOOL] * len(ss))
+
+
+def signed_identity(n: int, sign: int = 1) -> Block:
+    """sign * x for n values of any magnitude and any float (not only integers): relu(x) and
+    relu(-x), at most one of them nonzero, read out as sign * (h+ - h-); each output sums one
+    nonzero term, so it is exact. Used to carry a value through padding layers and, with
+    sign = -1, to clear a residual-stream slot (x + (-x) = 0 exactly)."""
+    eye = np.eye(n)
+    return Block((Layer(np.vstack([eye, -eye]), np.zeros(2 * n), "relu"),
+                  Layer(sign * np.hstack([eye, -eye]), np.zeros(n), "id")),
+                 tuple([(-1, 1)] * n), tuple([(-1, 1)] * n))

@@ -23,6 +23,9 @@ def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
                        "act": spec.get("act"),
                        "parameters": int(sum(t.size for t in owned)),
                        "nonzero": int(sum(np.count_nonzero(t) for t in owned))})
+    transformer = None
+    if arch.get("family") == "transformer":
+        transformer = _transformer(tensors, arch)
     analysis = meta["analysis"]
     cost, ranges = analysis.get("cost") or {}, analysis.get("ranges") or {}
     return {
@@ -52,7 +55,25 @@ def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
             "values": ranges.get("summary"),
         },
         "options": meta["options"],
+        **({"transformer": transformer} if transformer else {}),
     }
+
+
+def _transformer(tensors: dict, arch: dict) -> dict:
+    """Per block: heads, MLP widths and parameters; the residual stream with and without reuse,
+    and which slot holds which channels from which sublayer to which."""
+    blocks = []
+    for b, spec in enumerate(arch.get("blocks", [])):
+        owned = [t for k, t in tensors.items() if k.startswith(f"blocks.{b}.")]
+        blocks.append({"index": b, "heads": spec.get("heads", 0), "masks": spec.get("masks", []),
+                       "mlp": spec.get("mlp", []),
+                       "parameters": int(sum(t.size for t in owned)),
+                       "nonzero": int(sum(np.count_nonzero(t) for t in owned))})
+    res = arch.get("residual", {})
+    return {"d_model": arch.get("d_model"), "d_model_without_reuse":
+            arch.get("d_model_without_reuse"), "attention_layers": arch.get("attention_layers"),
+            "heads": arch.get("heads"), "blocks": blocks, "sublayers": res.get("sublayers"),
+            "slots": res.get("slots", [])}
 
 
 def _slot(e: dict) -> dict:
@@ -101,6 +122,16 @@ def text(d: dict) -> str:
         for L in d["layers"]:
             lines.append(f"               {L['index']:>5} {L['in']:>7} {L['out']:>7}  "
                          f"{L['act']:<4} {L['parameters']:>11} {L['nonzero']:>9}")
+    tr = d.get("transformer")
+    if tr:
+        lines.append(f"  residual:    d_model {tr['d_model']} with liveness reuse "
+                     f"({tr['d_model_without_reuse']} without); {tr['heads']} heads in "
+                     f"{tr['attention_layers']} attention layers")
+        lines.append("  blocks:      block  heads  mlp widths          parameters   nonzero")
+        for B in tr["blocks"]:
+            mlp = "x".join(map(str, B["mlp"])) or "-"
+            lines.append(f"               {B['index']:>5} {B['heads']:>6}  {mlp:<18} "
+                         f"{B['parameters']:>11} {B['nonzero']:>9}")
     if a["class"] is not None:
         declared = f" (declared {a['declared_class']})" if a["declared_class"] else ""
         lines += [
@@ -120,6 +151,59 @@ ACT_COLOURS = {"input": "#55a868", "relu": "#4c72b0", "step": "#dd8452", "id": "
 
 
 def plot(d: dict) -> bytes:
+    if d.get("transformer"):
+        return _plot_residual(d)
+    return _plot_layers(d)
+
+
+def _plot_residual(d: dict) -> bytes:
+    """The residual stream of a transformer file as a PNG: channels up, sublayers across
+    (attention at even, MLP at odd ones), one coloured bar per slot from the sublayer that
+    writes it to the one from which its channels are free again."""
+    import io
+    import matplotlib
+    matplotlib.use("Agg")  # no display: this must work on a headless machine
+    import matplotlib.pyplot as plt
+
+    tr = d["transformer"]
+    slots, S = tr["slots"], max(tr["sublayers"] or 1, 1)
+    width = tr["d_model"] or 1
+    fig, ax = plt.subplots(figsize=(min(16.0, 4 + 0.8 * S), min(14.0, 3 + 0.12 * width)))
+    cmap = plt.get_cmap("tab20")
+    for i, s in enumerate(slots):
+        chans = sorted(s["channels"])
+        runs, start = [], None
+        for j, c in enumerate(chans):
+            if start is None:
+                start = c
+            if j + 1 == len(chans) or chans[j + 1] != c + 1:
+                runs.append((start, c - start + 1))
+                start = None
+        x0 = s["from"] + 0.5
+        for lo, h in runs:
+            ax.broken_barh([(x0, s["to"] - x0 + 0.5)], (lo, h), facecolors=cmap(i % 20),
+                           edgecolors="black", linewidth=0.3)
+        if runs:
+            lo, h = runs[0]
+            ax.text(x0 + 0.05, lo + h / 2, s["name"], va="center", fontsize=6, clip_on=True)
+    ax.set_xlim(-0.5, S + 0.5)
+    ax.set_ylim(0, width)
+    ticks = list(range(-1, S))
+    ax.set_xticks([t + 0.5 for t in ticks],
+                  ["embed"] + [("attn " if t % 2 == 0 else "mlp ") + str(t // 2)
+                               for t in ticks[1:]], rotation=45, fontsize=7)
+    ax.set_ylabel("residual channel")
+    ax.set_title(f"{d['program']} — transformer, {_sizes_text(d['sizes'])}: residual width "
+                 f"{tr['d_model']} with reuse ({tr['d_model_without_reuse']} without), "
+                 f"{tr['heads']} heads", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _plot_layers(d: dict) -> bytes:
     """The layer structure as a PNG: a bar per layer whose height is its width (the input
     first), coloured by activation, above the parameters and nonzero parameters of each layer."""
     import io

@@ -209,11 +209,11 @@ def test_compile_without_a_needed_size_asks_for_it(tmp_path, nclang):
     assert not (tmp_path / "a.safetensors").exists()
 
 
-def test_compile_of_a_graph_program_says_there_is_no_gnn_target_yet(tmp_path, nclang):
+def test_compile_of_a_graph_program_infers_the_gnn_target(tmp_path, nclang):
     status, _, err = nclang("compile", REPO / "stdlib/graph/bfs.ncl",
                           "-o", tmp_path / "b.safetensors")
-    assert status == 1 and "Traceback" not in err
-    assert "no gnn target in this version" in err
+    assert status == 0 and "Traceback" not in err
+    assert (tmp_path / "b.safetensors").exists()
 
 
 def test_compile_with_a_target_that_does_not_fit_the_program(tmp_path, nclang):

@@ -23,7 +23,8 @@ from dsl.diagnostics import Diagnostic, NclError
 from dsl.values import Instance
 
 # family -> module that builds it; imported on first use so that loading an MLP needs no GNN code
-FAMILIES: dict[str, str] = {"mlp": "compiler.runtime.mlp"}
+FAMILIES: dict[str, str] = {"mlp": "compiler.runtime.mlp", "gnn": "compiler.runtime.gnn",
+                             "transformer": "compiler.runtime.transformer"}
 
 DTYPES = ("float32", "float64")
 

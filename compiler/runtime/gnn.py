@@ -1,0 +1,470 @@
+"""Runtime for the `gnn` family: a message-passing network over node, edge, pair and global state
+(docs/weights.md, "GNN layout"), run with torch.
+
+Batches: instances are grouped by node count n; each group runs as one disjoint union in PyG's
+conventions — node state `x` of shape (B·n, C) (held as (B, n, C)), `edge_index` = (src, dst)
+with node ids offset by b·n, `edge_attr` (E, C), `batch` = the graph of each node — so one
+`scatter_reduce` aggregates every graph's neighbourhoods at once. Pair state is (B, n, n, C),
+global state (B, C). Trip counts are evaluated per graph (exact integers from n and m), and a
+loop runs until the longest graph is done, each graph's state frozen once its own count is
+reached or (`until stable`) once a round left it unchanged.
+
+Aggregation ⊕ is `scatter_reduce(include_self=True)` into a tensor filled with the aggregator's
+identity, so an empty neighbourhood gives the identity (min: the flag channel 0, i.e. +inf).
+A flagged value (f, v) takes part in min/max only where f = 1: IEEE ±inf appears only as the
+fill of that scatter, never in a channel or an MLP.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import sympy
+import torch
+from torch import nn
+
+from compiler import ir
+from dsl.diagnostics import Diagnostic, NclError
+from dsl.values import GraphData, Instance
+
+from . import CompiledNet, exact_matmul
+from .encoding import Slot, inexact
+
+_WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
+
+
+# ---------------------------------------------------------------- exact size expressions
+
+def eval_size_text(text: str, sizes: dict[str, int]) -> int:
+    """The exact integer value of a size formula as the architecture stores it (`n - 1`,
+    `ceil(log2(n))`): Python integers and fractions only, never a float log."""
+    expr = sympy.sympify(text, locals={"log2": ir.log2, "ceil": sympy.ceiling,
+                                       "floor": sympy.floor,
+                                       **{k: ir.size_symbol(k) for k in ("n", "m", "k")}})
+    value = _exact(expr, {ir.size_symbol(k): v for k, v in sizes.items()})
+    if value.denominator != 1:
+        raise ValueError(f"size {text} is not an integer at {sizes}")
+    return int(value)
+
+
+def _exact(e, env) -> Fraction:
+    if e.is_Integer or e.is_Rational:
+        return Fraction(int(e.p), int(e.q))
+    if e.is_Symbol:
+        return Fraction(env[e])
+    if isinstance(e, (sympy.ceiling, sympy.floor)):
+        inner = e.args[0]
+        if isinstance(inner, ir.log2):
+            x = _exact(inner.args[0], env)
+            if x.denominator != 1 or x < 1:
+                raise ValueError(f"log2 of {x}")
+            x = int(x)
+            below = x.bit_length() - 1
+            if x & (x - 1) == 0:
+                return Fraction(below)
+            return Fraction(below + 1 if isinstance(e, sympy.ceiling) else below)
+        v = _exact(inner, env)
+        return Fraction(math.ceil(v) if isinstance(e, sympy.ceiling) else math.floor(v))
+    if isinstance(e, ir.log2):
+        x = int(_exact(e.args[0], env))
+        if x < 1 or x & (x - 1):
+            raise ValueError(f"log2({x}) is not an integer")
+        return Fraction(x.bit_length() - 1)
+    args = [_exact(a, env) for a in e.args]
+    if e.is_Add:
+        return sum(args, Fraction(0))
+    if e.is_Mul:
+        return math.prod(args, start=Fraction(1))
+    if e.is_Pow:
+        return args[0] ** int(args[1])
+    if isinstance(e, sympy.Max):
+        return max(args)
+    if isinstance(e, sympy.Min):
+        return min(args)
+    raise ValueError(f"cannot evaluate {e} exactly")
+
+
+# ---------------------------------------------------------------- the module
+
+class _Stage(nn.Module):
+    def __init__(self, layers: list[dict]):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(s["in"], s["out"], device="meta") for s in layers)
+        self.acts = [s["act"] for s in layers]
+
+    def forward(self, x):
+        for linear, act in zip(self.layers, self.acts):
+            x = linear(x)
+            if act == "relu":
+                x = torch.relu(x)
+        return x
+
+
+class GNN(nn.Module):
+    """The stages (message and update MLPs) as modules; the dataflow between them, the
+    aggregations and the loops are run by `GNNNet` from the architecture's program."""
+
+    def __init__(self, stages: list[dict]):
+        super().__init__()
+        self.stages = nn.ModuleList(_Stage(s["layers"]) for s in stages)
+
+
+class _Group:
+    """One disjoint union of graphs that share the node count n."""
+
+    def __init__(self, graphs: list[GraphData], n: int, device):
+        self.B, self.n, self.device = len(graphs), n, device
+        self.ms = [g.m for g in graphs]
+        src = np.concatenate([g.src for g in graphs]) if graphs else np.zeros(0, np.int64)
+        dst = np.concatenate([g.dst for g in graphs]) if graphs else np.zeros(0, np.int64)
+        self.src = torch.as_tensor(src, dtype=torch.long, device=device)
+        self.dst = torch.as_tensor(dst, dtype=torch.long, device=device)
+        self.ebatch = torch.as_tensor(np.repeat(np.arange(self.B), self.ms), dtype=torch.long,
+                                      device=device)
+        self.E = int(self.src.shape[0])
+        self.ar = torch.arange(self.E, device=device)
+
+    def lead(self, dom) -> int:
+        return self.E if "edge" in dom else self.B
+
+    def per_lead(self, mask: torch.Tensor, dom) -> torch.Tensor:
+        return mask[self.ebatch] if "edge" in dom else mask
+
+
+class GNNNet(CompiledNet):
+    def __init__(self, file, meta, module, device, dtype):
+        super().__init__(file, meta, module, device, dtype)
+        arch = meta["architecture"]
+        self.code = arch["program"]
+        self.R = int(arch["design_bound"])
+        self.bound = arch.get("value_bound")
+        self.outputs = meta["encodings"]["outputs"]
+        self.inputs = [e for e in meta["encodings"]["inputs"] if e["kind"] != "graph"]
+        # per instance of the last `run`: the rounds each loop executed, in program order
+        self.rounds: list[list[int]] = []
+
+    # ---- entry
+
+    def run(self, instances: list[Instance]) -> list[dict]:
+        results: list[dict | None] = [None] * len(instances)
+        self.rounds = [[] for _ in instances]
+        groups: dict[int, list[int]] = {}
+        for i, inst in enumerate(instances):
+            self._check_size(inst)
+            groups.setdefault(inst.graph.n, []).append(i)
+        with exact_matmul(), torch.inference_mode():
+            for n, idx in sorted(groups.items()):
+                outs, rounds = self._run_group([instances[i] for i in idx], n)
+                for j, i in enumerate(idx):
+                    results[i] = outs[j]
+                    self.rounds[i] = rounds[j]
+        return results
+
+    def inexact(self, outputs: dict) -> list[str]:
+        slots = [Slot(e["name"], e["type"], e["kind"], (), 0, 0) for e in self.outputs
+                 if e["kind"] not in ("pinf", "ninf")]
+        problems = inexact(outputs, slots)
+        for e in self.outputs:
+            if e["kind"] not in ("pinf", "ninf"):
+                continue
+            v = np.asarray(outputs[e["name"]], np.float64)
+            # an infinity here is a value (flag 0), a NaN a flag that was neither 0 nor 1
+            bad = np.isnan(v) | (np.isfinite(v) & (v != np.round(v)))
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                where = e["name"] + "".join(f"[{i}]" for i in first)
+                problems.append(f"output {where} is not an integer or inf ({int(bad.sum())} of "
+                                f"{v.size} elements are off)")
+        return problems
+
+    def _check_size(self, inst: Instance) -> None:
+        n, m = inst.graph.n, inst.graph.m
+        need = max(n, eval_size_text(self.bound, {"n": n, "m": m}) if self.bound else 0)
+        if need > self.R:
+            dtype = self.architecture.get("dtype", "float32")
+            hint = (": recompile with --dtype float64" if dtype == "float32" else "")
+            raise NclError(Diagnostic(
+                self.file, 1, 1, 1, 1, "error", "not-exact",
+                f"on a graph with n = {n}, m = {m} the program's values may reach {need}, past "
+                f"{self.R}, the largest this {dtype} network computes exactly{hint}"))
+
+    # ---- one group
+
+    def _run_group(self, insts: list[Instance], n: int):
+        g = _Group([inst.graph for inst in insts], n, self.device)
+        self.g, self.insts = g, insts
+        self.env: dict[int, torch.Tensor] = {}
+        self.loop_rounds: list[list[int]] = []
+        self._block(self.code)
+        outs = []
+        for b in range(g.B):
+            values = {}
+            for e in self.outputs:
+                t = self.env[e["value"]]
+                if "edge" in e["domain"]:
+                    t = t[g.ebatch == b]
+                else:
+                    t = t[b]
+                values[e["name"]] = _decode(t.to("cpu", torch.float64).numpy(), e["kind"])
+            outs.append(values)
+        rounds = [[r[b] for r in self.loop_rounds] for b in range(g.B)]
+        return outs, rounds
+
+    def _tensor(self, a) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
+
+    def _block(self, code: list[dict]) -> None:
+        for ins in code:
+            if ins["op"] == "loop":
+                self._loop(ins)
+            else:
+                self.env[ins["out"]] = getattr(self, "_" + ins["op"])(ins)
+
+    def _input(self, ins) -> torch.Tensor:
+        g, kind, dom = self.g, ins["kind"], ins["dom"]
+        vals = [_encode(np.asarray(inst.values[ins["name"]]), kind) for inst in self.insts]
+        if "edge" in dom:
+            arr = np.concatenate(vals) if vals else np.zeros((0, _WIDTH[kind]))
+        else:
+            arr = np.stack(vals) if vals else np.zeros((0, _WIDTH[kind]))
+        return self._tensor(arr)
+
+    def _adjacency(self, ins) -> torch.Tensor:
+        g = self.g
+        t = torch.zeros((g.B, g.n, g.n, 1), dtype=self.dtype, device=self.device)
+        t[g.ebatch, g.src, g.dst, 0] = 1
+        return t
+
+    def _const(self, ins) -> torch.Tensor:
+        return self._tensor(ins["value"]).expand(self.g.B, len(ins["value"])).clone()
+
+    def _size(self, ins) -> torch.Tensor:
+        vals = [[eval_size_text(ins["expr"], {"n": self.g.n, "m": m})] for m in self.g.ms]
+        return self._tensor(np.array(vals, np.float64).reshape(self.g.B, 1))
+
+    def _iota(self, ins) -> torch.Tensor:
+        g = self.g
+        return torch.arange(g.n, dtype=self.dtype, device=self.device).view(1, g.n, 1) \
+            .expand(g.B, g.n, 1).clone()
+
+    def _mlp(self, ins) -> torch.Tensor:
+        x = torch.cat([self.env[a] for a in ins["args"]], dim=-1)
+        return self.module.stages[ins["stage"]](x)
+
+    def _broadcast(self, ins) -> torch.Tensor:
+        g = self.g
+        t = self.env[ins["arg"]]
+        arg_dom, out_dom, axes, ends = ins["arg_dom"], ins["dom"], ins["axes"], ins["endpoints"]
+        # rows per edge: the graph's row (lead B) or the edge's own (lead E); the first endpoint
+        # read indexes graph and node at once, so no (E, n) intermediate is formed
+        rows = g.ebatch if "edge" in out_dom and "edge" not in arg_dom else None
+        cur = [i for i, k in enumerate(arg_dom) if k == "node"]
+        for i, end in enumerate(ends):
+            if end is None:
+                continue
+            pos = 1 + cur.index(i)
+            idx = g.src if end == "src" else g.dst
+            t = t.movedim(pos, 1)[g.ar if rows is None else rows, idx]
+            rows = None
+            cur.remove(i)
+        if rows is not None:
+            t = t[rows]
+        out_nodes = [j for j, k in enumerate(out_dom) if k == "node"]
+        targets = [out_nodes.index(axes[i]) for i in cur]
+        if len(set(targets)) != len(targets):
+            raise ValueError("a diagonal broadcast is not supported by this runtime")
+        order = sorted(range(len(targets)), key=lambda j: targets[j])
+        t = t.permute(0, *[1 + o for o in order], t.dim() - 1)
+        shape = [g.n if p in targets else 1 for p in range(len(out_nodes))]
+        t = t.reshape(t.shape[0], *shape, t.shape[-1])
+        return t.expand(t.shape[0], *[g.n] * len(out_nodes), t.shape[-1])
+
+    def _gather(self, ins) -> torch.Tensor:
+        table, index = self.env[ins["table"]], self.env[ins["index"]]
+        B, C = table.shape[0], table.shape[-1]
+        idx = index.reshape(B, -1).clamp(min=0).long()
+        out = torch.gather(table, 1, idx.unsqueeze(-1).expand(B, idx.shape[1], C))
+        return out.reshape(*index.shape[:-1], C)
+
+    # ---- aggregation
+
+    def _aggregate(self, ins) -> torch.Tensor:
+        g = self.g
+        body_dom, axis, agg = ins["body_dom"], ins["axis"], ins["agg"]
+        nodes = [i for i, k in enumerate(body_dom) if k == "node"]
+        if ins["group"] is not None:
+            ends = g.dst if ins["group"] == "dst" else g.src
+            index, size = ends + g.ebatch * g.n, g.B * g.n
+            pos = sum(1 for i in nodes if i < axis)
+
+            def prep(t):
+                return t
+
+            def finish(t):
+                t = t.reshape(g.B, g.n, *t.shape[1:])
+                return t.movedim(1, 1 + pos)
+        elif body_dom[axis] == "edge":
+            index, size = g.ebatch, g.B
+
+            def prep(t):
+                return t
+
+            def finish(t):
+                return t
+        else:
+            d = 1 + nodes.index(axis)
+            L = g.lead(body_dom)
+            index = torch.arange(L, device=self.device).repeat_interleave(g.n)
+            size = L
+
+            def prep(t):
+                t = t.expand(*t.shape[:d], g.n, *t.shape[d + 1:]) if t.shape[d] != g.n else t
+                t = t.movedim(d, 1)
+                return t.reshape(t.shape[0] * t.shape[1], *t.shape[2:])
+
+            def finish(t):
+                return t
+
+        def get(v):
+            return prep(self.env[v]) if v is not None else None
+
+        body, cond, elem = get(ins["body"]), get(ins["cond"]), get(ins["elem"])
+        ref = next(t for t in (body, cond, elem) if t is not None)
+        c = (cond > 0.5) if cond is not None else torch.ones_like(ref[..., :1], dtype=torch.bool)
+
+        def scat(vals, how, ident):
+            out = torch.full((size, *vals.shape[1:]), ident, dtype=self.dtype, device=self.device)
+            idx = index.view(-1, *[1] * (vals.dim() - 1)).expand_as(vals)
+            return out.scatter_reduce(0, idx, vals, reduce=how, include_self=True)
+
+        zero = torch.zeros((), dtype=self.dtype, device=self.device)
+        if agg == "any":
+            return finish(scat(torch.where(c, body, zero), "amax", 0.0))
+        if agg == "all":
+            return finish(scat(torch.where(c, body, zero + 1), "amin", 1.0))
+        if agg == "sum":
+            return finish(scat(torch.where(c, body, zero), "sum", 0.0))
+        if agg == "count":
+            return finish(scat(c.to(self.dtype), "sum", 0.0))
+        # min / max / argmin / argmax over the flagged-finite elements
+        lo = agg in ("min", "argmin")
+        if ins["body_kind"] in ("pinf", "ninf"):
+            f, v = c & (body[..., :1] > 0.5), body[..., 1:]
+        else:
+            f, v = c, body
+        inf = math.inf if lo else -math.inf
+        F = scat(f.to(self.dtype), "amax", 0.0)
+        M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
+        if agg in ("min", "max"):
+            V = torch.where(F > 0.5, M, zero)
+            out = torch.cat([F, V], -1) if ins["kind"] in ("pinf", "ninf") else V
+            return finish(out)
+        cand = f & (v == M[index])
+        best = scat(torch.where(cand, elem, zero + math.inf), "amin", math.inf)
+        return finish(torch.where(torch.isinf(best), zero - 1, best))
+
+    # ---- loops
+
+    def _loop(self, ins) -> None:
+        g = self.g
+        counts = torch.tensor([max(eval_size_text(ins["count"], {"n": g.n, "m": m}), 0)
+                               for m in g.ms], dtype=torch.long, device=self.device)
+        carried = ins["carried"]
+        doms = {}
+        cur = {}
+        for c in carried:
+            cur[c["name"]] = self.env[c["init"]] if c["init"] is not None else None
+        active = counts > 0
+        done = torch.zeros(g.B, dtype=torch.long, device=self.device)
+        t = 0
+        body_doms = _doms(ins["body"])
+        while bool(active.any()):
+            for c in carried:
+                if c["param"] is not None:
+                    self.env[c["param"]] = cur[c["name"]]
+            self._block(ins["body"])
+            changed = torch.zeros(g.B, dtype=torch.bool, device=self.device)
+            for c in carried:
+                new, old = self.env[c["next"]], cur[c["name"]]
+                dom = body_doms.get(c["next"], doms.get(c["name"], []))
+                doms[c["name"]] = dom
+                if old is None:
+                    cur[c["name"]] = new
+                    changed |= True
+                    continue
+                mask = g.per_lead(active, dom).view(-1, *[1] * (new.dim() - 1))
+                cur[c["name"]] = torch.where(mask, new, old)
+                diff = (new != old).reshape(new.shape[0], -1).any(1)
+                if "edge" in dom:
+                    diff = torch.zeros(g.B, device=self.device).index_add(
+                        0, g.ebatch, diff.to(torch.float32)) > 0
+                changed |= diff
+            done += active.long()
+            t += 1
+            active = active & (counts > t)
+            if ins["until_stable"]:
+                active = active & changed
+        for c in carried:
+            v = cur[c["name"]]
+            if v is None:
+                raise ValueError(f"'{c['name']}' after a loop that ran no rounds")
+            self.env[c["out"]] = v
+        self.loop_rounds.append(done.tolist())
+
+
+def _doms(code: list[dict]) -> dict[int, list[str]]:
+    out = {}
+    for ins in code:
+        if ins["op"] == "loop":
+            out.update(_doms(ins["body"]))
+        else:
+            out[ins["out"]] = ins["dom"]
+    return out
+
+
+def _encode(value: np.ndarray, kind: str) -> np.ndarray:
+    """An input value's channels (last axis)."""
+    if kind in ("pinf", "ninf"):
+        v = value.astype(np.float64)
+        fin = np.isfinite(v)
+        return np.stack([fin.astype(np.float64), np.where(fin, v, 0.0)], -1)
+    return value.astype(np.float64)[..., None]
+
+
+def _decode(raw: np.ndarray, kind: str) -> np.ndarray:
+    """Channels back to the interpreter's numpy form; a value off the encoding stays raw (and
+    NaN for a flag that is neither 0 nor 1), so that a comparison fails visibly."""
+    if kind in ("pinf", "ninf"):
+        f, v = raw[..., 0], raw[..., 1]
+        ok = np.isin(f, (0.0, 1.0))
+        inf = np.inf if kind == "pinf" else -np.inf
+        return np.where(ok, np.where(f == 1.0, v, inf), np.nan)
+    x = raw[..., 0]
+    if kind == "bool":
+        return x.astype(np.bool_) if np.isin(x, (0.0, 1.0)).all() else x
+    if kind == "index":
+        exact = np.isfinite(x).all() and (x == np.round(x)).all() and (x >= -1).all()
+        return x.astype(np.int64) if exact else x
+    return x
+
+
+def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) -> GNNNet:
+    arch = meta["architecture"]
+    stages = arch.get("stages")
+    if not isinstance(stages, list) or not isinstance(arch.get("program"), list) \
+            or not isinstance(arch.get("design_bound"), int):
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
+                                  "a gnn architecture needs 'stages', 'program' and "
+                                  "'design_bound'"))
+    module = GNN(stages)
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
+    try:
+        module.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as err:
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
+                                  f"tensors do not match the architecture: "
+                                  f"{str(err).splitlines()[0]}")) from None
+    module = module.to(device=device, dtype=dtype).eval()
+    module.requires_grad_(False)
+    return GNNNet(file, meta, module, device, dtype)

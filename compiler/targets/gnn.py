@@ -1,0 +1,291 @@
+"""The GNN target: a graph program → one size-independent message-passing network.
+
+The IR maps onto message passing op for op, with no unrolling (docs/weights.md, "GNN layout"):
+- `EdgeGather` is the message half: a node state read at each edge's source or destination;
+- `Local` on an edge domain is the message MLP φ(x_u, x_v, e_uv), on a node / pair / global
+  domain the update MLP ψ: each an exact ReLU block from `compiler.gadgets` (`gnn_local`);
+- `Aggregate` is ⊕ (sum, min, max, any, all, count, argmin, argmax): over in(v) / out(v)
+  (neighbour), over all nodes (global readout, or the triplet aggregation of a pair program),
+  over all edges;
+- `Broadcast` is wiring (global → node, node → pair, ...), `Gather` a pointer gather x[p[v]];
+- `Loop` is one weight-tied block run T times, T the size expression evaluated from each
+  graph's n and m at run time; `until stable` ends when a global "changed" readout is false.
+
+Every weight is an integer, so one file runs on every graph size; what limits the size is
+exactness: every value must stay below the design bound R, which the compiler picks as large as
+the dtype allows for this network (every gadget's intermediates below 2^24 / 2^53). The
+runtime evaluates the value-range analysis' bound at each input's n and m and refuses an input
+past R; the compiler refuses when the bound passes R at the sizes given with --size, or at the
+smallest graph when none are given.
+
+No torch here: compiling needs numpy and sympy only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from compiler import gadgets as G
+from compiler import ir
+from compiler.analysis.ranges import show, value_ranges
+from compiler.lower import lower
+from dsl import ast as A
+from dsl import types as T
+from dsl.diagnostics import NclError
+from dsl.pretty import pretty_type
+
+from .gnn_local import Unsupported, kind_of, local_block
+
+DTYPES = {"float32": (np.float32, 24), "float64": (np.float64, 53)}
+# Candidate design bounds, largest first: 2^(bits - d). Each network takes the largest for which
+# every block's intermediates stay exact.
+_HEADROOM = (2, 3, 4, 5, 6)
+
+
+@dataclass
+class GNNArtifact:
+    tensors: dict
+    architecture: dict
+    encodings: dict
+
+
+def compile_gnn(checked, sizes: dict[str, int], activation: str = "relu",
+                dtype: str = "float32") -> GNNArtifact:
+    p = checked.program
+    if activation != "relu":
+        raise NclError.at(p.name_span, "gnn-unsupported",
+                          f"the gnn target builds ReLU message and update MLPs; --activation "
+                          f"{activation} is for the mlp target")
+    if checked.family != "graph":
+        raise NclError.at(p.name_span, "wrong-target",
+                          f"the gnn target compiles graph programs; '{p.name}' is not one")
+    program = lower(checked)
+    report = value_ranges(checked)
+    np_dtype, bits = DTYPES[dtype]
+    last = None
+    for d in _HEADROOM:
+        R = 2 ** (bits - d)
+        try:
+            builder = _Builder(checked, program, R, dtype)
+            builder.run()
+            break
+        except _Inexact as err:
+            last = err
+    else:
+        raise NclError.at(last.span, "not-exact",
+                          f"the network for this value needs intermediates past 2^{bits}, "
+                          f"where {dtype} stops being exact"
+                          + ("; compile for float64 (exact below 2^53)"
+                             if dtype == "float32" else ""))
+    _check_ranges(checked, report, sizes, R, dtype)
+    tensors = {k: v.astype(np_dtype) for k, v in builder.tensors.items()}
+    architecture = {
+        "family": "gnn", "activation": "relu", "dtype": dtype, "sizes": {},
+        "design_bound": R,
+        "value_bound": report.to_json().get("max_abs"),
+        "program": builder.code,
+        "values": builder.value_kinds,
+        "stages": builder.stages,
+        "depth": sum(len(s["layers"]) for s in builder.stages),
+    }
+    return GNNArtifact(tensors, architecture, {"inputs": builder.in_enc,
+                                               "outputs": builder.out_enc})
+
+
+class _Inexact(Exception):
+    def __init__(self, span):
+        self.span = span
+
+
+def _check_ranges(checked, report, sizes, R: int, dtype: str) -> None:
+    """Refuse when the program's proven values pass R at the given sizes (or, without sizes, at
+    the smallest graph: then no input at all could run exactly)."""
+    at_sizes = dict(sizes) if sizes else {"n": 1, "m": 0}
+    value = report.value_at({"n": 1, "m": 0, **at_sizes})
+    if value <= R:
+        return
+    at = ", ".join(f"{k} = {at_sizes[k]}" for k in sorted(at_sizes))
+    v = report.max_value
+    head = f"{v.name} reaches {show(v.magnitude)}" if v is not None else "a value grows"
+    bits = 24 if dtype == "float32" else 53
+    msg = (f"{head}, which passes {R} (2^{R.bit_length() - 1}) at {at}: {dtype} cannot compute "
+           f"this network exactly (its gadgets need intermediates below 2^{bits})")
+    msg += ("; compile for float64 (--dtype float64) or use smaller graphs"
+            if dtype == "float32" else "")
+    span = v.span if v is not None else checked.program.name_span
+    raise NclError.at(span, "not-exact", msg)
+
+
+def _dom(domain) -> list[str]:
+    return [a.kind for a in domain]
+
+
+def _unsupported(span, what: str) -> NclError:
+    return NclError.at(span, "gnn-unsupported", f"the gnn target cannot compute {what}")
+
+
+class _Builder:
+    def __init__(self, checked, program: ir.Program, R: int, dtype: str):
+        self.checked = checked
+        self.program = program
+        self.R = R
+        self.dtype = dtype
+        self.tensors: dict[str, np.ndarray] = {}
+        self.stages: list[dict] = []
+        self.code: list[dict] = []
+        self.value_kinds: dict[str, str] = {}
+        self.in_enc: list[dict] = []
+        self.out_enc: list[dict] = []
+        self.blocks: dict = {}
+
+    def kind(self, v: ir.Value, span) -> str:
+        try:
+            k = kind_of(v.type)
+        except Unsupported as err:
+            raise _unsupported(span, str(err)) from None
+        for axis in v.domain:
+            if axis.kind not in ("node", "edge"):
+                raise _unsupported(span, f"a value over a {axis.kind} axis")
+        if sum(a.kind == "edge" for a in v.domain) > 1:
+            raise _unsupported(span, "a value over two edge axes")
+        self.value_kinds[str(v.id)] = k
+        return k
+
+    def run(self) -> None:
+        p = self.checked.program
+        params = {prm.name: prm for prm in p.params}
+        for prm in p.params:
+            t = T.from_syntax(prm.type)
+            if isinstance(t, T.Graph):
+                self.in_enc.append({"name": prm.name, "type": pretty_type(prm.type),
+                                    "kind": "graph"})
+        self.code = self.block(self.program.ops, params)
+        for (name, v), texpr in zip(self.program.results, p.results):
+            self.out_enc.append({"name": name, "type": pretty_type(texpr),
+                                 "kind": self.kind(v, p.name_span), "value": v.id,
+                                 "domain": _dom(v.domain)})
+
+    def block(self, ops, params) -> list[dict]:
+        code = []
+        for op in ops:
+            code.append(self.op(op, params))
+        return code
+
+    def op(self, op, params) -> dict:
+        span = getattr(op, "span", A.NOSPAN)
+        if isinstance(op, ir.Loop):
+            for c in op.carried:
+                if c.param is not None:
+                    self.kind(c.param, span)
+                self.kind(c.out, span)
+            return {"op": "loop", "count": ir.format_size(op.count),
+                    "until_stable": op.until_stable,
+                    "carried": [{"name": c.name,
+                                 "init": c.init.id if c.init is not None else None,
+                                 "param": c.param.id if c.param is not None else None,
+                                 "next": c.next.id, "out": c.out.id} for c in op.carried],
+                    "body": self.block(op.body, params)}
+        out = op.out
+        kind = self.kind(out, span)
+        head = {"out": out.id, "dom": _dom(out.domain), "kind": kind}
+        match op:
+            case ir.Input(name=name, role=role):
+                if role == "adjacency":
+                    return {"op": "adjacency", **head}
+                prm = params[name]
+                self.in_enc.append({"name": name, "type": pretty_type(prm.type), "kind": kind,
+                                    "value": out.id, "domain": _dom(out.domain)})
+                return {"op": "input", "name": name, **head}
+            case ir.Const(value=value):
+                return {"op": "const", "value": _channels(value, kind), **head}
+            case ir.Size(expr=expr):
+                return {"op": "size", "expr": ir.format_size(expr), **head}
+            case ir.Iota():
+                if _dom(out.domain) != ["node"]:
+                    raise _unsupported(span, "an index over this domain")
+                return {"op": "iota", **head}
+            case ir.Local(op=name, args=args):
+                for a in args:
+                    self.kind(a, span)
+                return {"op": "mlp", "args": [a.id for a in args],
+                        "stage": self.stage(name, args, out, span), **head}
+            case ir.Broadcast(arg=arg, axes=axes):
+                self.kind(arg, span)
+                return {"op": "broadcast", "arg": arg.id, "arg_dom": _dom(arg.domain),
+                        "axes": list(axes), "endpoints": [None] * len(axes), **head}
+            case ir.EdgeGather(arg=arg, axes=axes, endpoints=ends):
+                self.kind(arg, span)
+                return {"op": "broadcast", "arg": arg.id, "arg_dom": _dom(arg.domain),
+                        "axes": list(axes), "endpoints": list(ends), **head}
+            case ir.Gather(table=table, index=index):
+                if len(index) != 1 or _dom(table.domain) != ["node"] \
+                        or "edge" in _dom(out.domain):
+                    raise _unsupported(span, "this gather (only x[p] of a node field)")
+                self.kind(table, span)
+                return {"op": "gather", "table": table.id, "index": index[0].id, **head}
+            case ir.Aggregate():
+                return self.aggregate(op, head, span)
+            case ir.Fold():
+                raise _unsupported(span, "scan or reduce (a bits / sequence construct)")
+        raise _unsupported(span, f"the op {type(op).__name__}")
+
+    def aggregate(self, op: ir.Aggregate, head: dict, span) -> dict:
+        if op.agg in ("mean", "only"):
+            raise _unsupported(span, f"the aggregation '{op.agg}'")
+        body_kind = self.kind(op.body, span) if op.body is not None else None
+        if op.cond is not None:
+            self.kind(op.cond, span)
+        if op.elem is not None:
+            self.kind(op.elem, span)
+        if op.agg in ("sum",) and body_kind in ("pinf", "ninf"):
+            raise _unsupported(span, "a sum of values that may be infinite")
+        if op.agg in ("min", "argmin") and body_kind == "ninf" or \
+                op.agg in ("max", "argmax") and body_kind == "pinf":
+            raise _unsupported(span, f"{op.agg} of values that may be the opposite infinity")
+        if op.agg in ("min", "max") and head["kind"] not in ("pinf", "ninf", "int", "index"):
+            raise _unsupported(span, f"{op.agg} into a {head['kind']} value")
+        body_dom = _dom(op.body_domain)
+        return {"op": "aggregate", "agg": op.agg, "axis": op.axis, "group": op.group,
+                "kind_of": op.kind, "body_dom": body_dom,
+                "body": op.body.id if op.body is not None else None,
+                "body_kind": body_kind,
+                "cond": op.cond.id if op.cond is not None else None,
+                "elem": op.elem.id if op.elem is not None else None, **head}
+
+    def stage(self, name: str, args, out, span) -> int:
+        """The index of the stage (an MLP) computing Local `name`; identical constructions share
+        nothing on purpose: each stage is one layer block of the network, named in the file."""
+        try:
+            blk = local_block(name, [a.type for a in args], out.type, self.R)
+        except Unsupported as err:
+            raise _unsupported(span, str(err)) from None
+        except ValueError:
+            # a gadget's own float64 check: too large a design bound for it
+            raise _Inexact(span) from None
+        try:
+            G.check_exact(blk, DTYPES[self.dtype][0])
+        except ValueError:
+            raise _Inexact(span) from None
+        k = len(self.stages)
+        layers = []
+        for j, L in enumerate(blk.layers):
+            self.tensors[f"stages.{k}.layers.{j}.weight"] = L.W
+            self.tensors[f"stages.{k}.layers.{j}.bias"] = L.b
+            layers.append({"in": int(L.W.shape[1]), "out": int(L.W.shape[0]), "act": L.act})
+        where = "message" if any(a.kind == "edge" for a in out.domain) else "update"
+        self.stages.append({"op": name, "role": where, "domain": _dom(out.domain),
+                            "layers": layers})
+        return k
+
+
+def _channels(value, kind: str) -> list[int]:
+    """A constant's channels (an infinite constant is the flag 0 with value 0)."""
+    if kind in ("pinf", "ninf"):
+        if isinstance(value, float) and np.isinf(value):
+            return [0, 0]
+        return [1, int(value)]
+    if value is None:
+        return [-1]
+    return [int(value)]
+

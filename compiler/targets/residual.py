@@ -1,0 +1,100 @@
+"""Residual-stream scheduling and allocation with liveness, for the transformer target.
+
+Sublayers alternate: attention at even indices, MLP at odd ones (block b = sublayers 2b, 2b+1);
+the embedding writes at -1. Every task goes to the earliest sublayer of its kind after all its
+inputs are written (ASAP). A slot then lives from the sublayer that writes it until it is zero
+again: after its last reader it is cleared by an MLP that writes -x (exact for any float:
+`gadgets.signed_identity`), in the same MLP sublayer when an MLP reads it last, in the next one
+when attention does. Slots are then packed into channels greedily in order of writing, reusing
+the channels of slots already cleared; a clear is built only where a later slot reuses the
+channels (elsewhere a dead value may stay: nothing reads it).
+
+The width is the peak of what is live; `width_no_reuse` is the sum of all slot widths, the
+width every value keeping its own subspace (tracr's layout) would need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compiler import gadgets as G
+
+
+@dataclass
+class Layout:
+    blocks: list  # per block: (heads, mlp tasks)
+    width: int
+    width_no_reuse: int
+    occupancy: list[dict]
+    sublayers: int
+
+    def to_json(self) -> dict:
+        return {"width": self.width, "width_without_reuse": self.width_no_reuse,
+                "sublayers": self.sublayers, "slots": self.occupancy}
+
+
+def _is_head(task) -> bool:
+    return hasattr(task, "mask")
+
+
+def allocate(slots, tasks, embed_slots) -> Layout:
+    from .transformer import MLPTask  # the task type lives with the target
+    ready = {id(s): 0 for s in embed_slots}
+    for s in embed_slots:
+        s.write_at = -1
+    for t in tasks:
+        e = max((ready.get(id(s), 0) for s in t.inputs), default=0)
+        want = 0 if _is_head(t) else 1
+        k = e if e % 2 == want else e + 1
+        t.at = k
+        t.dest.write_at = k
+        ready[id(t.dest)] = k + 1
+    last = max((t.at for t in tasks), default=-1)
+    used = [s for s in slots if s in embed_slots or s.writer is not None]
+    clear_at = {}
+    for s in used:
+        if s.keep:
+            s.free_at = None
+            continue
+        reads = [t for t in s.readers]
+        if not reads:
+            k = s.write_at + 1 + ((s.write_at + 1) % 2 == 0)
+        else:
+            r = max(reads, key=lambda t: t.at)
+            k = r.at if not _is_head(r) else r.at + 1
+        clear_at[id(s)] = k
+        s.free_at = k + 1
+    # greedy packing in order of writing; a channel is free from the sublayer its last
+    # occupant is zero again
+    free_from: list[int | None] = []
+    occupant: list = []
+    order = sorted(used, key=lambda s: (s.write_at, used.index(s)))
+    reused = set()
+    for s in order:
+        chans = [c for c in range(len(free_from))
+                 if free_from[c] is not None and free_from[c] <= s.write_at][:s.width]
+        while len(chans) < s.width:
+            free_from.append(None)
+            occupant.append(None)
+            chans.append(len(free_from) - 1)
+        for c in chans:
+            if occupant[c] is not None:
+                reused.add(id(occupant[c]))
+            occupant[c] = s
+            free_from[c] = s.free_at
+        s.channels = chans
+    clears = []
+    for s in used:
+        if id(s) in reused:
+            t = MLPTask([s], G.signed_identity(s.width, -1), s, f"clear {s.name}")
+            t.at = clear_at[id(s)]
+            clears.append(t)
+    every = list(tasks) + clears
+    last = max([last] + [t.at for t in clears])
+    n_blocks = last // 2 + 1 if last >= 0 else 0
+    blocks = [([], []) for _ in range(n_blocks)]
+    for t in every:
+        blocks[t.at // 2][0 if _is_head(t) else 1].append(t)
+    occupancy = [{"name": s.name, "channels": list(s.channels), "from": s.write_at,
+                  "to": s.free_at if s.free_at is not None else 2 * n_blocks}
+                 for s in order]
+    return Layout(blocks, len(free_from), sum(s.width for s in used), occupancy, 2 * n_blocks)

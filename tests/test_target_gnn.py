@@ -1,0 +1,207 @@
+"""The GNN target: every stdlib graph program compiles to one size-independent message-passing
+network that agrees with the interpreter on hypothesis graphs (edge cases included) and with a
+networkx / scipy oracle on random graphs of a few hundred nodes; one bfs file runs on 5 and
+2,000 nodes; `until stable` stops after L + O(1) rounds on a path of length L; values past
+float32's exact range are refused; `nclang test` passes and catches a perturbed weight."""
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import oracles
+from compiler import cli
+from compiler.driver import compile_file
+from compiler.runtime import load
+from compiler.runtime.gnn import eval_size_text
+from compiler.testing import test_program
+from compiler.weights import read_weights, write_weights
+from dsl.checker import check_source
+from dsl.diagnostics import NclError
+from dsl.jsonio import decode, encode
+from dsl.values import GraphData, Instance
+
+GRAPH = Path(__file__).resolve().parents[1] / "stdlib" / "graph"
+PROGRAMS = ("bfs", "bfs_distance", "bellman_ford", "connected_components", "closure", "apsp",
+            "dfs", "list_ranking")
+# the interpreter runs pair programs (n^3 per round) and dfs (2n rounds) slowly: smaller graphs
+MAX_N = {"closure": 16, "apsp": 16, "dfs": 24}
+
+
+@lru_cache(maxsize=None)
+def checked(name: str):
+    path = GRAPH / f"{name}.ncl"
+    (c,) = check_source(path.read_text(), str(path))
+    return c
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gnn")
+    files = {}
+    for name in PROGRAMS:
+        files[name] = compile_file(GRAPH / f"{name}.ncl", folder / f"{name}.safetensors")
+    return files
+
+
+@pytest.fixture(scope="module")
+def nets(compiled):
+    return {name: load(path) for name, path in compiled.items()}
+
+
+def run_json(net, objs: list[dict]) -> list[dict]:
+    insts = [decode(net.signature, o, net.sizes, "<test>") for o in objs]
+    return [encode(net.signature, out) for out in net.run(insts)]
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_matches_interpreter(nets, name):
+    result = test_program(checked(name), nets[name], examples=60, seed=1,
+                          max_n=MAX_N.get(name, 40))
+    assert result.ok, result.counterexample and result.counterexample.to_json()
+
+
+def random_input(name: str, n: int, rng: random.Random) -> dict:
+    m = 3 * n
+    edges = [[rng.randrange(n), rng.randrange(n)] for _ in range(m)]
+    if name == "list_ranking":
+        order = list(range(n))
+        rng.shuffle(order)
+        succ = [0] * n
+        for i, v in enumerate(order):
+            succ[v] = v if rng.random() < 0.05 or i + 1 == n else order[i + 1 + rng.randrange(
+                min(2, n - i - 1))]
+        return {"n": n, "succ": succ}
+    obj = {"n": n, "edges": edges}
+    if name in ("bfs", "bfs_distance", "bellman_ford"):
+        obj["source"] = [rng.random() < 0.01 for _ in range(n)]
+        obj["source"][rng.randrange(n)] = True
+    if name in ("bellman_ford", "apsp"):
+        obj["w"] = [rng.randrange(0, 1001) for _ in range(m)]
+    if name == "dfs":
+        obj["s"] = rng.randrange(n)
+    return obj
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_matches_oracle_on_large_graphs(nets, name):
+    rng = random.Random(7)
+    n = {"closure": 90, "apsp": 90, "dfs": 80}.get(name, 300)
+    objs = [random_input(name, n, rng) for _ in range(2)] + [random_input(name, n // 3, rng)]
+    got = run_json(nets[name], objs)
+    for obj, out in zip(objs, got):
+        assert out == getattr(oracles, name)(obj)
+
+
+def test_one_bfs_file_runs_on_every_size(nets):
+    net = nets["bfs"]
+    rng = random.Random(3)
+    for n in (5, 2000):
+        obj = random_input("bfs", n, rng)
+        # a path through every node too, so the last rounds matter
+        path = {"n": n, "edges": [[i, i + 1] for i in range(n - 1)],
+                "source": [i == 0 for i in range(n)]}
+        assert run_json(net, [obj, path]) == [oracles.bfs(obj), oracles.bfs(path)]
+
+
+@pytest.mark.parametrize("L", (1, 7, 60, 300))
+def test_early_exit_rounds_on_a_path(nets, L):
+    n = 2 * L + 1  # n - 1 rounds would be twice the path's length
+    obj = {"n": n, "edges": [[i, i + 1] for i in range(L)], "source": [i == 0 for i in range(n)]}
+    for name in ("bfs", "bfs_distance"):
+        net = nets[name]
+        run_json(net, [obj])
+        (rounds,) = net.rounds[0]
+        assert L <= rounds <= L + 2
+
+
+def test_batches_of_different_sizes_count_rounds_per_graph(nets):
+    net = nets["bfs"]
+    objs = [{"n": n, "edges": [[i, i + 1] for i in range(n - 1)],
+             "source": [i == 0 for i in range(n)]} for n in (3, 9, 9, 1)]
+    assert run_json(net, objs) == [oracles.bfs(o) for o in objs]
+    # n - 1 rounds each: the path needs them all, and the count allows no more
+    assert [r[0] for r in net.rounds] == [2, 8, 8, 0]
+
+
+def test_trip_counts_are_exact_integers():
+    assert eval_size_text("ceil(log2(n))", {"n": 2 ** 50 + 1}) == 51
+    assert eval_size_text("ceil(log2(n))", {"n": 2 ** 50}) == 50
+    assert eval_size_text("n - 1", {"n": 1}) == 0
+    assert eval_size_text("2*n", {"n": 7}) == 14
+
+
+def test_refuses_past_float32(tmp_path):
+    with pytest.raises(NclError) as err:
+        compile_file(GRAPH / "bellman_ford.ncl", tmp_path / "bf.safetensors",
+                     sizes={"n": 100000})
+    (d,) = err.value.diagnostics
+    assert d.code == "not-exact"
+    assert "float32 cannot compute this network exactly" in d.message
+    assert "--dtype float64" in d.message
+    heavy = tmp_path / "heavy.ncl"
+    heavy.write_text((GRAPH / "bellman_ford.ncl").read_text().replace("int[0..1000]",
+                                                                      "int[0..100000000]"))
+    with pytest.raises(NclError) as err:
+        compile_file(heavy, tmp_path / "heavy.safetensors")
+    assert err.value.diagnostics[0].code == "not-exact"
+    compile_file(heavy, tmp_path / "heavy64.safetensors", dtype="float64")
+
+
+def test_runtime_refuses_a_graph_past_the_design_bound(nets):
+    net = nets["bellman_ford"]
+    n = net.R // 1000 + 10
+    with pytest.raises(NclError) as err:
+        run_json(net, [{"n": n, "edges": [], "w": [], "source": [True] * n}])
+    assert "--dtype float64" in err.value.diagnostics[0].message
+
+
+def test_float64_file_runs_bellman_ford_past_float32(tmp_path):
+    path = compile_file(GRAPH / "bellman_ford.ncl", tmp_path / "bf64.safetensors",
+                        dtype="float64")
+    net = load(path)
+    n = 20000  # 1000 (n - 1) passes 2^24
+    rng = np.random.default_rng(5)
+    src, dst = rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)
+    w = rng.integers(0, 1001, 2 * n)
+    # networkx on the sparse graph (the oracle module's dense matrix would be n^2)
+    least: dict = {}
+    for u, v, x in zip(src.tolist(), dst.tolist(), w.tolist()):
+        least[u, v] = min(x, least.get((u, v), x))
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_weighted_edges_from((u, v, x) for (u, v), x in least.items())
+    found = nx.single_source_dijkstra_path_length(g, 0)
+    source = np.zeros(n, np.bool_)
+    source[0] = True
+    inst = Instance({"n": n, "m": 2 * n}, {"w": w.astype(np.float64), "source": source},
+                    GraphData(n, src, dst))
+    got = encode(net.signature, net.run([inst])[0])
+    assert got == {"dist": [found.get(v, "inf") for v in range(n)]}
+
+
+def test_compiles_to_the_same_bytes(tmp_path):
+    a = compile_file(GRAPH / "dfs.ncl", tmp_path / "a.safetensors")
+    b = compile_file(GRAPH / "dfs.ncl", tmp_path / "b.safetensors")
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_cli_test_passes_and_catches_a_perturbed_weight(compiled, name, tmp_path, capsys):
+    prog = str(GRAPH / f"{name}.ncl")
+    assert cli.main(["test", prog, "--weights", str(compiled[name]), "--examples", "40",
+                     "--seed", "2"]) == 0
+    tensors, meta = read_weights(compiled[name])
+    # the last stage writes a loop's carried state or a result: a changed bias shows there
+    key = sorted(k for k in tensors if k.endswith("bias"))[-1]
+    bad = dict(tensors)
+    bad[key] = tensors[key] + np.asarray(0.5, tensors[key].dtype)
+    broken = tmp_path / "broken.safetensors"
+    write_weights(broken, bad, meta)
+    capsys.readouterr()
+    assert cli.main(["test", prog, "--weights", str(broken), "--examples", "40",
+                     "--seed", "2"]) == 3

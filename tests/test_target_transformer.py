@@ -1,0 +1,162 @@
+"""The transformer target: every stdlib/seq program, compiled for a maximum length N, agrees
+exactly with the interpreter on inputs of every length 1..N; liveness reuse narrows the
+residual stream; an attention margin that float32 cannot hold is refused; `nclang test` passes
+on the compiled networks and exits 3 for a perturbed one."""
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from compiler.driver import compile_checked, read_source
+from compiler.runtime import load
+from compiler.testing import test_program
+from compiler.weights import read_weights, write_weights
+from dsl.checker import check_source
+from dsl.diagnostics import NclError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEQ = ("length", "reverse", "hist", "sort_unique", "sort", "frac_prevs", "pair_balance",
+       "dyck1", "dyck2", "most_freq")
+
+
+def _source(name):
+    return read_source(os.path.join(ROOT, "stdlib", "seq", f"{name}.ncl"))
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(name: str, n: int, tmp: str):
+    src = _source(name)
+    checked = check_source(src.text, src.file)[0]
+    out = os.path.join(tmp, f"{name}-{n}.safetensors")
+    result = compile_checked(src, checked, out, sizes={"n": n})
+    return checked, out, result.meta
+
+
+@pytest.fixture(scope="module")
+def tmp(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("transformer"))
+
+
+def _agrees(name, n, tmp, examples):
+    checked, path, meta = compiled(name, n, tmp)
+    net = load(path)
+    vocab = meta["encodings"]["vocab"]
+    vocab = tuple(vocab) if vocab and isinstance(vocab[0], str) else None
+    result = test_program(checked, net, {"n": n}, examples=examples, seed=7, vocab=vocab)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
+    return result
+
+
+@pytest.mark.parametrize("n", [1, 5, 16])
+@pytest.mark.parametrize("name", SEQ)
+def test_agrees_with_interpreter(name, n, tmp):
+    _agrees(name, n, tmp, 40)
+
+
+def test_every_length_is_exact(tmp):
+    # sort at N = 16: one input of each length 1..16 (hypothesis draws lengths at random)
+    checked, path, _ = compiled("sort", 16, tmp)
+    net = load(path)
+    from dsl.interpreter import run
+    from dsl.values import Instance
+    rng = np.random.default_rng(0)
+    insts = [Instance(sizes={"n": L}, values={"tokens": rng.integers(0, 64, L).astype(float)})
+             for L in range(1, 17)]
+    for inst, got in zip(insts, net.run(insts)):
+        assert np.array_equal(got["out"], run(checked, inst)["out"])
+
+
+def test_length_64_default(tmp):
+    _agrees("dyck2", 64, tmp, 25)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SEQ)
+def test_agrees_at_64(name, tmp):
+    _agrees(name, 64, tmp, 40)
+
+
+@pytest.mark.parametrize("name", ["sort", "dyck2"])
+def test_liveness_reuse_narrows_the_stream(name, tmp):
+    _, _, meta = compiled(name, 16, tmp)
+    arch = meta["architecture"]
+    assert arch["d_model"] < arch["d_model_without_reuse"]
+    assert arch["residual"]["width"] == arch["d_model"]
+
+
+WIDE = """program wide(x: seq[int[0..5000]]) -> seq[int] {
+    h[i] = count(j for j in positions if x[j] == x[i])
+    return h
+}
+"""
+
+
+def test_margin_refused(tmp_path):
+    f = tmp_path / "wide.ncl"
+    f.write_text(WIDE)
+    src = read_source(f)
+    checked = check_source(src.text, src.file)[0]
+    with pytest.raises(NclError) as err:
+        compile_checked(src, checked, tmp_path / "w.safetensors", sizes={"n": 8})
+    d = err.value.diagnostics[0]
+    assert d.code == "attention-margin"
+    assert d.message.startswith("attention margin cannot be guaranteed")
+    assert (d.line, d.col) == (2, 12)
+
+
+def _nclang(*args):
+    return subprocess.run([sys.executable, "-m", "compiler.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("name", SEQ)
+def test_nclang_test_passes(name, tmp, capsys, monkeypatch):
+    # in-process, so that each run does not pay for importing torch again
+    from compiler.cli import main
+    _, path, _ = compiled(name, 5, tmp)
+    monkeypatch.chdir(ROOT)
+    rc = main(["test", f"stdlib/seq/{name}.ncl", "--weights", path, "--examples", "30",
+               "--seed", "3"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert out.startswith("ok:")
+
+
+def test_nclang_test_catches_a_perturbed_network(tmp, tmp_path):
+    _, path, _ = compiled("hist", 5, tmp)
+    tensors, meta = read_weights(path)
+    bad = {k: v.copy() for k, v in tensors.items()}
+    key = next(k for k in sorted(bad) if k.endswith("mlp.0.bias"))
+    bad[key] = bad[key] + np.float32(0.25)
+    out = tmp_path / "bad.safetensors"
+    write_weights(out, bad, meta)
+    r = _nclang("test", "stdlib/seq/hist.ncl", "--weights", str(out), "--examples", "30",
+                "--seed", "3")
+    assert r.returncode == 3, r.stdout + r.stderr
+
+
+def test_compile_and_exec_cli(tmp_path):
+    out = tmp_path / "sort.safetensors"
+    r = _nclang("compile", "stdlib/seq/sort.ncl", "--size", "n=16", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    lines = '{"tokens": [5, 3, 63, 0, 3]}\n{"tokens": [1]}\n'
+    r = subprocess.run([sys.executable, "-m", "compiler.cli", "exec", str(out), "-i", "-"],
+                       input=lines, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == '{"out": [0, 3, 3, 5, 63]}\n{"out": [1]}\n'
+
+
+def test_vocab_option(tmp_path):
+    out = tmp_path / "d.safetensors"
+    r = _nclang("compile", "stdlib/seq/dyck1.ncl", "--size", "n=6", "--vocab", "(,)", "-o",
+                str(out))
+    assert r.returncode == 0, r.stderr
+    tensors, meta = read_weights(out)
+    assert meta["encodings"]["vocab"] == ["(", ")"]
+    r = _nclang("test", "stdlib/seq/dyck1.ncl", "--weights", str(out), "--examples", "30")
+    assert r.returncode == 0, r.stdout + r.stderr
