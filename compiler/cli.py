@@ -90,24 +90,11 @@ def _load_program(ctx: _Context, path: str, name: str | None):
 
 def _write_output(path: str, text: str) -> None:
     """Write all of `text` or nothing: a reader never sees a half-written file."""
-    from dsl.diagnostics import Diagnostic, NclError
     if path == STDIO:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-write",
-                                  f"cannot write file: {err.strerror or err}")) from None
+    _write_bytes(path, text.encode("utf-8"))
 
 
 def _type_text(texpr) -> str:
@@ -403,7 +390,7 @@ def _cmd_inspect(ctx: _Context) -> int:
 
 
 def _write_bytes(path: str, data: bytes) -> None:
-    """Like `_write_output`, for binary files: all of `data` or nothing."""
+    """Write all of `data` or nothing (a temp file in the same folder, then a rename)."""
     from dsl.diagnostics import Diagnostic, NclError
     directory = os.path.dirname(os.path.abspath(path))
     tmp = None
