@@ -26,6 +26,7 @@ def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
     transformer = None
     if arch.get("family") == "transformer":
         transformer = _transformer(tensors, arch)
+    gnn = _gnn(tensors, arch) if arch.get("family") == "gnn" else None
     analysis = meta["analysis"]
     cost, ranges = analysis.get("cost") or {}, analysis.get("ranges") or {}
     return {
@@ -56,6 +57,7 @@ def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
         },
         "options": meta["options"],
         **({"transformer": transformer} if transformer else {}),
+        **({"gnn": gnn} if gnn else {}),
     }
 
 
@@ -74,6 +76,114 @@ def _transformer(tensors: dict, arch: dict) -> dict:
             arch.get("d_model_without_reuse"), "attention_layers": arch.get("attention_layers"),
             "heads": arch.get("heads"), "blocks": blocks, "sublayers": res.get("sublayers"),
             "slots": res.get("slots", [])}
+
+
+# channels per value kind, as the gnn runtime holds them: an infinite-able value is a
+# (flag, value) pair so that inf never shares a channel with a real number
+_GNN_WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
+
+
+def _domain_name(dom: list[str]) -> str:
+    return {(): "global", ("node",): "node", ("edge",): "edge", ("node", "node"): "pair",
+            ("node", "edge"): "node-edge", ("node", "node", "node"): "triplet"}.get(
+        tuple(dom), "×".join(dom))
+
+
+def _aggregate_over(ins: dict) -> str:
+    """What ⊕ ranges over, in a GNN user's words."""
+    if ins.get("kind_of") == "neighbour":
+        # grouped by the edge's destination: the messages from u in in(v)
+        return "in-neighbours" if ins.get("group") == "dst" else "out-neighbours"
+    if ins.get("kind_of") == "nodes":
+        return "triplet" if len(ins.get("body_dom", [])) == 3 else "nodes"
+    return ins.get("kind_of") or "?"
+
+
+def _gnn(tensors: dict, arch: dict) -> dict:
+    """The message-passing structure of a gnn file: its stages (message / update MLPs), the
+    aggregators and pointer gathers, the weight-tied loops with their trip counts, and the state
+    channels each domain carries, all read from the stored architecture."""
+    stages = []
+    for k, spec in enumerate(arch.get("stages", [])):
+        owned = [t for key, t in tensors.items() if key.startswith(f"stages.{k}.")]
+        layers = spec.get("layers", [])
+        stages.append({"index": k, "op": spec.get("op"), "role": spec.get("role"),
+                       "domain": _domain_name(spec.get("domain", [])),
+                       "widths": ([layers[0]["in"]] if layers else [])
+                       + [L["out"] for L in layers],
+                       "acts": [L["act"] for L in layers],
+                       "parameters": int(sum(t.size for t in owned)),
+                       "nonzero": int(sum(np.count_nonzero(t) for t in owned))})
+    kinds = arch.get("values", {})
+    doms: dict[int, list[str]] = {}
+    aggregators, loops, flow = [], [], []
+    carried: dict[str, int] = {}
+
+    def walk(code: list[dict], loop: int | None, depth: int) -> None:
+        for ins in code:
+            if "out" in ins:
+                doms[ins["out"]] = ins.get("dom", [])
+            op = ins["op"]
+            if op == "loop":
+                j = len(loops)
+                entry = {"index": j, "count": ins["count"],
+                         "until_stable": bool(ins.get("until_stable")),
+                         "carried": [c["name"] for c in ins.get("carried", [])],
+                         "stages": [], "aggregators": 0}
+                loops.append(entry)
+                flow.append({"kind": "loop", "loop": j, "depth": depth})
+                walk(ins.get("body", []), j, depth + 1)
+                for c in ins.get("carried", []):
+                    dom = _domain_name(doms.get(c["next"], []))
+                    carried[dom] = carried.get(dom, 0) + _GNN_WIDTH.get(
+                        kinds.get(str(c["next"]), "int"), 1)
+                flow.append({"kind": "end", "loop": j, "depth": depth})
+            elif op == "mlp":
+                if loop is not None:
+                    loops[loop]["stages"].append(ins["stage"])
+                flow.append({"kind": "stage", "stage": ins["stage"], "depth": depth})
+            elif op == "aggregate":
+                a = {"agg": ins["agg"], "over": _aggregate_over(ins),
+                     "from": _domain_name(ins.get("body_dom", [])),
+                     "to": _domain_name(ins.get("dom", [])), "loop": loop}
+                aggregators.append(a)
+                if loop is not None:
+                    loops[loop]["aggregators"] += 1
+                flow.append({"kind": "aggregate", **a, "depth": depth})
+            elif op == "gather":
+                flow.append({"kind": "gather", "to": _domain_name(ins.get("dom", [])),
+                             "loop": loop, "depth": depth})
+
+    walk(arch.get("program", []), None, 0)
+    used = sorted({f"{a['agg']} over {a['over']}" for a in aggregators})
+    return {"design_bound": arch.get("design_bound"), "value_bound": arch.get("value_bound"),
+            "stages": stages, "aggregators": aggregators, "aggregators_used": used,
+            "loops": loops, "state_channels": dict(sorted(carried.items())), "flow": flow}
+
+
+def _loop_text(L: dict) -> str:
+    return f"repeat {L['count']}" + (" until stable" if L["until_stable"] else "")
+
+
+def _gnn_text(d: dict) -> list[str]:
+    g = d["gnn"]
+    lines = [f"  bound:       values below {g['design_bound']} stay exact in {d['dtype']}; the "
+             f"program's values reach {g['value_bound']}",
+             f"  state:       "
+             + (", ".join(f"{v} channels per {k}" for k, v in g["state_channels"].items())
+                or "no loop state"),
+             f"  aggregators: {', '.join(g['aggregators_used']) or 'none'}"]
+    for L in g["loops"]:
+        lines.append(f"  loop {L['index']}:      {_loop_text(L)} (one weight-tied block; "
+                     f"carries {', '.join(L['carried'])}; {len(L['stages'])} MLPs, "
+                     f"{L['aggregators']} aggregations)")
+    lines.append("  stages:      stage  role     domain    op         widths          "
+                 "parameters   nonzero")
+    for S in g["stages"]:
+        lines.append(f"               {S['index']:>5}  {S['role']:<8} {S['domain']:<9} "
+                     f"{S['op']:<10} {'-'.join(map(str, S['widths'])):<15} "
+                     f"{S['parameters']:>10} {S['nonzero']:>9}")
+    return lines
 
 
 def _slot(e: dict) -> dict:
@@ -117,6 +227,10 @@ def text(d: dict) -> str:
         f"  widths:      {_widths_text(d['widths'])}",
         f"  parameters:  {d['parameters']} ({d['nonzero']} nonzero)",
     ]
+    if d.get("gnn"):
+        # a gnn file has no single layer stack: its widths are per stage, in the stage table
+        lines[5] = f"  depth:       {d['depth']} layers over {len(d['gnn']['stages'])} MLP stages"
+        del lines[6]
     if d["layers"]:
         lines.append("  layers:      layer      in     out  act   parameters   nonzero")
         for L in d["layers"]:
@@ -132,6 +246,8 @@ def text(d: dict) -> str:
             mlp = "x".join(map(str, B["mlp"])) or "-"
             lines.append(f"               {B['index']:>5} {B['heads']:>6}  {mlp:<18} "
                          f"{B['parameters']:>11} {B['nonzero']:>9}")
+    if d.get("gnn"):
+        lines += _gnn_text(d)
     if a["class"] is not None:
         declared = f" (declared {a['declared_class']})" if a["declared_class"] else ""
         lines += [
@@ -153,6 +269,8 @@ ACT_COLOURS = {"input": "#55a868", "relu": "#4c72b0", "step": "#dd8452", "id": "
 def plot(d: dict) -> bytes:
     if d.get("transformer"):
         return _plot_residual(d)
+    if d.get("gnn"):
+        return _plot_gnn(d)
     return _plot_layers(d)
 
 
@@ -250,6 +368,79 @@ def _plot_layers(d: dict) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     # no timestamp or software version in the PNG: the same file gives the same picture bytes
+    fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+GNN_COLOURS = {"message": "#dd8452", "update": "#4c72b0", "aggregate": "#55a868",
+               "gather": "#8172b2"}
+
+
+def _plot_gnn(d: dict) -> bytes:
+    """The stage structure of a gnn file as a PNG: one row per MLP stage, aggregation or pointer
+    gather in program order, top to bottom, each weight-tied loop a frame around its body
+    labelled with its trip count."""
+    import io
+    import matplotlib
+    matplotlib.use("Agg")  # no display: this must work on a headless machine
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
+
+    g = d["gnn"]
+    rows = [f for f in g["flow"] if f["kind"] not in ("loop", "end")]
+    nrows = max(len(rows), 1)
+    fig, ax = plt.subplots(figsize=(9.0, min(40.0, 1.6 + 0.55 * nrows)))
+    y_of, y = {}, 0
+    opened: dict[int, float] = {}
+    frames = []
+    for f in g["flow"]:
+        if f["kind"] == "loop":
+            opened[f["loop"]] = y
+            continue
+        if f["kind"] == "end":
+            frames.append((f["loop"], f["depth"], opened.pop(f["loop"]), y))
+            continue
+        y_of[id(f)] = y
+        x0 = 1.0 + 0.6 * f["depth"]
+        if f["kind"] == "stage":
+            S = g["stages"][f["stage"]]
+            label = (f"{S['role']} MLP {S['index']} ({S['op']}) on {S['domain']}: "
+                     f"{' → '.join(map(str, S['widths']))}, {S['nonzero']}/{S['parameters']} "
+                     f"nonzero")
+            colour = GNN_COLOURS.get(S["role"], "#c44e52")
+        elif f["kind"] == "aggregate":
+            label = f"⊕ {f['agg']} over {f['over']}: {f['from']} → {f['to']}"
+            colour = GNN_COLOURS["aggregate"]
+        else:
+            label = f"pointer gather x[p[v]] on {f['to']}"
+            colour = GNN_COLOURS["gather"]
+        ax.add_patch(FancyBboxPatch((x0, -y - 0.35), 9.5 - x0, 0.7,
+                                    boxstyle="round,pad=0.02", facecolor=colour, alpha=0.85,
+                                    edgecolor="black", linewidth=0.5))
+        ax.text(x0 + 0.15, -y, label, va="center", fontsize=8, color="white")
+        if y > 0:
+            ax.annotate("", (5.5, -y + 0.35), (5.5, -y + 0.65),
+                        arrowprops={"arrowstyle": "->", "linewidth": 0.6})
+        y += 1
+    for j, depth, top, bottom in frames:
+        L = g["loops"][j]
+        x0 = 0.55 + 0.6 * depth
+        ax.add_patch(Rectangle((x0, -bottom + 0.5), 9.8 - x0, bottom - top,
+                               fill=False, linestyle="--", edgecolor="#444444"))
+        ax.text(x0 + 0.25, -(top + bottom - 1) / 2, f"{_loop_text(L)}\n(weight-tied)",
+                rotation=90, va="center", ha="center", fontsize=7)
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-nrows + 0.2, 0.9)
+    ax.axis("off")
+    ax.set_title(f"{d['program']} — gnn, {d['dtype']}: {len(g['stages'])} MLP stages, "
+                 f"{len(g['aggregators'])} aggregations, {len(g['loops'])} loops, "
+                 f"{d['parameters']:,} parameters ({d['nonzero']:,} nonzero)", fontsize=9)
+    ax.legend(handles=[Patch(color=c, label=k) for k, c in GNN_COLOURS.items()], fontsize=7,
+              loc="upper right", bbox_to_anchor=(1.0, 1.0 + 0.6 / (1.6 + 0.55 * nrows)),
+              ncol=4, frameon=False)
+    fig.tight_layout()
+    buf = io.BytesIO()
     fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()

@@ -5,6 +5,7 @@ networkx / scipy oracle on random graphs of a few hundred nodes; one bfs file ru
 float32's exact range are refused; `nclang test` passes and catches a perturbed weight."""
 from __future__ import annotations
 
+import json
 import random
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ import oracles
 from compiler import cli
 from compiler.driver import compile_file
 from compiler.runtime import load
+from compiler.runtime.graphs import graph_instance
 from compiler.runtime.gnn import eval_size_text
 from compiler.testing import test_program
 from compiler.weights import read_weights, write_weights
@@ -205,3 +207,87 @@ def test_cli_test_passes_and_catches_a_perturbed_weight(compiled, name, tmp_path
     capsys.readouterr()
     assert cli.main(["test", prog, "--weights", str(broken), "--examples", "40",
                      "--seed", "2"]) == 3
+
+
+def test_inspect_describes_the_message_passing_architecture(compiled, tmp_path, capsys):
+    weights = str(compiled["bellman_ford"])
+    png = tmp_path / "bf.png"
+    assert cli.main(["inspect", weights, "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "aggregators: min over in-neighbours" in out
+    assert "repeat n - 1 until stable" in out
+    assert "message  edge" in out and "update   node" in out
+    assert "channels per node" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert cli.main(["inspect", weights, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    g = d["gnn"]
+    assert d["family"] == "gnn" and d["dtype"] == "float32"
+    assert d["parameters"] >= d["nonzero"] > 0
+    assert g["design_bound"] > 0 and g["value_bound"]
+    assert {"role": "message", "domain": "edge"}.items() <= g["stages"][1].items()
+    assert sum(S["parameters"] for S in g["stages"]) == d["parameters"]
+    assert [(a["agg"], a["over"], a["loop"]) for a in g["aggregators"]] == \
+        [("min", "in-neighbours", 0)]
+    (loop,) = g["loops"]
+    assert loop["count"] == "n - 1" and loop["until_stable"] and loop["carried"] == ["dist"]
+    assert g["state_channels"] == {"node": 2}  # dist: a (reached, value) pair
+
+
+def test_inspect_names_triplet_and_readout_aggregators(compiled, capsys):
+    assert cli.main(["inspect", str(compiled["apsp"]), "--json"]) == 0
+    g = json.loads(capsys.readouterr().out)["gnn"]
+    assert "min over triplet" in g["aggregators_used"]
+    assert g["loops"][0]["count"] == "ceil(log2(n))" and not g["loops"][0]["until_stable"]
+    assert g["state_channels"] == {"pair": 2}
+    assert cli.main(["inspect", str(compiled["dfs"]), "--json"]) == 0
+    g = json.loads(capsys.readouterr().out)["gnn"]
+    assert "argmin over nodes" in g["aggregators_used"]
+    assert "global" in g["state_channels"]
+
+
+def test_networkx_graphs_run_and_match_networkx(nets):
+    rng = random.Random(11)
+    G = nx.gnm_random_graph(120, 300, seed=4, directed=True)
+    # labels that are not 0..n-1, to exercise the relabelling in sorted order
+    G = nx.relabel_nodes(G, {v: f"v{v:03d}" for v in G})
+    for u, v, attrs in G.edges(data=True):
+        attrs["weight"] = rng.randrange(0, 1001)
+    for v in G:
+        G.nodes[v]["start"] = v == "v000"
+    nodes = sorted(G)
+    net = nets["bellman_ford"]
+    got = encode(net.signature, net.run_networkx(G, w="weight", source="start"))["dist"]
+    want = nx.single_source_dijkstra_path_length(G, "v000")
+    assert got == [want.get(v, "inf") for v in nodes]
+    net = nets["bfs"]
+    got = encode(net.signature, net.run_networkx(G, source="start"))["reached"]
+    assert got == [v in nx.descendants(G, "v000") | {"v000"} for v in nodes]
+    # an undirected graph: each edge both ways
+    H = nx.path_graph(6)
+    nx.set_node_attributes(H, {v: v == 3 for v in H}, "source")
+    inst = graph_instance(net, H)
+    assert inst.graph.m == 10
+    assert encode(net.signature, net.run([inst])[0])["reached"] == [True] * 6
+
+
+def test_networkx_missing_attribute_is_refused(nets):
+    G = nx.DiGraph([(0, 1)])
+    with pytest.raises(ValueError, match="no attribute 'source'"):
+        graph_instance(nets["bfs"], G)
+
+
+def test_cli_exec_runs_a_batch_of_graphs_like_run(compiled, tmp_path, capsys):
+    rng = random.Random(9)
+    objs = [random_input("bfs", n, rng) for n in (1, 4, 17, 4, 60)]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(json.dumps(o) + "\n" for o in objs))
+    assert cli.main(["exec", str(compiled["bfs"]), "-i", str(batch)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(objs)
+    for i, (obj, line) in enumerate(zip(objs, lines)):
+        one = tmp_path / f"g{i}.json"
+        one.write_text(json.dumps(obj))
+        assert cli.main(["run", str(GRAPH / "bfs.ncl"), "-i", str(one)]) == 0
+        assert json.loads(line) == json.loads(capsys.readouterr().out)
+        assert json.loads(line) == oracles.bfs(obj)

@@ -161,6 +161,12 @@ class GNNNet(CompiledNet):
                     self.rounds[i] = rounds[j]
         return results
 
+    def run_networkx(self, G, **fields) -> dict:
+        """`run` on one networkx graph (see `compiler.runtime.graphs.graph_instance` for how its
+        nodes, edges and attributes become the program's input)."""
+        from .graphs import graph_instance
+        return self.run([graph_instance(self, G, **fields)])[0]
+
     def inexact(self, outputs: dict) -> list[str]:
         slots = [Slot(e["name"], e["type"], e["kind"], (), 0, 0) for e in self.outputs
                  if e["kind"] not in ("pinf", "ninf")]
