@@ -63,7 +63,8 @@ def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
 
 def _transformer(tensors: dict, arch: dict) -> dict:
     """Per block: heads, MLP widths and parameters; the residual stream with and without reuse,
-    and which slot holds which channels from which sublayer to which."""
+    which slot holds which channels from which sublayer to which, and the weight-tied loops
+    (the block range a `repeat` runs, and its trip count)."""
     blocks = []
     for b, spec in enumerate(arch.get("blocks", [])):
         owned = [t for k, t in tensors.items() if k.startswith(f"blocks.{b}.")]
@@ -75,7 +76,7 @@ def _transformer(tensors: dict, arch: dict) -> dict:
     return {"d_model": arch.get("d_model"), "d_model_without_reuse":
             arch.get("d_model_without_reuse"), "attention_layers": arch.get("attention_layers"),
             "heads": arch.get("heads"), "blocks": blocks, "sublayers": res.get("sublayers"),
-            "slots": res.get("slots", [])}
+            "slots": res.get("slots", []), "loops": arch.get("loops", [])}
 
 
 # channels per value kind, as the gnn runtime holds them: an infinite-able value is a

@@ -160,3 +160,80 @@ def test_vocab_option(tmp_path):
     assert meta["encodings"]["vocab"] == ["(", ")"]
     r = _nclang("test", "stdlib/seq/dyck1.ncl", "--weights", str(out), "--examples", "30")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+PREFIX_COUNT = """program prefix_count(tokens: seq[token]) -> seq[int] {
+    c[i] = 1 if tokens[i] == "a" else 0
+    d = 1
+    repeat ceil(log2(n)) {
+        c[i] = c[i] + (c[i - d] if i >= d else 0)
+        d = 2 * d
+    }
+    return c
+}
+"""
+
+
+def _compile_inline(text, name, n, tmp_path):
+    f = tmp_path / f"{name}.ncl"
+    f.write_text(text)
+    src = read_source(f)
+    checked = check_source(src.text, src.file)[0]
+    out = tmp_path / f"{name}-{n}.safetensors"
+    result = compile_checked(src, checked, out, sizes={"n": n})
+    return checked, out, result.meta
+
+
+@pytest.mark.parametrize("n", [1, 5, 16])
+def test_repeat_is_weight_tied_and_exact(n, tmp_path):
+    # a prefix count by doubling: the body runs ceil(log2(len)) times, per input length
+    checked, path, meta = _compile_inline(PREFIX_COUNT, "prefix_count", n, tmp_path)
+    loops = meta["architecture"]["loops"]
+    assert len(loops) == 1 and loops[0]["count"] == "ceil(log2(n))"
+    assert loops[0]["carried"] == ["c", "d"]
+    first, last = loops[0]["blocks"]
+    assert 0 <= first <= last < meta["architecture"]["depth"]
+    net = load(str(path))
+    vocab = tuple(meta["encodings"]["vocab"])
+    result = test_program(checked, net, {"n": n}, examples=60, seed=7, vocab=vocab)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
+
+
+SHIFT = """program shift(tokens: seq[token]) -> seq[int] {
+    c[i] = 1 if tokens[i] == "a" else 0
+    repeat COUNT {
+        c[i] = c[i - 1] if i >= 1 else 0
+    }
+    return c
+}
+"""
+
+
+def test_repeat_stores_the_body_once(tmp_path):
+    # the same body repeated 1, n or 3 * n times: the same tensors, stored once, and each
+    # network agrees with the interpreter
+    sizes = {}
+    for count in ("1", "n", "3 * n"):
+        text = SHIFT.replace("COUNT", count)
+        checked, path, meta = _compile_inline(text, f"shift{len(sizes)}", 8, tmp_path)
+        tensors, _ = read_weights(path)
+        arch = meta["architecture"]
+        assert arch["loops"][0]["count"].replace(" ", "") == count.replace(" ", "")
+        sizes[count] = (sorted((k, t.shape) for k, t in tensors.items()), arch["depth"])
+        result = test_program(checked, load(str(path)), {"n": 8}, examples=30, seed=5,
+                              vocab=tuple(meta["encodings"]["vocab"]))
+        assert result.ok, result.counterexample and result.counterexample.to_json()
+    assert sizes["1"] == sizes["n"] == sizes["3 * n"]
+
+
+def test_repeat_runs_per_length(tmp_path):
+    # one batch mixing lengths whose trip counts differ (0, 1, 2, 3, 4 rounds)
+    checked, path, _ = _compile_inline(PREFIX_COUNT, "prefix_count", 16, tmp_path)
+    net = load(str(path))
+    from dsl.interpreter import run
+    from dsl.values import Instance
+    rng = np.random.default_rng(1)
+    insts = [Instance(sizes={"n": L}, values={"tokens": np.array(
+        [("a", "b")[x] for x in rng.integers(0, 2, L)], dtype=object)}) for L in range(1, 17)]
+    for inst, got in zip(insts, net.run(insts)):
+        assert np.array_equal(got["c"], run(checked, inst)["c"])

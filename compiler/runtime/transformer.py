@@ -6,7 +6,9 @@ Attention scores are plain q·k (the compiler scaled W_Q already), masked so tha
 are never attended, the BOS row attends to itself only, and a head with a causal mask
 (`le`, `lt`, `ge`, `gt`: key position against query position) keeps the BOS key always. Outputs
 are read from the residual stream's channels: per-position values at rows 1..n, global values at
-row 1. A `frac` output is a (sum, count) pair divided once in float64.
+row 1. A `frac` output is a (sum, count) pair divided once in float64. A `repeat` is a range
+of blocks (architecture["loops"]) run as many times as its count, evaluated exactly from each
+sequence's length; sequences with different counts run in separate passes.
 """
 from __future__ import annotations
 
@@ -17,19 +19,23 @@ from torch import nn
 from dsl.diagnostics import Diagnostic, NclError
 
 from . import CompiledNet, exact_matmul
+from .gnn import eval_size_text
 
 
 class Transformer(nn.Module):
     def __init__(self, arch: dict, tensors: dict):
         super().__init__()
         self.blocks_spec = arch["blocks"]
+        self.loops = arch.get("loops", [])
         for name, t in tensors.items():
             self.register_buffer(name.replace(".", "__"), torch.from_numpy(np.ascontiguousarray(t)))
 
     def t(self, name):
         return getattr(self, name.replace(".", "__"), None)
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, trips=()) -> torch.Tensor:
+        """`trips`: per loop of the architecture, how many times its blocks run (the same for
+        every sequence of the batch)."""
         B, L = tokens.shape
         x = self.t("embed.token")[tokens] + self.t("embed.position")[:L].unsqueeze(0)
         rows = torch.arange(L, device=x.device)
@@ -39,7 +45,20 @@ class Transformer(nn.Module):
         masks = {None: torch.zeros(L, L, dtype=torch.bool, device=x.device),
                  "le": (k_row > q_row) & (k_row != 0), "lt": (k_row >= q_row) & (k_row != 0),
                  "ge": (k_row < q_row) & (k_row != 0), "gt": (k_row <= q_row) & (k_row != 0)}
-        for b, spec in enumerate(self.blocks_spec):
+        order = []  # the blocks in running order: a loop's range repeated trips times
+        b = 0
+        starts = {lp["blocks"][0]: (lp, t) for lp, t in zip(self.loops, trips)}
+        while b < len(self.blocks_spec):
+            if b in starts:
+                lp, t = starts.pop(b)
+                first, last = lp["blocks"]
+                order += list(range(first, last + 1)) * t
+                b = max(last + 1, first)
+                continue
+            order.append(b)
+            b += 1
+        for b in order:
+            spec = self.blocks_spec[b]
             if spec["heads"]:
                 q = torch.einsum("bld,hde->bhle", x, self.t(f"blocks.{b}.attn.q"))
                 k = torch.einsum("bld,hde->bhle", x, self.t(f"blocks.{b}.attn.k"))
@@ -69,6 +88,7 @@ class TransformerNet(CompiledNet):
         self.inputs, self.outputs = enc["inputs"], enc["outputs"]
         self.vocab = enc.get("vocab") or []
         self.max_n = meta["architecture"]["sizes"]["n"]
+        self.loops = meta["architecture"].get("loops", [])
 
     def run(self, instances) -> list[dict]:
         if not instances:
@@ -91,11 +111,23 @@ class TransformerNet(CompiledNet):
                                     f"with --vocab to add it")
                 toks[b, i + 1] = index[key]
             lengths[b] = len(seq)
-        with exact_matmul(), torch.inference_mode():
-            x = self.module(torch.from_numpy(toks).to(self.device),
-                            torch.from_numpy(lengths).to(self.device))
-        x = x.to("cpu", torch.float64).numpy()
-        return [self._decode(x[b], int(lengths[b])) for b in range(len(instances))]
+        # a repeat runs its blocks a number of times that depends on the length: one forward
+        # pass per group of sequences with the same trip counts
+        groups: dict[tuple, list[int]] = {}
+        for b in range(len(instances)):
+            trips = tuple(max(eval_size_text(lp["count"], {"n": int(lengths[b])}), 0)
+                          for lp in self.loops)
+            groups.setdefault(trips, []).append(b)
+        results: list = [None] * len(instances)
+        for trips, members in groups.items():
+            sel = np.array(members)
+            with exact_matmul(), torch.inference_mode():
+                x = self.module(torch.from_numpy(toks[sel]).to(self.device),
+                                torch.from_numpy(lengths[sel]).to(self.device), trips)
+            x = x.to("cpu", torch.float64).numpy()
+            for r, b in enumerate(members):
+                results[b] = self._decode(x[r], int(lengths[b]))
+        return results
 
     def _bad(self, message: str) -> NclError:
         # an input this network was not built for is the user's to fix, not a bug (exit 1)

@@ -36,31 +36,82 @@ def _is_head(task) -> bool:
     return hasattr(task, "mask")
 
 
-def allocate(slots, tasks, embed_slots) -> Layout:
+def allocate(slots, tasks, embed_slots, loops=()) -> Layout:
+    """`loops`: per repeat, the index ranges of its body's tasks and slots; each gets
+    lp["blocks"] (first, last block of the body). A body starts a fresh block, every slot the
+    body creates is cleared inside it (it is zero again when the next iteration starts), a slot
+    from before the loop that the body reads stays until after the loop, and the copy that
+    writes a carried slot's next value comes after the body's last reader of it."""
     from .transformer import MLPTask  # the task type lives with the target
     ready = {id(s): 0 for s in embed_slots}
     for s in embed_slots:
         s.write_at = -1
-    for t in tasks:
-        e = max((ready.get(id(s), 0) for s in t.inputs), default=0)
+    in_loop = {}
+    body_slot = {}
+    for li, lp in enumerate(loops):
+        for i in range(*lp["tasks"]):
+            in_loop[i] = li
+        for s in slots[lp["slots"][0]:lp["slots"][1]]:
+            body_slot[id(s)] = li
+    index = {id(t): i for i, t in enumerate(tasks)}
+    spans = {}
+
+    def clear_time(s, reads):
+        if not reads:
+            return s.write_at + 1 + ((s.write_at + 1) % 2 == 0)
+        r = max(reads, key=lambda t: t.at)
+        return r.at if not _is_head(r) else r.at + 1
+
+    floor, last = 0, -1
+    for i in range(len(tasks) + 1):
+        for li, lp in enumerate(loops):
+            a, b = lp["tasks"]
+            if b == i and li in spans:  # the body ends: its own slots are cleared inside it
+                start = spans[li][0]
+                end = max([start - 1] + [tasks[j].at for j in range(a, b)]
+                          + [clear_time(s, s.readers) for s in slots[slice(*lp["slots"])]
+                             if s.writer is not None])
+                end += end % 2 == 0
+                spans[li] = (start, end)
+                floor, last = end + 1, max(last, end)
+            if a == i:
+                start = last + 1 + ((last + 1) % 2)
+                spans[li] = (start, start - 1)
+                floor = start
+                if a == b:
+                    spans[li] = (start, start + 1)
+                    floor, last = start + 2, start + 1
+        if i == len(tasks):
+            break
+        t = tasks[i]
+        e = max([floor] + [ready.get(id(s), 0) for s in t.inputs])
+        if getattr(t, "copy_back", False):
+            for r in t.dest.readers:
+                if r is not t and in_loop.get(index[id(r)]) == in_loop.get(i) and r.at >= 0:
+                    e = max(e, r.at if not _is_head(r) else r.at + 1)
         want = 0 if _is_head(t) else 1
         k = e if e % 2 == want else e + 1
         t.at = k
-        t.dest.write_at = k
-        ready[id(t.dest)] = k + 1
-    last = max((t.at for t in tasks), default=-1)
+        last = max(last, k)
+        if not getattr(t, "copy_back", False):
+            t.dest.write_at = k
+            ready[id(t.dest)] = k + 1
+    for li, lp in enumerate(loops):
+        lp["blocks"] = (spans[li][0] // 2, spans[li][1] // 2)
     used = [s for s in slots if s in embed_slots or s.writer is not None]
     clear_at = {}
+    must_clear = set()
     for s in used:
+        if id(s) in body_slot:
+            must_clear.add(id(s))
         if s.keep:
             s.free_at = None
             continue
-        reads = [t for t in s.readers]
-        if not reads:
-            k = s.write_at + 1 + ((s.write_at + 1) % 2 == 0)
-        else:
-            r = max(reads, key=lambda t: t.at)
-            k = r.at if not _is_head(r) else r.at + 1
+        k = clear_time(s, s.readers)
+        for r in s.readers:
+            li = in_loop.get(index[id(r)])
+            if li is not None and body_slot.get(id(s)) != li:
+                k = max(k, spans[li][1] + 2)  # read in every iteration: cleared after the loop
         clear_at[id(s)] = k
         s.free_at = k + 1
     # greedy packing in order of writing; a channel is free from the sublayer its last
@@ -84,7 +135,7 @@ def allocate(slots, tasks, embed_slots) -> Layout:
         s.channels = chans
     clears = []
     for s in used:
-        if id(s) in reused:
+        if id(s) in reused or id(s) in must_clear:
             t = MLPTask([s], G.signed_identity(s.width, -1), s, f"clear {s.name}")
             t.at = clear_at[id(s)]
             clears.append(t)

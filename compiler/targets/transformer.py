@@ -27,8 +27,13 @@ Lowering (docs/weights.md, "transformer"):
   cleared (an MLP writes -x) after its last reader and its channels are reused.
 
 Refusals: an attention score that float32 (float64) cannot hold exactly, an average whose
-decoding margin the rounding could eat, and IR this target does not map (a `repeat`, a frac used
-inside the program, a condition mixing both sides inside arithmetic) are NclErrors at the span.
+decoding margin the rounding could eat, and IR this target does not map (a repeat inside a
+repeat, a frac used inside the program, a condition mixing both sides inside arithmetic) are
+NclErrors at the span.
+
+`repeat SIZE { … }` compiles to weight-tied blocks: the body is one range of blocks, stored once,
+that the runtime runs SIZE times (evaluated exactly from each input's length); the carried
+variables keep fixed slots (`loop`, and architecture["loops"]).
 
 No torch here: compiling needs numpy only.
 """
@@ -101,6 +106,8 @@ class MLPTask:
     dest: Slot
     what: str
     at: int = -1
+    copy_back: bool = False  # writes a loop's next value into its carried slot (not its writer)
+    fill: object = None      # builds `block` from the BOS row's state before the block runs
 
 
 @dataclass(eq=False)
@@ -269,6 +276,7 @@ class _Builder:
         self.one = self.slot("one", 1, False, (1,), keep=True)
         self.pos = self.slot("position", 1, False, tuple(range(n)), keep=True)
         self.max_score = 0
+        self.loops: list[dict] = []  # per repeat: task and slot index ranges, trip count
 
     # ---- plumbing
 
@@ -388,6 +396,8 @@ class _Builder:
         dom = self.fn_domain(fn, span)
         if any(isinstance(x, str) for x in dom):
             raise _unsupported(span, "a computed token value")
+        if not fn.leaves:
+            return self.const_slot(int(fn.f()))
         grid = math.prod(len(self.domain(x)) for x in fn.leaves)
         if grid > TABLE_LIMIT and fn.parts:
             # too many input combinations for one gadget: compute the operands first
@@ -883,11 +893,13 @@ class _Builder:
     def run(self) -> None:
         p = self.checked.program
         params = {prm.name: prm for prm in p.params}
-        for o in self.program.ops:
-            if isinstance(o, ir.Loop):
-                raise _unsupported(o.span, "a repeat (weight-tied layers are not built yet)")
+        for o in ir.walk(self.program.ops):
             if isinstance(o, ir.Fold):
                 raise _unsupported(o.span, "scan/reduce")
+            if isinstance(o, ir.Loop):
+                if not any(o is top for top in self.program.ops):
+                    raise _unsupported(o.span, "a repeat inside a repeat")
+                continue
             for v in ir.outputs(o):
                 self.defs[v] = o
         for o in self.program.ops:
@@ -903,6 +915,9 @@ class _Builder:
                 self.in_enc.append({"name": o.name, "type": pretty_type(prm.type),
                                     "kind": "token" if onehot else "int",
                                     "vocab": list(dom), "slot": s})
+        for o in self.program.ops:
+            if isinstance(o, ir.Loop):
+                self.loop(o)
         for name, v in self.program.results:
             s = self.leaf_slot(v)
             kind = _kind(v.type)
@@ -912,11 +927,101 @@ class _Builder:
             self.out_enc.append({"name": name, "kind": kind, "per_position": bool(v.domain),
                                  "slot": s, "type": str(v.type)})
 
+    # ---- repeat: weight-tied blocks
+
+    def trips(self, loop: ir.Loop) -> list[int]:
+        return [max(int(round(ir.evaluate(loop.count, {"n": m}))), 0)
+                for m in range(1, self.n + 1)]
+
+    def _union(self, a: tuple, b: tuple) -> tuple:
+        both = set(a) | set(b)
+        if any(isinstance(x, str) for x in both):
+            return tuple(x for x in self.vocab if x in both)
+        return tuple(range(min(both), max(both) + 1))  # numeric slots hold integer ranges
+
+    def loop(self, loop: ir.Loop) -> None:
+        """The body compiles once into blocks the runtime runs `count` times. Each carried value
+        lives in one fixed slot C: before the loop C = init, after each iteration C = next (a
+        linear MLP writing next - C). On the BOS row C is held at 0 (the copies subtract the BOS
+        row's value), so the BOS row enters every iteration in the same state and the network's
+        BOS corrections hold for every trip count."""
+        for c in loop.carried:
+            if c.init is None or c.param is None:
+                raise _unsupported(loop.span, f"a repeat that first assigns '{c.name}' inside "
+                                              f"its body (assign it before the repeat)")
+        t_max = max(self.trips(loop))
+        # carried domains: every value reachable in up to t_max iterations
+        saved = dict(self.domains)
+        cur = {c: self._union(self.domain(c.init), ()) for c in loop.carried}
+        for _ in range(t_max):
+            self.domains = dict(saved)
+            for c in loop.carried:
+                self.domains[c.param] = cur[c]
+            new = {c: self._union(cur[c], self.domain(c.next)) for c in loop.carried}
+            if new == cur:
+                break
+            cur = new
+        self.domains = dict(saved)
+        for c in loop.carried:
+            self.domains[c.param] = self.domains[c.out] = cur[c]
+        # the carried slots and their initial copies (before the loop)
+        inits = [self.leaf_slot(c.init) for c in loop.carried]
+        carried = []
+        for c, init in zip(loop.carried, inits):
+            if init.onehot and tuple(init.domain) != cur[c]:
+                raise _unsupported(loop.span, f"a repeat whose token variable '{c.name}' "
+                                              f"takes new values in the loop")
+            width = len(cur[c]) if init.onehot else 1
+            C = self.slot(f"loop {c.name}", width, init.onehot, cur[c])
+            self.add(self.copy_task(init, C, f"loop {c.name} = init", False))
+            carried.append(C)
+        start_task, start_slot = len(self.tasks), len(self.slots)
+        snapshot = (dict(self.cache), dict(self.materialized), self.n_value)
+        for c, C in zip(loop.carried, carried):
+            self.materialized[c.param] = C
+        nexts = [self.leaf_slot(c.next) for c in loop.carried]
+        for c, C, nx in zip(loop.carried, carried, nexts):
+            if nx is C:
+                continue
+            if nx.onehot != C.onehot or nx.width != C.width:
+                raise _unsupported(loop.span, f"a repeat whose variable '{c.name}' changes "
+                                              f"encoding in the loop")
+            t = self.copy_task(nx, C, f"loop {c.name} = next", True)
+            for s in t.inputs:
+                s.readers.append(t)
+            self.tasks.append(t)
+        self.cache, self.materialized, self.n_value = snapshot
+        for c, C in zip(loop.carried, carried):
+            self.materialized[c.out] = C
+        self.loops.append({"tasks": (start_task, len(self.tasks)),
+                           "slots": (start_slot, len(self.slots)),
+                           "count": ir.format_size(loop.count),
+                           "until_stable": bool(loop.until_stable),
+                           "carried": [c.name for c in loop.carried]})
+
+    def copy_task(self, src: Slot, C: Slot, what: str, back: bool) -> MLPTask:
+        """C += src - (src's BOS-row value) * bos - C (C is 0 on the BOS row): a linear map,
+        built once the BOS row's state before the block is known."""
+        w = src.width
+        ins = [src, C, self.bos] if back else [src, self.bos]
+        box = [(min(src.lo, 0), max(src.hi, 0)) if not src.onehot else (0, 1)] * w
+
+        def fill(x_bos):
+            k = np.asarray(x_bos)[src.channels]
+            W = np.zeros((w, (2 * w if back else w) + 1))
+            W[:, :w] = np.eye(w)
+            if back:
+                W[:, w:2 * w] = -np.eye(w)
+            W[:, -1] = -k
+            boxes = box + (box if back else []) + [(0, 1)]
+            return G._make([G.Layer(W, np.zeros(w), "id")], boxes, box)
+        return MLPTask(ins, None, C, what, copy_back=back, fill=fill)
+
     # ---- assembly
 
     def artifact(self) -> TransformerArtifact:
         embed_slots = [self.bos, self.real, self.one, self.pos] + [e["slot"] for e in self.in_enc]
-        layout = allocate(self.slots, self.tasks, embed_slots)
+        layout = allocate(self.slots, self.tasks, embed_slots, self.loops)
         d = layout.width
         N, V = self.n, None
         tensors: dict[str, np.ndarray] = {}
@@ -975,6 +1080,9 @@ class _Builder:
                 for nm, W in (("q", Wq), ("k", Wk), ("v", Wv), ("o", Wo)):
                     tensors[f"blocks.{b}.attn.{nm}"] = W.astype(np_dtype)
                 spec["head_dim"] = dh
+            for t in mlps:
+                if t.fill is not None:
+                    t.block = t.fill(x_bos)
             mlp_layers = _mlp_layers(mlps, d)
             h_bos = x_bos
             for i, (W, bias) in enumerate(mlp_layers):
@@ -1011,6 +1119,9 @@ class _Builder:
             "embedding": {"bos": self.bos.channels[0], "real": self.real.channels[0],
                           "one": self.one.channels[0], "position": self.pos.channels[0]},
             "residual": layout.to_json(),
+            "loops": [{"blocks": list(lp["blocks"]), "count": lp["count"],
+                       "until_stable": lp["until_stable"], "carried": lp["carried"]}
+                      for lp in self.loops],
         }
         return TransformerArtifact(tensors, architecture, {"inputs": inputs, "outputs": outputs,
                                                            "vocab": vocab})
