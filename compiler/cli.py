@@ -190,12 +190,17 @@ def _print_json(doc) -> None:
 
 # ---------------------------------------------------------------- run
 
-def _add_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("program", metavar="PROG.ncl", help="source file")
+def _add_io(p: argparse.ArgumentParser) -> None:
+    """--input and --output, the same for `run` (interpreter) and `exec` (network)."""
     p.add_argument("-i", "--input", required=True, metavar="IN.json",
                    help="one JSON object, or JSON Lines (one object per line); - for stdin")
     p.add_argument("-o", "--output", default=STDIO, metavar="OUT",
                    help="where to write the results (default -, stdout)")
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("program", metavar="PROG.ncl", help="source file")
+    _add_io(p)
     p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
                    help="fix a size variable the input does not fix, e.g. --size k=32 "
                         "(repeatable)")
@@ -317,10 +322,7 @@ def _cmd_compile(ctx: _Context) -> int:
 
 def _add_exec(p: argparse.ArgumentParser) -> None:
     p.add_argument("weights", metavar="OUT.safetensors", help="a weight file from nclang compile")
-    p.add_argument("-i", "--input", required=True, metavar="IN.json",
-                   help="one JSON object, or JSON Lines (one object per line); - for stdin")
-    p.add_argument("-o", "--output", default=STDIO, metavar="OUT",
-                   help="where to write the results (default -, stdout)")
+    _add_io(p)
     p.add_argument("--device", default="cpu",
                    help="the torch device to run on: cpu (default), cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=("float32", "float64"),

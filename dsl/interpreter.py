@@ -85,18 +85,6 @@ class _Return(Exception):
         self.stmt = stmt
 
 
-def _kind_of(t: T.Type) -> str:
-    elem = t.elem if isinstance(t, T.Field) else t
-    match elem:
-        case T.Bool():
-            return "bool"
-        case T.Int():
-            return "int"
-        case T.Frac():
-            return "frac"
-        case T.Token():
-            return "token"
-    return "index"
 
 
 def _union(*vals: Val | None) -> tuple[int, ...]:
@@ -267,7 +255,7 @@ class _Interp:
                                                         f"'{p.name}'")
             data = np.asarray(self.instance.values[p.name], dtype=dtype_of(t))
             axes = t.axes if isinstance(t, T.Field) else ()
-            self.env[p.name] = Stored(data, _kind_of(t), axes)
+            self.env[p.name] = Stored(data, T.scalar_kind(t), axes)
         try:
             self.block(self.program.body)
         except _Return as r:
@@ -971,7 +959,8 @@ class _Interp:
         if len(st.data) == 0:
             raise RunError(f.span, "empty-fold", f"{f.kind}() over an empty field")
         if f.op in self.defs:
-            return self.fold_def(f, st), _kind_of(T.from_syntax(self.defs[f.op].result)), st.axes
+            kind = T.scalar_kind(T.from_syntax(self.defs[f.op].result))
+            return self.fold_def(f, st), kind, st.axes
         fn = self._BUILTIN.get(f.op)
         if fn is None:
             raise RunError(f.op_span, "unknown-function", f"'{f.op}' is not an operator or a def")

@@ -162,5 +162,20 @@ def domain_axis(d: A.Domain) -> Axis:
     return NODE
 
 
+def scalar_kind(t: Type) -> str:
+    """The kind of value `t` (or its element) holds: bool, int, frac, token, or index (node ids,
+    positions, bit indices, none). Runtimes and targets pick a value's encoding by it."""
+    match t.elem if isinstance(t, Field) else t:
+        case Bool():
+            return "bool"
+        case Int():
+            return "int"
+        case Frac():
+            return "frac"
+        case Token():
+            return "token"
+    return "index"
+
+
 def is_numeric(t: Type) -> bool:
     return isinstance(t, (Int, Frac))

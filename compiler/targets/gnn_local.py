@@ -25,12 +25,12 @@ class Unsupported(Exception):
 
 
 def kind_of(t) -> str:
+    """`T.scalar_kind`, with integers split by which infinity they may take (their encoding)."""
+    kind = T.scalar_kind(t)
     t = t.elem if isinstance(t, T.Field) else t
-    if isinstance(t, T.Bool):
-        return "bool"
-    if isinstance(t, (T.Index, T.NoneType)):
-        return "index"
-    if isinstance(t, T.Int):
+    if kind in ("bool", "index"):
+        return kind
+    if kind == "int":
         pos = t.hi == T.INF
         neg = t.lo == -T.INF or (t.lo is None and t.hi is None)
         if pos and neg:

@@ -243,13 +243,6 @@ def _apply(op: str, args: list[int]) -> int:
     raise AssertionError(f"no integer meaning for {op}")
 
 
-def _kind(t) -> str:
-    t = t.elem if isinstance(t, T.Field) else t
-    if isinstance(t, T.Bool):
-        return "bool"
-    if isinstance(t, (T.Index, T.NoneType)):
-        return "index"
-    return "int"
 
 
 class _Builder:
@@ -337,7 +330,7 @@ class _Builder:
                     raise _unsupported(op.span, "a graph")
                 prm = params[op.name]
                 shape = self.shape(op.out.domain)
-                kind = _kind(op.out.type)
+                kind = T.scalar_kind(op.out.type)
                 lo, hi = self.input_range(op, prm)
                 vals = np.empty(shape, object)
                 for idx in np.ndindex(*shape):
@@ -356,7 +349,7 @@ class _Builder:
         for (name, v), texpr in zip(self.program.results, result_types):
             vals = self.get(v)
             t = T.from_syntax(texpr)
-            kind = _kind(t)
+            kind = T.scalar_kind(t)
             flat = [vals[idx] for idx in np.ndindex(*vals.shape)]
             outputs += flat
             self.out_enc.append({

@@ -920,7 +920,7 @@ class _Builder:
                 self.loop(o)
         for name, v in self.program.results:
             s = self.leaf_slot(v)
-            kind = _kind(v.type)
+            kind = T.scalar_kind(v.type)
             if getattr(s, "frac", False):
                 kind = "frac"
             s.keep = True
@@ -1138,16 +1138,6 @@ def _result_type(checked, name):
     raise KeyError(name)
 
 
-def _kind(t) -> str:
-    if isinstance(t, T.Token):
-        return "token"
-    if isinstance(t, T.Bool):
-        return "bool"
-    if isinstance(t, (T.Index, T.NoneType)):
-        return "index"
-    if isinstance(t, T.Frac):
-        return "frac"
-    return "int"
 
 
 def _check_block(block: G.Block, limit, span) -> None:
