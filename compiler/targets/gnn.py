@@ -13,10 +13,10 @@ The IR maps onto message passing op for op, with no unrolling (docs/weights.md, 
 
 Every weight is an integer, so one file runs on every graph size; what limits the size is
 exactness: every value must stay below the design bound R, which the compiler picks as large as
-the dtype allows for this network (every gadget's intermediates below 2^24 / 2^53). The
-runtime evaluates the value-range analysis' bound at each input's n and m and refuses an input
-past R; the compiler refuses when the bound passes R at the sizes given with --size, or at the
-smallest graph when none are given.
+the dtype allows for this network (every gadget's intermediates at most 2^24 / 2^53). The
+runtime evaluates the value-range analysis' bound at each input's n and m, and where it passes R
+watches the run's values instead and refuses it if one passes R. The compiler refuses when the
+bound passes R at the sizes given with --size, or at the smallest graph when none are given.
 
 No torch here: compiling needs numpy and sympy only.
 """
@@ -110,7 +110,7 @@ def _check_ranges(checked, report, sizes, R: int, dtype: str) -> None:
     head = f"{v.name} reaches {show(v.magnitude)}" if v is not None else "a value grows"
     bits = 24 if dtype == "float32" else 53
     msg = (f"{head}, which passes {R} (2^{R.bit_length() - 1}) at {at}: {dtype} cannot compute "
-           f"this network exactly (its gadgets need intermediates below 2^{bits})")
+           f"this network exactly (its gadgets need intermediates of at most 2^{bits})")
     msg += ("; compile for float64 (--dtype float64) or use smaller graphs"
             if dtype == "float32" else "")
     span = v.span if v is not None else checked.program.name_span
