@@ -79,7 +79,7 @@ def unsigned(width: int) -> st.SearchStrategy[int]:
                      bit.map(lambda i: 1 << i), bit.map(lambda i: top ^ (1 << i)))
 
 
-def _finite_bounds(t: T.Int) -> tuple[int, int]:
+def finite_bounds(t: T.Int) -> tuple[int, int]:
     """A finite interval to draw the finite values of `t` from."""
     lo = t.lo if t.lo is not None and math.isfinite(t.lo) else None
     hi = t.hi if t.hi is not None and math.isfinite(t.hi) else None
@@ -93,7 +93,7 @@ def _finite_bounds(t: T.Int) -> tuple[int, int]:
 
 
 def _int_values(t: T.Int) -> st.SearchStrategy[float]:
-    lo, hi = _finite_bounds(t)
+    lo, hi = finite_bounds(t)
     special = sorted({lo, hi} | ({0} if lo <= 0 <= hi else set()))
     options = [st.integers(lo, hi), st.sampled_from(special)]
     infinities = [x for x, ok in ((math.inf, t.lo is None or t.hi == math.inf),
@@ -180,7 +180,7 @@ def _pointer_forest(draw, n: int) -> list[int]:
 
 
 def _distinct_ints(t: T.Int, count: int):
-    lo, hi = _finite_bounds(t)
+    lo, hi = finite_bounds(t)
     if hi - lo + 1 < count:
         return None
     return st.lists(st.integers(lo, hi), min_size=count, max_size=count,

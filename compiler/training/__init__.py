@@ -1,0 +1,9 @@
+"""Trained counterparts of compiled networks, and the gap between them (issue 7).
+
+The pipeline is train → gap: `data` draws random program inputs (graph families, bit vectors,
+sequences) and their reference outputs and traces from the interpreter; `model` builds the very
+architecture the compiler emits, with compiled or random weights, as a trainable torch module;
+`loss` and `train` fit it to the data (`nclang train`); `similarity` compares hidden states and
+weights up to the symmetries that leave a network's function unchanged; `gap` measures and
+reports how a trained network differs from the compiled one (`nclang gap`).
+"""
