@@ -26,6 +26,8 @@ from dsl.diagnostics import Diagnostic, NclError
 FORMAT = "nclang-weights/1"
 KEYS = ("format", "program", "source_sha256", "target", "architecture", "encodings", "analysis",
         "options")
+# keys a file may have: `training` (a JSON object) marks a file written by `nclang train`
+OPTIONAL_KEYS = ("training",)
 TARGETS = ("mlp", "gnn", "transformer")
 DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "uint8": "U8",
           "bool": "BOOL"}
@@ -47,9 +49,11 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
     meta = dict(meta)
     if meta.setdefault("format", FORMAT) != FORMAT:
         raise ValueError(f"format must be {FORMAT!r}, got {meta['format']!r}")
-    if set(meta) != set(KEYS):
-        raise ValueError(f"metadata keys must be {sorted(KEYS)}; missing "
-                         f"{sorted(set(KEYS) - set(meta))}, unknown {sorted(set(meta) - set(KEYS))}")
+    allowed = set(KEYS) | set(OPTIONAL_KEYS)
+    if not set(KEYS) <= set(meta) <= allowed:
+        raise ValueError(f"metadata keys must be {sorted(KEYS)} (and optionally "
+                         f"{sorted(OPTIONAL_KEYS)}); missing {sorted(set(KEYS) - set(meta))}, "
+                         f"unknown {sorted(set(meta) - allowed)}")
     arrays = {}
     for k, v in tensors.items():
         a = np.asarray(v)
@@ -65,7 +69,8 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
     problems = _check_meta(json.loads(canonical_json(meta)))
     if problems:
         raise ValueError("; ".join(problems))
-    header = {"__metadata__": {k: canonical_json(meta[k]) for k in KEYS}}
+    header = {"__metadata__": {k: canonical_json(meta[k]) for k in KEYS + OPTIONAL_KEYS
+                               if k in meta}}
     # widest items first, so every tensor starts at a multiple of its item size (as safetensors does)
     order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
     off, blobs = 0, []
@@ -143,6 +148,11 @@ def read_weights(path) -> tuple[dict[str, np.ndarray], dict]:
         meta[k] = _json(md[k])
         if meta[k] is _BAD:
             problems.append(f"metadata '{k}' is not valid JSON")
+    for k in OPTIONAL_KEYS:
+        if k in md:
+            meta[k] = _json(md[k])
+            if not isinstance(meta[k], dict):
+                problems.append(f"metadata '{k}' must be a JSON object")
     if problems:
         raise fail(*problems)
     problems = _check_meta(meta)
@@ -208,8 +218,8 @@ def _check_meta(meta: dict) -> list[str]:
         p.append("metadata 'source_sha256' must be 64 lowercase hex digits")
     if meta["target"] not in TARGETS:
         p.append(f"metadata 'target' is {meta['target']!r}; one of {', '.join(TARGETS)}")
-    for k in ("architecture", "encodings", "analysis", "options"):
-        if not isinstance(meta[k], dict):
+    for k in ("architecture", "encodings", "analysis", "options", *OPTIONAL_KEYS):
+        if k in meta and not isinstance(meta[k], dict):
             p.append(f"metadata '{k}' must be a JSON object")
     if p:
         return p

@@ -154,12 +154,40 @@ def test_refuses_past_float32(tmp_path):
     compile_file(heavy, tmp_path / "heavy64.safetensors", dtype="float64")
 
 
-def test_runtime_refuses_a_graph_past_the_design_bound(nets):
+def test_runtime_refuses_a_run_whose_values_pass_the_design_bound(nets):
+    # a path of maximal weights is the analysis' worst case: dist reaches 1000 (n - 1) > R
     net = nets["bellman_ford"]
     n = net.R // 1000 + 10
+    edges = [[i, i + 1] for i in range(n - 1)]
     with pytest.raises(NclError) as err:
-        run_json(net, [{"n": n, "edges": [], "w": [], "source": [True] * n}])
-    assert "--dtype float64" in err.value.diagnostics[0].message
+        run_json(net, [{"n": n, "edges": edges, "w": [1000] * (n - 1),
+                        "source": [True] + [False] * (n - 1)}])
+    d = err.value.diagnostics[0]
+    assert d.code == "not-exact" and "--dtype float64" in d.message and "values reach" in d.message
+
+
+def test_graphs_past_the_static_bound_run_exactly_when_their_values_stay_small(nets):
+    # the same n as above, but distances stay small: the watched run is exact and not refused
+    net = nets["bellman_ford"]
+    n = net.R // 1000 + 10
+    rng = np.random.default_rng(3)
+    src, dst = rng.integers(0, n, 4 * n), rng.integers(0, n, 4 * n)
+    w = rng.integers(0, 1001, 4 * n)
+    source = np.zeros(n, bool)
+    source[0] = True
+    got = run_json(net, [{"n": n, "edges": np.stack([src, dst], 1).tolist(), "w": w.tolist(),
+                          "source": source.tolist()}])[0]["dist"]
+    import scipy.sparse as sps
+    from scipy.sparse.csgraph import dijkstra
+    least: dict = {}
+    for u, v, x in zip(src.tolist(), dst.tolist(), w.tolist()):
+        least[u, v] = min(x, least.get((u, v), x))
+    # csgraph drops explicit zeros, so weights are shifted by a tiny epsilon and rounded back
+    keys = list(least)
+    A = sps.csr_matrix(([least[k] + 1e-9 for k in keys], ([k[0] for k in keys],
+                        [k[1] for k in keys])), shape=(n, n))
+    want = np.round(dijkstra(A, indices=0))
+    assert np.array_equal(np.asarray(got, np.float64), want)
 
 
 def test_float64_file_runs_bellman_ford_past_float32(tmp_path):
@@ -291,3 +319,28 @@ def test_cli_exec_runs_a_batch_of_graphs_like_run(compiled, tmp_path, capsys):
         assert cli.main(["run", str(GRAPH / "bfs.ncl"), "-i", str(one)]) == 0
         assert json.loads(line) == json.loads(capsys.readouterr().out)
         assert json.loads(line) == oracles.bfs(obj)
+
+
+@pytest.mark.slow  # 100,000 nodes through JSON (about a minute); the watched-run test above
+# checks the same property on 4,200 nodes
+def test_default_bellman_ford_file_agrees_with_networkx_on_100k_nodes(tmp_path):
+    n, m = 100_000, 400_000
+    rng = np.random.default_rng(7)
+    src, dst, w = rng.integers(0, n, m), rng.integers(0, n, m), rng.integers(0, 1001, m)
+    source = [False] * n
+    source[0] = True
+    g = tmp_path / "g.json"
+    g.write_text(json.dumps({"n": n, "edges": np.stack([src, dst], 1).tolist(),
+                             "w": w.tolist(), "source": source}))
+    bf = tmp_path / "bf.safetensors"
+    assert cli.main(["compile", str(GRAPH / "bellman_ford.ncl"), "-o", str(bf)]) == 0
+    out = tmp_path / "out.json"
+    assert cli.main(["exec", str(bf), "--input", str(g), "-o", str(out)]) == 0
+    got = json.loads(out.read_text())["dist"]
+    G = nx.DiGraph()
+    G.add_nodes_from(range(n))
+    for u, v, x in zip(src.tolist(), dst.tolist(), w.tolist()):
+        if not G.has_edge(u, v) or G[u][v]["weight"] > x:
+            G.add_edge(u, v, weight=x)
+    found = nx.single_source_dijkstra_path_length(G, 0)
+    assert got == [found.get(v, "inf") for v in range(n)]

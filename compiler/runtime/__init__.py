@@ -63,6 +63,13 @@ class CompiledNet(abc.ABC):
     def encodings(self) -> dict:
         return self.meta["encodings"]
 
+    @property
+    def readout(self) -> str:
+        """How outputs are read: "exact" (a compiled file: a value off the encoding stays raw,
+        so that a comparison fails visibly) or "nearest" (a trained file, `nclang train`: each
+        output is the nearest valid value, see `encoding.nearest`)."""
+        return self.encodings.get("readout", "exact")
+
     @abc.abstractmethod
     def run(self, instances: list[Instance]) -> list[dict]:
         """The outputs for each instance, by result name, in `dsl.values` forms (see

@@ -15,13 +15,16 @@ start..stop-1 of the feature vector. `kind` says how an element is a number:
 Outputs are decoded without rounding. A network that computes its program exactly produces exact
 0/1 and integers; anything else is kept as the raw float (a float64 array where the program's
 form is bool or int64) so that a comparison with the interpreter fails visibly instead of a
-rounding step hiding the error. `inexact` lists such outputs.
+rounding step hiding the error. `inexact` lists such outputs. A trained file (`nclang train`,
+`encodings["readout"] == "nearest"`) is read with `nearest` instead: it is not exact by
+construction, and its answer is the valid value nearest to what it computes.
 
 No torch here: these functions work on numpy arrays, so they serve every runtime module.
 """
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -98,17 +101,42 @@ def encode_inputs(instances: list[Instance], inputs: list[Slot], width: int) -> 
     return x
 
 
-def decode_outputs(y: np.ndarray, outputs: list[Slot]) -> list[dict[str, np.ndarray]]:
+def decode_outputs(y: np.ndarray, outputs: list[Slot],
+                   readout: str = "exact") -> list[dict[str, np.ndarray]]:
     """One dict per row of the (batch, width) output matrix, in the interpreter's numpy forms
-    where the network's values are exact, raw float64 where they are not."""
+    where the network's values are exact, raw float64 where they are not (`readout="nearest"`:
+    the nearest valid values)."""
     y = np.asarray(y, dtype=np.float64)
     result = []
     for row in y:
         values = {}
         for s in outputs:
-            values[s.name] = _decode(row[s.start:s.stop].reshape(s.shape), s.kind)
+            raw = row[s.start:s.stop].reshape(s.shape)
+            values[s.name] = nearest(raw, s.kind, s.type) if readout == "nearest" \
+                else _decode(raw, s.kind)
         result.append(values)
     return result
+
+
+_INT_RANGE = re.compile(r"int\[(-?\d+)\.\.(-?\d+)\]")
+
+
+def nearest(raw: np.ndarray, kind: str, type_text: str = "", n: int | None = None) -> np.ndarray:
+    """The valid value nearest to each raw element, in the interpreter's numpy form: a bool
+    (bit) is `raw > 1/2`; an int is rounded and clamped to the range its type declares
+    (`int[lo..hi]`); an index is rounded and clamped to -1 (none) .. n - 1 where `n` is known.
+    NaN reads as false, the range's low end, and none: every result has a JSON form."""
+    raw = np.asarray(raw, dtype=np.float64)
+    if kind in ("bool", "bits"):
+        return raw > 0.5
+    match = _INT_RANGE.search(type_text) if kind == "int" else None
+    lo = float(match.group(1)) if match else (-1.0 if kind == "index" else -np.inf)
+    hi = float(match.group(2)) if match else (n - 1.0 if kind == "index" and n else np.inf)
+    low = lo if np.isfinite(lo) else 0.0
+    v = np.clip(np.round(np.nan_to_num(raw, nan=low, posinf=hi, neginf=lo)), lo, hi)
+    # an unbounded int stays finite: a trained net's huge value is a number, not `inf`
+    v = np.clip(v, -2.0 ** 53, 2.0 ** 53)
+    return v.astype(np.int64) if kind == "index" else v
 
 
 def _decode(raw: np.ndarray, kind: str) -> np.ndarray:

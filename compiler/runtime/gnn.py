@@ -29,7 +29,7 @@ from dsl.diagnostics import Diagnostic, NclError
 from dsl.values import GraphData, Instance
 
 from . import CompiledNet, exact_matmul
-from .encoding import Slot, inexact
+from .encoding import Slot, inexact, nearest
 
 _WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 
@@ -143,6 +143,15 @@ class GNNNet(CompiledNet):
         self.inputs = [e for e in meta["encodings"]["inputs"] if e["kind"] != "graph"]
         # per instance of the last `run`: the rounds each loop executed, in program order
         self.rounds: list[list[int]] = []
+        self.training = meta.get("training")
+        self.watch = False
+        # for training (compiler.training.model): `early_exit=False` runs every loop to its trip
+        # count even where `until stable` would stop; `on_round(ins, state, active)` is called
+        # after each round with the carried variables' states and which graphs took part
+        self.early_exit = True
+        self.on_round = None
+        # for training: hard gates pass their inputs' gradients straight through (`_aggregate`)
+        self.straight_through = False
 
     # ---- entry
 
@@ -150,11 +159,14 @@ class GNNNet(CompiledNet):
         results: list[dict | None] = [None] * len(instances)
         self.rounds = [[] for _ in instances]
         groups: dict[int, list[int]] = {}
+        watch: set[int] = set()
         for i, inst in enumerate(instances):
-            self._check_size(inst)
+            if not self._proven(inst):
+                watch.add(inst.graph.n)
             groups.setdefault(inst.graph.n, []).append(i)
         with exact_matmul(), torch.inference_mode():
             for n, idx in sorted(groups.items()):
+                self.watch = n in watch
                 outs, rounds = self._run_group([instances[i] for i in idx], n)
                 for j, i in enumerate(idx):
                     results[i] = outs[j]
@@ -168,6 +180,8 @@ class GNNNet(CompiledNet):
         return self.run([graph_instance(self, G, **fields)])[0]
 
     def inexact(self, outputs: dict) -> list[str]:
+        if self.readout == "nearest":
+            return []  # every output was read as a valid value: wrong ones are for `test` to find
         slots = [Slot(e["name"], e["type"], e["kind"], (), 0, 0) for e in self.outputs
                  if e["kind"] not in ("pinf", "ninf")]
         problems = inexact(outputs, slots)
@@ -184,25 +198,51 @@ class GNNNet(CompiledNet):
                                 f"{v.size} elements are off)")
         return problems
 
-    def _check_size(self, inst: Instance) -> None:
+    def _proven(self, inst: Instance) -> bool:
+        """Whether the value-range analysis proves every value of this graph's run below R.
+
+        Where it does not (its bound is the worst case: a path of maximal weights), the run is
+        watched instead: every op's values are checked against R as they are computed, and the
+        run is refused at the first one past it. Each block is exact on inputs below R (the
+        compiler proved that for every block), so a run that passes the watch is exact; a
+        100,000-node random graph has distances far below the bound (n - 1)·W."""
+        if self.training is not None:
+            return True  # a trained file is not exact anyway: nothing to prove or refuse
         n, m = inst.graph.n, inst.graph.m
-        need = max(n, eval_size_text(self.bound, {"n": n, "m": m}) if self.bound else 0)
-        if need > self.R:
-            dtype = self.architecture.get("dtype", "float32")
-            hint = (": recompile with --dtype float64" if dtype == "float32" else "")
-            raise NclError(Diagnostic(
-                self.file, 1, 1, 1, 1, "error", "not-exact",
-                f"on a graph with n = {n}, m = {m} the program's values may reach {need}, past "
-                f"{self.R}, the largest this {dtype} network computes exactly{hint}"))
+        if n > self.R:
+            self._refuse(f"a graph with n = {n} has node indices past {self.R}")
+        need = eval_size_text(self.bound, {"n": n, "m": m}) if self.bound else 0
+        return need <= self.R
+
+    def _refuse(self, what: str):
+        dtype = self.architecture.get("dtype", "float32")
+        hint = ": recompile with --dtype float64" if dtype == "float32" else ""
+        raise NclError(Diagnostic(
+            self.file, 1, 1, 1, 1, "error", "not-exact",
+            f"{what}, past {self.R}, the largest value this {dtype} network computes "
+            f"exactly{hint}"))
+
+    def _watch_value(self, ins: dict, t: torch.Tensor) -> None:
+        """Track the largest integer channel of every value (flags and Booleans are 0/1 by
+        construction). No sync here: `_check_watch` reads it once per round and at the end, and
+        a run that passed R anywhere is refused as a whole, so nothing inexact is returned."""
+        kind = ins["kind"]
+        if kind == "bool" or t.numel() == 0:
+            return
+        v = t[..., 1] if kind in ("pinf", "ninf") else t[..., 0]
+        self.top = torch.maximum(self.top, v.detach().abs().amax())
+
+    def _check_watch(self) -> None:
+        if self.watch and float(self.top) > self.R:
+            g = self.g
+            sizes = f"n = {g.n}" + (f", m = {g.ms[0]}" if g.B == 1 else "")
+            self._refuse(f"on this graph ({sizes}) the network's values reach "
+                         f"{float(self.top):.0f}")
 
     # ---- one group
 
     def _run_group(self, insts: list[Instance], n: int):
-        g = _Group([inst.graph for inst in insts], n, self.device)
-        self.g, self.insts = g, insts
-        self.env: dict[int, torch.Tensor] = {}
-        self.loop_rounds: list[list[int]] = []
-        self._block(self.code)
+        g = self.forward_group(insts, n)
         outs = []
         for b in range(g.B):
             values = {}
@@ -212,10 +252,30 @@ class GNNNet(CompiledNet):
                     t = t[g.ebatch == b]
                 else:
                     t = t[b]
-                values[e["name"]] = _decode(t.to("cpu", torch.float64).numpy(), e["kind"])
+                values[e["name"]] = self.decode(t.to("cpu", torch.float64).numpy(), e, n)
             outs.append(values)
         rounds = [[r[b] for r in self.loop_rounds] for b in range(g.B)]
         return outs, rounds
+
+    def forward_group(self, insts: list[Instance], n: int) -> _Group:
+        """Run the program on graphs that all have n nodes, leaving every value in `self.env`
+        (output e is `self.env[e["value"]]`). Sets no grad mode: `run` wraps it in inference
+        mode, training calls it with autograd on."""
+        g = _Group([inst.graph for inst in insts], n, self.device)
+        self.g, self.insts = g, insts
+        self.env: dict[int, torch.Tensor] = {}
+        self.loop_rounds: list[list[int]] = []
+        self.top = torch.zeros((), dtype=self.dtype, device=self.device)
+        self._block(self.code)
+        self._check_watch()
+        return g
+
+    def decode(self, raw: np.ndarray, item: dict, n: int) -> np.ndarray:
+        """One output's channels (last axis) in the interpreter's numpy form: exactly, or the
+        nearest valid value for a trained file (`encodings["readout"] == "nearest"`)."""
+        if self.readout == "nearest":
+            return decode_nearest(raw, item["kind"], item["type"], n)
+        return _decode(raw, item["kind"])
 
     def _tensor(self, a) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
@@ -225,7 +285,9 @@ class GNNNet(CompiledNet):
             if ins["op"] == "loop":
                 self._loop(ins)
             else:
-                self.env[ins["out"]] = getattr(self, "_" + ins["op"])(ins)
+                t = self.env[ins["out"]] = getattr(self, "_" + ins["op"])(ins)
+                if self.watch:
+                    self._watch_value(ins, t)
 
     def _input(self, ins) -> torch.Tensor:
         g, kind, dom = self.g, ins["kind"], ins["dom"]
@@ -339,28 +401,45 @@ class GNNNet(CompiledNet):
         ref = next(t for t in (body, cond, elem) if t is not None)
         c = (cond > 0.5) if cond is not None else torch.ones_like(ref[..., :1], dtype=torch.bool)
 
+        def gate(hard, *softs):
+            """A 0/1 gate as a float. For training (`straight_through`) it carries the gradient
+            of the channels it thresholds: h + (s - s.detach()) adds exactly 0 going forward,
+            so the forward pass is the compiled one bit for bit."""
+            g = hard.to(self.dtype)
+            if self.straight_through:
+                for s in softs:
+                    if s is not None and s.requires_grad:
+                        g = g + (s - s.detach())
+            return g
+
         def scat(vals, how, ident):
             out = torch.full((size, *vals.shape[1:]), ident, dtype=self.dtype, device=self.device)
             idx = index.view(-1, *[1] * (vals.dim() - 1)).expand_as(vals)
             return out.scatter_reduce(0, idx, vals, reduce=how, include_self=True)
 
         zero = torch.zeros((), dtype=self.dtype, device=self.device)
+        cg = gate(c, cond)
         if agg == "any":
-            return finish(scat(torch.where(c, body, zero), "amax", 0.0))
+            return finish(scat(body * cg, "amax", 0.0))
         if agg == "all":
-            return finish(scat(torch.where(c, body, zero + 1), "amin", 1.0))
+            return finish(scat(body * cg + (1 - cg), "amin", 1.0))
         if agg == "sum":
-            return finish(scat(torch.where(c, body, zero), "sum", 0.0))
+            if self.watch:
+                # a partial sum may pass R where the total does not: bound it by the sum of |x|
+                self._watch_value({**ins, "kind": "int"}, scat((body * cg).abs(), "sum", 0.0))
+            return finish(scat(body * cg, "sum", 0.0))
         if agg == "count":
-            return finish(scat(c.to(self.dtype), "sum", 0.0))
+            return finish(scat(cg, "sum", 0.0))
         # min / max / argmin / argmax over the flagged-finite elements
         lo = agg in ("min", "argmin")
         if ins["body_kind"] in ("pinf", "ninf"):
             f, v = c & (body[..., :1] > 0.5), body[..., 1:]
+            fg = gate(f, cond, body[..., :1])
         else:
             f, v = c, body
+            fg = cg
         inf = math.inf if lo else -math.inf
-        F = scat(f.to(self.dtype), "amax", 0.0)
+        F = scat(fg, "amax", 0.0)
         M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
         if agg in ("min", "max"):
             V = torch.where(F > 0.5, M, zero)
@@ -407,9 +486,12 @@ class GNNNet(CompiledNet):
                         0, g.ebatch, diff.to(torch.float32)) > 0
                 changed |= diff
             done += active.long()
+            self._check_watch()
+            if self.on_round is not None:
+                self.on_round(ins, cur, active)
             t += 1
             active = active & (counts > t)
-            if ins["until_stable"]:
+            if ins["until_stable"] and self.early_exit:
                 active = active & changed
         for c in carried:
             v = cur[c["name"]]
@@ -453,6 +535,15 @@ def _decode(raw: np.ndarray, kind: str) -> np.ndarray:
         exact = np.isfinite(x).all() and (x == np.round(x)).all() and (x >= -1).all()
         return x.astype(np.int64) if exact else x
     return x
+
+
+def decode_nearest(raw: np.ndarray, kind: str, type_text: str, n: int) -> np.ndarray:
+    """A trained network's readout of channels (last axis): each element the nearest valid value
+    (`encoding.nearest`); a flagged value is infinite where its flag is below 1/2."""
+    if kind in ("pinf", "ninf"):
+        v = nearest(raw[..., 1], "int", type_text)
+        return np.where(raw[..., 0] > 0.5, v, np.inf if kind == "pinf" else -np.inf)
+    return nearest(raw[..., 0], kind, type_text, n)
 
 
 def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) -> GNNNet:

@@ -19,6 +19,7 @@ from torch import nn
 from dsl.diagnostics import Diagnostic, NclError
 
 from . import CompiledNet, exact_matmul
+from .encoding import nearest
 from .gnn import eval_size_text
 
 
@@ -27,6 +28,9 @@ class Transformer(nn.Module):
         super().__init__()
         self.blocks_spec = arch["blocks"]
         self.loops = arch.get("loops", [])
+        # training (compiler.training.model): record(name, h) sees each MLP hidden layer's
+        # post-activation state (B, L, width)
+        self.record = None
         for name, t in tensors.items():
             self.register_buffer(name.replace(".", "__"), torch.from_numpy(np.ascontiguousarray(t)))
 
@@ -77,6 +81,8 @@ class Transformer(nn.Module):
                     h = h @ self.t(f"blocks.{b}.mlp.{i}.weight").T + self.t(f"blocks.{b}.mlp.{i}.bias")
                     if i < n_mlp - 1:
                         h = torch.relu(h)
+                        if self.record is not None:
+                            self.record(f"blocks.{b}.mlp.{i}", h)
                 x = x + h
         return x
 
@@ -93,6 +99,22 @@ class TransformerNet(CompiledNet):
     def run(self, instances) -> list[dict]:
         if not instances:
             return []
+        toks, lengths, groups = self.encode(instances)
+        results: list = [None] * len(instances)
+        for trips, members in groups.items():
+            sel = np.array(members)
+            with exact_matmul(), torch.inference_mode():
+                x = self.module(torch.from_numpy(toks[sel]).to(self.device),
+                                torch.from_numpy(lengths[sel]).to(self.device), trips)
+            x = x.to("cpu", torch.float64).numpy()
+            for r, b in enumerate(members):
+                results[b] = self._decode(x[r], int(lengths[b]))
+        return results
+
+    def encode(self, instances):
+        """(token ids (B, L) with BOS at row 0, lengths (B,), {trip counts: [instance
+        indices]}): the module's inputs, one forward pass per group of sequences that share
+        their loops' trip counts."""
         name = self.inputs[0]["name"]
         index = {v: i for i, v in enumerate(self.vocab)}
         L = 1 + max(len(inst.values[name]) for inst in instances)
@@ -118,16 +140,7 @@ class TransformerNet(CompiledNet):
             trips = tuple(max(eval_size_text(lp["count"], {"n": int(lengths[b])}), 0)
                           for lp in self.loops)
             groups.setdefault(trips, []).append(b)
-        results: list = [None] * len(instances)
-        for trips, members in groups.items():
-            sel = np.array(members)
-            with exact_matmul(), torch.inference_mode():
-                x = self.module(torch.from_numpy(toks[sel]).to(self.device),
-                                torch.from_numpy(lengths[sel]).to(self.device), trips)
-            x = x.to("cpu", torch.float64).numpy()
-            for r, b in enumerate(members):
-                results[b] = self._decode(x[r], int(lengths[b]))
-        return results
+        return toks, lengths, groups
 
     def _bad(self, message: str) -> NclError:
         # an input this network was not built for is the user's to fix, not a bug (exit 1)
@@ -139,7 +152,9 @@ class TransformerNet(CompiledNet):
             rows = x[1:n + 1] if o["per_position"] else x[1:2]
             vals = rows[:, o["channels"]]
             kind = o["kind"]
-            if kind == "token":
+            if self.readout == "nearest":
+                res = self._nearest(vals, o, n)
+            elif kind == "token":
                 voc = o["vocab"]
                 ok = np.isin(vals, (0.0, 1.0)).all() and (vals.sum(1) == 1).all()
                 res = np.array([voc[int(r.argmax())] for r in vals], dtype=object) if ok \
@@ -162,7 +177,21 @@ class TransformerNet(CompiledNet):
             out[o["name"]] = res
         return out
 
+    @staticmethod
+    def _nearest(vals: np.ndarray, o: dict, n: int) -> np.ndarray:
+        """A trained file's readout (`readout: "nearest"`): the token of the largest channel,
+        a fraction num / den (0 where den is 0), else `encoding.nearest`."""
+        kind = o["kind"]
+        if kind == "token":
+            return np.array([o["vocab"][int(r.argmax())] for r in vals], dtype=object)
+        if kind == "frac":
+            num, den = np.nan_to_num(vals[:, 0]), np.nan_to_num(vals[:, 1])
+            return np.where(den != 0, num / np.where(den != 0, den, 1.0), 0.0)
+        return nearest(vals[:, 0], kind, o.get("type", ""), n)
+
     def inexact(self, outputs: dict) -> list[str]:
+        if self.readout == "nearest":
+            return []  # a trained file's outputs are read as valid values
         problems = []
         for o in self.outputs:
             v = np.asarray(outputs[o["name"]])
