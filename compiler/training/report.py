@@ -1,0 +1,697 @@
+"""The gap report: a gap document (the dict `compiler.training.gap` builds, saved as gap.json)
+becomes gap.md and PNG plots.
+
+Three kinds of document, told apart by `doc["kind"]`:
+
+- `"gap"`: one program, trained seeds against the compiled network. Sections (each a key of
+  the document, each a heading of gap.md): `scored` (what accuracy counts), `training`,
+  `behaviour` (accuracy by input size), `faithfulness` (per-round accuracy of the carried state
+  against the interpreter's trace), `internal` (per-layer CKA and aligned weight distance,
+  trained vs compiled), `baselines` (the same between pairs of trained seeds), `stability`
+  (training started at the compiled weights), `problems`, and `timing` (wall-clock seconds: the
+  only part that differs between two runs with the same seeds).
+- `"head_to_head"`: two programs that compute the same function, each a `"gap"` document under
+  `programs`, with `common` (both scored on the function they share, on the same inputs).
+- `"examples_sweep"`: accuracy against the number of training examples.
+
+Accuracy is a fraction in the document and a percentage in gap.md (published tables use
+percentages). Nothing here computes a result: it only lays out what the document holds, so a
+report can be redrawn from a saved gap.json (`write(json.load(f), folder)`).
+
+Files are written one at a time, each atomically (a temporary file in the same folder, then a
+rename), so a reader never sees half a file.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+SECTIONS = ("scored", "training", "behaviour", "faithfulness", "internal", "baselines",
+            "stability", "problems", "timing")
+TITLES = {"scored": "What is scored", "training": "Training", "behaviour": "Behaviour",
+          "faithfulness": "Faithfulness over time", "internal": "Internal similarity",
+          "baselines": "Baselines: seed vs seed", "stability": "Stability",
+          "problems": "Problems", "timing": "Timing"}
+MISSING = "—"
+
+
+# ---------------------------------------------------------------- writing files
+
+def write(doc: dict, out_dir) -> list[Path]:
+    """Write gap.json, gap.md and the plots of `doc` into `out_dir` (created if need be); the
+    paths written, gap.json first."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"gap.json": (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode("utf-8")}
+    pictures = plots(doc)
+    files["gap.md"] = markdown(doc, sorted(pictures)).encode("utf-8")
+    files.update(pictures)
+    written = []
+    for name, data in files.items():
+        path = out / name
+        _write_atomic(path, data)
+        written.append(path)
+    return written
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------- markdown
+
+def markdown(doc: dict, images: list[str] = ()) -> str:
+    """gap.md for any kind of document; `images` are the PNG names to link."""
+    kind = doc.get("kind")
+    if kind == "gap":
+        lines = _gap_markdown(doc, images)
+    elif kind == "head_to_head":
+        lines = _h2h_markdown(doc, images)
+    elif kind == "examples_sweep":
+        lines = _sweep_markdown(doc, images)
+    else:
+        raise ValueError(f"not a gap document: kind {kind!r}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _pct(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return MISSING
+    return f"{100 * x:.1f}"
+
+
+def _num(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return MISSING
+    return f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out + [""]
+
+
+def _mean(xs):
+    xs = [x for x in xs if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    return sum(xs) / len(xs) if xs else None
+
+
+def _image(images, name: str, alt: str) -> list[str]:
+    return [f"![{alt}]({name})", ""] if name in images else []
+
+
+def _program_line(p: dict) -> str:
+    sizes = ", ".join(f"{k}={v}" for k, v in sorted((p.get("sizes") or {}).items()))
+    rounds = f", {p['rounds']} rounds" if p.get("rounds") else ""
+    klass = f", class {p['class']}" if p.get("class") else ""
+    return (f"`{p['name']}` ({p['file']}): a {p['family']} program on the `{p['target']}` "
+            f"target{', sizes ' + sizes if sizes else ''}{rounds}{klass}, "
+            f"{p.get('parameters', '?')} parameters")
+
+
+def _gap_markdown(doc: dict, images, prefix: str = "", level: int = 2) -> list[str]:
+    h = "#" * level
+    p = doc["program"]
+    lines = []
+    if level == 2:
+        lines += [f"# Gap report: {p['name']}", "",
+                  "Trained networks of the compiled architecture against the compiled network "
+                  "(`nclang gap`).", ""]
+    lines += [_program_line(p) + ".", "", _config_line(doc["config"], p["family"]), ""]
+    for section in SECTIONS:
+        body = _SECTION_MARKDOWN[section](doc.get(section), doc, images, prefix)
+        if body is None:
+            continue
+        lines += [f"{h} {TITLES[section]}", ""] + body
+    return lines
+
+
+def _config_line(c: dict, family: str = "graph") -> str:
+    t = c["train"]
+    lo, hi = t["n_range"]
+    if family == "graph":
+        sizes = f"training graphs of {lo}..{hi} nodes ({', '.join(t['families'])})"
+    elif family == "seq":
+        sizes = f"training lengths {lo}..{hi}"
+    else:
+        sizes = "sizes " + ", ".join(f"{k}={v}" for k, v in sorted((t.get("sizes") or {}).items()))
+    hints = f", hints weight {t['trace_weight']}" if t["trace_weight"] else ""
+    noise = ", ".join(str(s) for s in c["noise"]) or "none"
+    return (f"Settings: {c['seeds']} seeds, {t['steps']} steps of batch {t['batch']} on "
+            f"{t['examples']} examples (Adam, lr {t['lr']}; {sizes}{hints}); stability noise "
+            f"σ {noise}; {c['variants']} compiled references for alignment.")
+
+
+def _md_scored(s, doc, images, prefix):
+    if s is None:
+        return None
+    rows = [[f"`{o['name']}`", f"`{o['type']}`", o["element"], o["how"]] for o in s["outputs"]]
+    lines = _table(["output", "type", "one element is", "compared"], rows)
+    lines += [f"- **Per-element accuracy**: {s['per_element']}",
+              f"- **Exact match**: {s['exact_match']}",
+              f"- **Trained networks** are decoded as `Trainable.predict` does: {s['decoding']}"]
+    if s.get("note"):
+        lines.append(f"- {s['note']}")
+    return lines + [""]
+
+
+def _md_training(t, doc, images, prefix):
+    if t is None:
+        return None
+    rows = [[str(r["seed"]), r["source"], str(r.get("steps", MISSING)),
+             str(r.get("examples", MISSING)), _num(r.get("final_loss"), 4)] for r in t["seeds"]]
+    return (_table(["seed", "from", "steps", "examples", "final loss"], rows)
+            + _image(images, prefix + "loss.png", "training loss"))
+
+
+def _md_behaviour(b, doc, images, prefix):
+    if b is None:
+        return None
+    labels = b["sizes"]
+    lines = ["Accuracy in percent on fresh inputs at each size (the first is the training "
+             "size); `exact` is the share of inputs with every output element right."]
+    if doc["program"]["family"] == "graph":
+        families = ", ".join(doc["config"]["train"]["families"])
+        lines[0] += (f" Inputs are drawn as the training data is ({families}; a node[bool] "
+                     f"input marks one node), with exactly n nodes (a grid: the nearest r × c).")
+    lines.append("")
+    rows = [["compiled"] + [f"{_pct(b['compiled'][s]['exact_match'])} / "
+                            f"{_pct(b['compiled'][s]['per_element'])}" for s in labels]]
+    for r in b["seeds"]:
+        rows.append([f"seed {r['seed']}"] + [f"{_pct(r['by_size'][s]['exact_match'])} / "
+                                             f"{_pct(r['by_size'][s]['per_element'])}"
+                                             for s in labels])
+    if b["seeds"]:
+        rows.append(["trained mean"] + [
+            f"{_pct(_mean([r['by_size'][s]['exact_match'] for r in b['seeds']]))} / "
+            f"{_pct(_mean([r['by_size'][s]['per_element'] for r in b['seeds']]))}"
+            for s in labels])
+    examples = ", ".join(f"{s}: {b['compiled'][s]['examples']}" for s in labels)
+    lines += _table(["network"] + [f"{s}: exact / element" for s in labels], rows)
+    lines += [f"Inputs per size: {examples}.", ""]
+    lines += _image(images, prefix + "behaviour.png", "accuracy by size")
+    return lines
+
+
+def _md_faithfulness(f, doc, images, prefix):
+    if f is None:
+        return None
+    if f.get("skipped"):
+        return [f"Not measured: {f['skipped']}", ""]
+    R = len(f["compiled"]["per_element"])
+    picks = sorted({1, max(1, R // 4), max(1, R // 2), max(1, 3 * R // 4), R})
+    lines = [f"Per-element accuracy (percent) of the carried loop state "
+             f"({', '.join('`' + v + '`' for v in f['variables'])}) after each round against "
+             f"the interpreter's trace, on {f['examples']} inputs with n = {f['n']} "
+             f"({R} rounds; after the interpreter stops at a stable state, its last state is "
+             f"the target). Trained networks run every round.", ""]
+    rows = [["compiled"] + [_pct(f["compiled"]["per_element"][r - 1]) for r in picks]]
+    rows += [[f"seed {s['seed']}"] + [_pct(s["per_element"][r - 1]) for r in picks]
+             for s in f["seeds"]]
+    lines += _table(["network"] + [f"round {r}" for r in picks], rows)
+    lines += _image(images, prefix + "faithfulness.png", "per-round accuracy")
+    return lines
+
+
+def _md_internal(i, doc, images, prefix):
+    if i is None:
+        return None
+    if i.get("skipped"):
+        return [f"Not measured: {i['skipped']}", ""]
+    layers = i["layers"]
+    base = doc.get("baselines") or {}
+    lines = [f"Linear CKA (Kornblith et al. 2019) of each hidden layer's states, trained vs "
+             f"compiled, on the same {i['examples']} inputs (n = {i['n']}, every round, "
+             f"{i['rows']} rows for the first layer); 1 means the same representation up to "
+             f"rotation and scale. The seed-vs-seed column is the baseline.", ""]
+    rows = []
+    for j, name in enumerate(layers):
+        per_seed = [s["per_layer"][j] for s in i["cka"]]
+        pairs = [pr["per_layer"][j] for pr in base.get("cka", [])]
+        rows.append([f"`{name}`", *(_num(x) for x in per_seed), _num(_mean(per_seed)),
+                     _num(_mean(pairs))])
+    lines += _table(["layer", *(f"seed {s['seed']}" for s in i["cka"]), "trained mean",
+                     "seed vs seed"], rows)
+    lines += _image(images, prefix + "cka.png", "CKA per layer")
+    stacks = f"{i['stacks']} MLP stack{'s' if i['stacks'] != 1 else ''}"
+    lines += [f"Weight distance (relative Frobenius, over the {stacks}) after "
+              f"aligning hidden units (permutation by linear_sum_assignment, per-unit positive "
+              f"rescaling), against {doc['config']['variants']} function-equivalent copies of "
+              f"the compiled network (random unit permutations and rescalings): min and mean "
+              f"over the copies; `unaligned` compares the weights as they are.", ""]
+    rows = [[f"seed {s['seed']} vs compiled", _num(s["aligned_min"]), _num(s["aligned_mean"]),
+             _num(s["unaligned"])] for s in i["distance"]]
+    rows += [[f"seeds {pr['pair'][0]} vs {pr['pair'][1]}", _num(pr["aligned_min"]),
+              _num(pr["aligned_mean"]), _num(pr["unaligned"])] for pr in base.get("distance", [])]
+    lines += _table(["pair", "aligned (min)", "aligned (mean)", "unaligned"], rows)
+    lines += _image(images, prefix + "distance.png", "weight distances")
+    return lines
+
+
+def _md_baselines(b, doc, images, prefix):
+    if b is None:
+        return None
+    if b.get("skipped"):
+        return [f"Not measured: {b['skipped']}", ""]
+    cka = [_mean(pr["per_layer"]) for pr in b["cka"]]
+    dist = [pr["aligned_min"] for pr in b["distance"]]
+    internal = doc.get("internal") or {}
+    vs_compiled = [_mean(s["per_layer"]) for s in internal.get("cka", [])]
+    vs_dist = [s["aligned_min"] for s in internal.get("distance", [])]
+    rows = [["trained vs compiled", _num(_mean(vs_compiled)), _num(_mean(vs_dist))],
+            ["seed vs seed", _num(_mean(cka)), _num(_mean(dist))]]
+    lines = [f"The same measures between every pair of trained seeds ({len(b['pairs'])} "
+             f"pairs; per layer and per pair in the tables above): how far apart two "
+             f"training runs land, the yardstick for how far they land from the compiled "
+             f"network.", ""]
+    return lines + _table(["comparison", "mean CKA over layers", "aligned distance (min)"], rows)
+
+
+def _md_stability(s, doc, images, prefix):
+    if s is None:
+        return None
+    if s.get("skipped"):
+        return [f"Not measured: {s['skipped']}", ""]
+    labels = s["sizes"]
+    lines = [f"Training started at the compiled weights plus Gaussian noise of std σ, "
+             f"{s['steps']} steps with the settings above (seed {s['seed']}); exact-match "
+             f"accuracy in percent before and after, and the relative weight distance from "
+             f"the compiled weights.", ""]
+    rows = []
+    for r in s["runs"]:
+        rows.append([str(r["noise"]),
+                     *(f"{_pct(r['before'][x]['exact_match'])} → "
+                       f"{_pct(r['after'][x]['exact_match'])}" for x in labels),
+                     _num(r["distance_before"], 4), _num(r["distance_after"], 4),
+                     "yes" if r["stays_exact"] else "no"])
+    lines += _table(["σ", *labels, "distance before",
+                     "distance after", "stays exact"], rows)
+    lines += _image(images, prefix + "stability.png", "stability")
+    return lines
+
+
+def _md_problems(p, doc, images, prefix):
+    if not p:
+        return None
+    return [f"- **{x}**" for x in p] + [""]
+
+
+def _md_timing(t, doc, images, prefix):
+    if t is None:
+        return None
+    rows = [[k.replace("_", " "), _num(v, 1) if not isinstance(v, list)
+             else ", ".join(_num(x, 1) for x in v)] for k, v in t.items()]
+    return ["Wall-clock seconds (the only part of gap.json that changes between runs with "
+            "the same seeds).", ""] + _table(["step", "seconds"], rows)
+
+
+_SECTION_MARKDOWN = {"scored": _md_scored, "training": _md_training, "behaviour": _md_behaviour,
+                     "faithfulness": _md_faithfulness, "internal": _md_internal,
+                     "baselines": _md_baselines, "stability": _md_stability,
+                     "problems": _md_problems, "timing": _md_timing}
+
+
+# ---- head to head
+
+def _h2h_markdown(doc: dict, images) -> list[str]:
+    a, b = doc["programs"]
+    na, nb = a["program"]["name"], b["program"]["name"]
+    lines = [f"# Head to head: {na} vs {nb}", "",
+             f"Two programs for the same function, trained and compared with their compiled "
+             f"networks under the same settings. "
+             f"{_config_line(a['config'], a['program']['family'])}", ""]
+    rows = [["program", f"`{na}` ({a['program']['file']})", f"`{nb}` ({b['program']['file']})"],
+            ["target", a["program"]["target"], b["program"]["target"]],
+            ["rounds", a["program"].get("rounds") or "none", b["program"].get("rounds") or "none"],
+            ["class", a["program"].get("class") or MISSING, b["program"].get("class") or MISSING],
+            ["parameters", str(a["program"].get("parameters")),
+             str(b["program"].get("parameters"))],
+            ["scored", _scored_short(a), _scored_short(b)]]
+    lines += ["## Programs", ""] + _table(rows[0], rows[1:])
+    lines += ["## Behaviour side by side", "",
+              "Exact match / per-element accuracy in percent, each program scored on its own "
+              "outputs; trained: the mean over seeds.", ""]
+    labels = [s for s in a["behaviour"]["sizes"] if s in b["behaviour"]["sizes"]]
+    rows = []
+    for s in labels:
+        row = [s]
+        for d in (a, b):
+            be = d["behaviour"]
+            row.append(f"{_pct(_mean([r['by_size'][s]['exact_match'] for r in be['seeds']]))} / "
+                       f"{_pct(_mean([r['by_size'][s]['per_element'] for r in be['seeds']]))}")
+            row.append(f"{_pct(be['compiled'][s]['exact_match'])} / "
+                       f"{_pct(be['compiled'][s]['per_element'])}")
+        rows.append(row)
+    lines += _table(["size", f"{na} trained", f"{na} compiled", f"{nb} trained",
+                     f"{nb} compiled"], rows)
+    lines += _image(images, "h2h_behaviour.png", "behaviour side by side")
+    common = doc.get("common")
+    lines += ["## The shared function", ""]
+    if common is None or common.get("skipped"):
+        lines += [f"Not measured: {(common or {}).get('skipped', 'no common projection')}", ""]
+    else:
+        lines += [common["description"], ""]
+        rows = []
+        for s in common["sizes"]:
+            row = [s]
+            for name in (na, nb):
+                c = common["programs"][name]
+                ex = _mean([r["by_size"][s]["exact_match"] for r in c["seeds"]])
+                el = _mean([r["by_size"][s]["per_element"] for r in c["seeds"]])
+                row.append(f"{_pct(ex)} / {_pct(el)}")
+                row.append(f"{_pct(c['compiled'][s]['exact_match'])} / "
+                           f"{_pct(c['compiled'][s]['per_element'])}")
+            rows.append(row)
+        lines += _table(["size", f"{na} trained", f"{na} compiled", f"{nb} trained",
+                         f"{nb} compiled"], rows)
+    lines += ["## Faithfulness and internals side by side", ""]
+    rows = []
+    for d in (a, b):
+        f, i, base = d.get("faithfulness") or {}, d.get("internal") or {}, d.get("baselines") or {}
+        last = (_mean([s["per_element"][-1] for s in f["seeds"]])
+                if f and not f.get("skipped") and f["seeds"] else None)
+        cka = (_mean([_mean(s["per_layer"]) for s in i["cka"]])
+               if i and not i.get("skipped") else None)
+        dist = (_mean([s["aligned_min"] for s in i["distance"]])
+                if i and not i.get("skipped") else None)
+        bcka = (_mean([_mean(p["per_layer"]) for p in base["cka"]])
+                if base and not base.get("skipped") else None)
+        bdist = (_mean([p["aligned_min"] for p in base["distance"]])
+                 if base and not base.get("skipped") else None)
+        stab = d.get("stability") or {}
+        stays = (", ".join(f"σ={r['noise']}: {'yes' if r['stays_exact'] else 'no'}"
+                           for r in stab["runs"]) if stab and not stab.get("skipped") else MISSING)
+        rows.append([f"`{d['program']['name']}`", _pct(last), _num(cka), _num(bcka), _num(dist),
+                     _num(bdist), stays])
+    lines += _table(["program", "last-round state accuracy", "CKA vs compiled",
+                     "CKA seed vs seed", "distance vs compiled", "distance seed vs seed",
+                     "stays exact"], rows)
+    lines += _image(images, "h2h_faithfulness.png", "faithfulness side by side")
+    for d in (a, b):
+        name = d["program"]["name"]
+        lines += [f"## {name}", ""]
+        lines += _gap_markdown(d, images, prefix=f"{name}_", level=3)
+    if doc.get("timing"):
+        lines += ["## Timing", ""] + _md_timing(doc["timing"], doc, images, "")
+    return lines
+
+
+def _scored_short(d: dict) -> str:
+    return "; ".join(f"`{o['name']}` per {o['element']}" for o in d["scored"]["outputs"])
+
+
+# ---- examples sweep
+
+def _sweep_markdown(doc: dict, images) -> list[str]:
+    p = doc["program"]
+    lines = [f"# Examples sweep: {p['name']}", "",
+             _program_line(p) + ".", "",
+             f"Accuracy on {doc['eval_examples']} fresh inputs ({doc['eval_label']}) after "
+             f"training on a given number of examples, {doc['config']['train']['steps']} steps "
+             f"each, {doc['config']['seeds']} seeds.", ""]
+    if doc.get("reference"):
+        lines += [doc["reference"], ""]
+    lines += ["## Accuracy by number of training examples", ""]
+    rows = []
+    for j, count in enumerate(doc["counts"]):
+        ex = [s["points"][j]["exact_match"] for s in doc["seeds"]]
+        el = [s["points"][j]["per_element"] for s in doc["seeds"]]
+        loss = _mean([s["points"][j].get("final_loss") for s in doc["seeds"]])
+        rows.append([str(count), *(f"{_pct(e)} / {_pct(x)}" for e, x in zip(ex, el)),
+                     f"{_pct(_mean(ex))} / {_pct(_mean(el))}", _num(loss, 4)])
+    lines += _table(["examples", *(f"seed {s['seed']}: exact / element" for s in doc["seeds"]),
+                     "mean", "final training loss (mean)"], rows)
+    c = doc["compiled"]
+    lines += [f"The compiled network on the same inputs: {_pct(c['exact_match'])} / "
+              f"{_pct(c['per_element'])}.", ""]
+    lines += _image(images, "sweep.png", "accuracy vs training examples")
+    if doc.get("scored"):
+        lines += ["## What is scored", ""] + _md_scored(doc["scored"], doc, images, "")
+    if doc.get("problems"):
+        lines += ["## Problems", ""] + _md_problems(doc["problems"], doc, images, "")
+    if doc.get("timing"):
+        lines += ["## Timing", ""] + _md_timing(doc["timing"], doc, images, "")
+    return lines
+
+
+# ---------------------------------------------------------------- plots
+
+def plots(doc: dict) -> dict[str, bytes]:
+    """PNG name -> PNG bytes for `doc`; a section without data draws nothing."""
+    kind = doc.get("kind")
+    if kind == "gap":
+        return _gap_plots(doc)
+    if kind == "head_to_head":
+        out = {}
+        for d in doc["programs"]:
+            out.update({f"{d['program']['name']}_{k}": v for k, v in _gap_plots(d).items()})
+        out["h2h_behaviour.png"] = _plot_h2h_behaviour(doc)
+        faith = _plot_h2h_faithfulness(doc)
+        if faith is not None:
+            out["h2h_faithfulness.png"] = faith
+        return out
+    if kind == "examples_sweep":
+        return {"sweep.png": _plot_sweep(doc)}
+    raise ValueError(f"not a gap document: kind {kind!r}")
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # no display: this must work on a headless machine
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _png(fig) -> bytes:
+    plt = _pyplot()
+    buf = io.BytesIO()
+    fig.tight_layout()
+    # no Software/date metadata: the same document gives the same bytes
+    fig.savefig(buf, dpi=100, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _nan(x):
+    return float("nan") if x is None else x
+
+
+def _gap_plots(doc: dict) -> dict[str, bytes]:
+    out = {"behaviour.png": _plot_behaviour(doc)}
+    losses = [s for s in doc["training"]["seeds"] if s.get("loss_curve")]
+    if losses:
+        out["loss.png"] = _plot_loss(losses)
+    f = doc.get("faithfulness")
+    if f and not f.get("skipped"):
+        out["faithfulness.png"] = _plot_faithfulness(doc)
+    i = doc.get("internal")
+    if i and not i.get("skipped") and i["layers"]:
+        out["cka.png"] = _plot_cka(doc)
+        out["distance.png"] = _plot_distance(doc)
+    s = doc.get("stability")
+    if s and not s.get("skipped") and s["runs"]:
+        out["stability.png"] = _plot_stability(doc)
+    return out
+
+
+def _plot_behaviour(doc: dict) -> bytes:
+    plt = _pyplot()
+    b = doc["behaviour"]
+    labels = b["sizes"]
+    x = list(range(len(labels)))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for ax, key, title in zip(axes, ("exact_match", "per_element"),
+                              ("exact match", "per-element accuracy")):
+        for r in b["seeds"]:
+            ax.plot(x, [_nan(r["by_size"][s][key]) for s in labels], "o-", alpha=0.5,
+                    label=f"trained seed {r['seed']}")
+        ax.plot(x, [_nan(b["compiled"][s][key]) for s in labels], "k--s", label="compiled")
+        ax.set_xticks(x, labels)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"{doc['program']['name']}: accuracy by input size")
+    return _png(fig)
+
+
+def _plot_loss(seeds: list[dict]) -> bytes:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for s in seeds:
+        curve = s["loss_curve"]
+        ax.plot([c[0] for c in curve], [c[1] for c in curve], label=f"seed {s['seed']}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _plot_faithfulness(doc: dict) -> bytes:
+    plt = _pyplot()
+    f = doc["faithfulness"]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for s in f["seeds"]:
+        ax.plot(range(1, len(s["per_element"]) + 1), [_nan(v) for v in s["per_element"]],
+                "-", alpha=0.7, label=f"trained seed {s['seed']}")
+    c = f["compiled"]["per_element"]
+    ax.plot(range(1, len(c) + 1), [_nan(v) for v in c], "k--", label="compiled")
+    ax.set_xlabel("round")
+    ax.set_ylabel("state accuracy (per element)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title(f"{doc['program']['name']}: state vs interpreter trace, n = {f['n']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _plot_cka(doc: dict) -> bytes:
+    plt = _pyplot()
+    i, base = doc["internal"], doc.get("baselines") or {}
+    layers = i["layers"]
+    x = list(range(len(layers)))
+    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(layers) + 2), 3.8))
+    for s in i["cka"]:
+        ax.plot(x, [_nan(v) for v in s["per_layer"]], "o", alpha=0.6,
+                label=f"seed {s['seed']} vs compiled")
+    means = [_nan(_mean([s["per_layer"][j] for s in i["cka"]])) for j in x]
+    ax.bar(x, means, alpha=0.3, color="C0", label="trained vs compiled (mean)")
+    if base and not base.get("skipped") and base["cka"]:
+        pair = [_nan(_mean([p["per_layer"][j] for p in base["cka"]])) for j in x]
+        ax.plot(x, pair, "r_", markersize=18, mew=2, label="seed vs seed (mean)")
+    ax.set_xticks(x, layers, rotation=60, ha="right", fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("linear CKA")
+    ax.set_title(f"{doc['program']['name']}: hidden-state similarity per layer")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _plot_distance(doc: dict) -> bytes:
+    plt = _pyplot()
+    i, base = doc["internal"], doc.get("baselines") or {}
+    groups = [("trained vs compiled", i["distance"])]
+    if base and not base.get("skipped") and base["distance"]:
+        groups.append(("seed vs seed", base["distance"]))
+    keys = [("unaligned", "unaligned"), ("aligned_mean", "aligned (mean)"),
+            ("aligned_min", "aligned (min)")]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    width = 0.8 / len(keys)
+    for k, (key, label) in enumerate(keys):
+        xs = [g + (k - 1) * width for g in range(len(groups))]
+        ax.bar(xs, [_nan(_mean([r[key] for r in rows])) for _, rows in groups], width,
+               label=label, alpha=0.8)
+        for g, (_, rows) in enumerate(groups):
+            ax.plot([xs[g]] * len(rows), [_nan(r[key]) for r in rows], "k.", markersize=4)
+    ax.set_xticks(range(len(groups)), [g for g, _ in groups])
+    ax.set_ylabel("relative weight distance")
+    ax.set_title(f"{doc['program']['name']}: weight distance after alignment")
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _plot_stability(doc: dict) -> bytes:
+    plt = _pyplot()
+    s = doc["stability"]
+    labels = s["sizes"]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    x = list(range(len(labels)))
+    for k, r in enumerate(s["runs"]):
+        color = f"C{k}"
+        ax.plot(x, [_nan(r["before"][l]["exact_match"]) for l in labels], "o:", color=color,
+                alpha=0.6, label=f"σ={r['noise']} before")
+        ax.plot(x, [_nan(r["after"][l]["exact_match"]) for l in labels], "s-", color=color,
+                label=f"σ={r['noise']} after")
+    ax.set_xticks(x, labels)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_ylabel("exact match")
+    ax.set_title(f"{doc['program']['name']}: training from the compiled weights")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _plot_h2h_behaviour(doc: dict) -> bytes:
+    plt = _pyplot()
+    a, b = doc["programs"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for ax, key, title in zip(axes, ("exact_match", "per_element"),
+                              ("exact match", "per-element accuracy")):
+        for k, d in enumerate((a, b)):
+            be = d["behaviour"]
+            labels = be["sizes"]
+            x = list(range(len(labels)))
+            ax.plot(x, [_nan(_mean([r["by_size"][s][key] for r in be["seeds"]]))
+                        for s in labels], "o-", color=f"C{k}",
+                    label=f"{d['program']['name']} trained (mean)")
+            ax.plot(x, [_nan(be["compiled"][s][key]) for s in labels], "--", color=f"C{k}",
+                    alpha=0.6, label=f"{d['program']['name']} compiled")
+            ax.set_xticks(x, labels)
+        ax.set_title(title)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"{a['program']['name']} vs {b['program']['name']}")
+    return _png(fig)
+
+
+def _plot_h2h_faithfulness(doc: dict) -> bytes | None:
+    plt = _pyplot()
+    fs = [(d["program"]["name"], d.get("faithfulness")) for d in doc["programs"]]
+    fs = [(n, f) for n, f in fs if f and not f.get("skipped")]
+    if not fs:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for k, (name, f) in enumerate(fs):
+        R = len(f["compiled"]["per_element"])
+        xs = [(r + 1) / R for r in range(R)]  # rounds differ (n - 1 vs log n): a fraction
+        for j, s in enumerate(f["seeds"]):
+            ax.plot(xs, [_nan(v) for v in s["per_element"]], "-", color=f"C{k}", alpha=0.6,
+                    label=f"{name} trained ({R} rounds)" if j == 0 else None)
+    ax.set_xlabel("fraction of the rounds")
+    ax.set_ylabel("state accuracy (per element)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _plot_sweep(doc: dict) -> bytes:
+    plt = _pyplot()
+    counts = doc["counts"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    for ax, key, title in zip(axes, ("exact_match", "per_element"),
+                              ("exact match", "per-element accuracy")):
+        for s in doc["seeds"]:
+            ax.plot(counts, [_nan(p[key]) for p in s["points"]], "o-", alpha=0.5,
+                    label=f"seed {s['seed']}")
+        ax.plot(counts, [_nan(_mean([s["points"][j][key] for s in doc["seeds"]]))
+                         for j in range(len(counts))], "k-", lw=2, label="mean")
+        if doc.get("reference_count"):
+            ax.axvline(doc["reference_count"], color="r", ls=":", label=doc["reference_label"])
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("training examples")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[1].legend(fontsize=7)
+    fig.suptitle(f"{doc['program']['name']}: accuracy vs training examples "
+                 f"({doc['eval_label']})")
+    return _png(fig)

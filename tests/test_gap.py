@@ -1,0 +1,174 @@
+"""`nclang gap` (compiler.training.gap, compiler.training.report): the document has every section,
+the compiled network scores 1.0, the report names each section and its plots are PNG images,
+head to head shows both programs, the examples sweep has its structure, and the same seeds give
+the same gap.json (timing aside). Tiny settings throughout: a few steps on a few small graphs."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import stdlib
+from compiler.training import report
+from compiler.training.gap import (GapConfig, add_arguments, examples_sweep, gap, head_to_head,
+                                   main, score)
+from compiler.training.train import TrainConfig
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TINY = GapConfig(seeds=2, train=TrainConfig(examples=8, steps=2, batch=4, n_range=(3, 5)),
+                 eval_sizes=(5, 8), eval_examples=4, noise=(0.0, 0.1), variants=2,
+                 similarity_examples=2)
+SECTIONS = ("scored", "training", "behaviour", "faithfulness", "internal", "baselines",
+            "stability", "problems", "timing")
+
+
+def _strip_timing(doc):
+    if isinstance(doc, dict):
+        return {k: _strip_timing(v) for k, v in doc.items() if k != "timing"}
+    if isinstance(doc, list):
+        return [_strip_timing(v) for v in doc]
+    return doc
+
+
+def _is_png(path) -> bool:
+    import matplotlib.image as mpimg
+    data = path.read_bytes()
+    return data.startswith(PNG) and mpimg.imread(path).ndim == 3
+
+
+@pytest.fixture(scope="module")
+def bfs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gap-bfs")
+    return gap(stdlib.path("graph/bfs"), TINY, out_dir=out, progress=False), out
+
+
+def test_gap_document_has_every_section_and_compiled_is_exact(bfs):
+    doc, _ = bfs
+    assert doc["kind"] == "gap" and set(SECTIONS) <= set(doc)
+    b = doc["behaviour"]
+    assert b["sizes"] == ["n=5", "n=8"]
+    for label in b["sizes"]:
+        assert b["compiled"][label]["exact_match"] == 1.0
+        assert b["compiled"][label]["per_element"] == 1.0
+    assert [s["seed"] for s in b["seeds"]] == [0, 1]
+    assert doc["problems"] == []
+    f = doc["faithfulness"]
+    assert f["variables"] == ["reached"] and set(f["compiled"]["per_element"]) == {1.0}
+    assert len(f["seeds"]) == 2 and len(f["seeds"][0]["per_element"]) == 4  # n - 1 rounds
+    assert doc["internal"]["layers"] and len(doc["internal"]["cka"]) == 2
+    assert doc["baselines"]["pairs"] == [[0, 1]]
+    runs = doc["stability"]["runs"]
+    assert [r["noise"] for r in runs] == [0.0, 0.1]
+    assert all(v["exact_match"] == 1.0 for v in runs[0]["before"].values())
+
+
+def test_report_files(bfs):
+    doc, out = bfs
+    assert json.loads((out / "gap.json").read_text()) == doc
+    md = (out / "gap.md").read_text()
+    for section in SECTIONS:
+        assert f"## {report.TITLES[section]}" in md or (section == "problems"
+                                                         and not doc["problems"])
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert {"behaviour.png", "faithfulness.png", "cka.png", "distance.png",
+            "stability.png"} <= set(pngs)
+    assert all(_is_png(out / p) for p in pngs)
+    for p in pngs:
+        assert f"]({p})" in md
+    assert "CLRS" in md and "`reached`" in md   # says what is scored, and that CLRS differs
+    assert not list(out.glob(".*.tmp"))         # atomic writes leave no temporary files
+    # the report is a function of the document alone: redrawn from gap.json, the same text
+    assert report.markdown(json.loads((out / "gap.json").read_text()),
+                           pngs) == md
+
+
+def test_same_seeds_same_document(bfs):
+    doc, _ = bfs
+    again = gap(stdlib.path("graph/bfs"), TINY, progress=False)
+    assert _strip_timing(again) == _strip_timing(doc)
+    assert "total_s" in again["timing"]
+
+
+def test_score_counts_elements_and_exact_inputs():
+    expected = [{"d": np.array([0.0, np.inf, 3.0])}, {"d": np.array([1.0, 2.0, 3.0])}]
+    got = [{"d": np.array([0.0, np.inf, 3.0])}, {"d": np.array([1.0, 2.4, np.inf])}]
+    s = score(("d",), expected, got)
+    assert s["exact_match"] == 0.5 and s["per_element"] == pytest.approx(4 / 6, abs=1e-6)
+    # a raw inexact float (the compiled network's readout) is wrong, never rounded
+    assert score(("d",), expected[:1], [{"d": np.array([0.0, np.inf, 3.0001])}])[
+        "exact_match"] == 0.0
+
+
+def test_head_to_head_shows_both_programs(tmp_path):
+    config = dataclasses.replace(TINY, seeds=1, noise=(), eval_sizes=(4,))
+    doc = head_to_head(stdlib.path("graph/bfs"), stdlib.path("graph/closure"), config,
+                       out_dir=tmp_path, progress=False)
+    assert [d["program"]["name"] for d in doc["programs"]] == ["bfs", "closure"]
+    common = doc["common"]
+    assert common["single"] == "bfs" and common["pair"] == "closure"
+    for name in ("bfs", "closure"):
+        assert common["programs"][name]["compiled"]["n=4"]["exact_match"] == 1.0
+    md = (tmp_path / "gap.md").read_text()
+    assert "bfs trained" in md and "closure trained" in md and "## The shared function" in md
+    assert _is_png(tmp_path / "h2h_behaviour.png")
+    assert _is_png(tmp_path / "closure_behaviour.png")
+
+
+def test_examples_sweep_structure_on_a_bits_program(tmp_path):
+    config = dataclasses.replace(TINY, seeds=1, eval_examples=8)
+    doc = examples_sweep(stdlib.path("bits/add"), config, [2, 4], sizes={"k": 2},
+                         out_dir=tmp_path, progress=False)
+    assert doc["counts"] == [2, 4] and len(doc["seeds"][0]["points"]) == 2
+    assert doc["compiled"]["exact_match"] == 1.0 and doc["reference_count"] == 8
+    assert _is_png(tmp_path / "sweep.png")
+    assert "4·k" in (tmp_path / "gap.md").read_text()
+
+
+def test_cli_main_writes_the_report(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([str(stdlib.path("bits/permute")), "--size", "k=2", "--seeds", "1",
+                              "--steps", "1", "--examples", "4", "--eval-examples", "4",
+                              "--noise", "0", "--variants", "1", "--quiet",
+                              "--out", str(tmp_path / "r")])
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "r" / "gap.json").read_text())
+    assert doc["program"]["target"] == "mlp" and doc["behaviour"]["sizes"] == ["k=2"]
+    assert doc["faithfulness"]["skipped"]     # an mlp has no per-round state
+    assert "permute: trained exact match" in capsys.readouterr().out
+
+
+def test_parser_imports_no_torch():
+    # the CLI builds every command's parser, and `check`/`compile` must not import torch
+    import subprocess
+    import sys
+    code = ("import argparse, sys; from compiler.training.gap import add_arguments; "
+            "add_arguments(argparse.ArgumentParser()); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_gap_on_loaded_files(tmp_path):
+    from compiler.training.model import build
+    from dsl.checker import check_source, select_program
+    from dsl.diagnostics import NclError
+    path = stdlib.path("graph/bfs")
+    checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
+    files = []
+    for seed in (3, 4):
+        files.append(tmp_path / f"bfs-{seed}.safetensors")
+        build(checked, init="random", seed=seed).save(files[-1], training={"seed": seed})
+    config = dataclasses.replace(TINY, noise=())
+    doc = gap(path, config, load=files, progress=False)
+    assert [s["seed"] for s in doc["training"]["seeds"]] == [3, 4]
+    assert doc["training"]["seeds"][0]["source"] == "loaded from bfs-3.safetensors"
+    assert doc["stability"]["skipped"]
+    other = stdlib.path("graph/bfs_distance")
+    checked = select_program(check_source(other.read_text(), str(other)), None, str(other))
+    build(checked, init="random").save(tmp_path / "other.safetensors")
+    with pytest.raises(NclError, match="architecture"):
+        gap(path, config, load=[tmp_path / "other.safetensors"], progress=False)
