@@ -393,18 +393,11 @@ def _cmd_inspect(ctx: _Context) -> int:
 
 def _write_bytes(path: str, data: bytes) -> None:
     """Write all of `data` or nothing (a temp file in the same folder, then a rename)."""
+    from compiler.atomic import write_atomic
     from dsl.diagnostics import Diagnostic, NclError
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as err:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-write",
                                   f"cannot write file: {err.strerror or err}")) from None
 

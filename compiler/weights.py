@@ -10,17 +10,16 @@ source and options must give the same bytes. Files are read back with safetensor
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import struct
-import tempfile
 
 import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load as _st_load
 
+from compiler.atomic import write_atomic
 from dsl.diagnostics import Diagnostic, NclError
 
 FORMAT = "nclang-weights/1"
@@ -88,29 +87,7 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
 def write_weights(path, tensors: dict[str, np.ndarray], meta: dict) -> None:
     """Write atomically: the file at `path` is the old one or the whole new one, never a part,
     and no temporary file is left behind on failure."""
-    data = encode(tensors, meta)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a compiled file is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # persist the rename; not every platform can open a folder
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    write_atomic(path, encode(tensors, meta))
 
 
 def read_weights(path) -> tuple[dict[str, np.ndarray], dict]:

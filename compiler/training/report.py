@@ -26,9 +26,9 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+
+from compiler.atomic import write_atomic
 
 SECTIONS = ("scored", "training", "behaviour", "faithfulness", "internal", "baselines",
             "stability", "problems", "timing")
@@ -53,21 +53,9 @@ def write(doc: dict, out_dir) -> list[Path]:
     written = []
     for name, data in files.items():
         path = out / name
-        _write_atomic(path, data)
+        write_atomic(path, data)
         written.append(path)
     return written
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- markdown
