@@ -677,13 +677,13 @@ def _train(ctx: _Context, source, checked, sizes: dict[str, int], families) -> i
 # ---------------------------------------------------------------- the parser and main
 
 def _add_gap(p: argparse.ArgumentParser) -> None:
-    from compiler.training import gap
-    gap.add_arguments(p)
+    from compiler.training import gap_cli
+    gap_cli.add_arguments(p)
 
 
 def _cmd_gap(ctx: _Context) -> int:
-    from compiler.training import gap
-    return gap.main(ctx.args)
+    from compiler.training import gap_cli
+    return gap_cli.main(ctx.args)
 
 
 _COMMANDS = {

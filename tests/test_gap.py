@@ -13,8 +13,11 @@ import pytest
 
 import stdlib
 from compiler.training import report
-from compiler.training.gap import (GapConfig, add_arguments, examples_sweep, gap, head_to_head,
-                                   main, score)
+from compiler.training.gap import GapConfig, gap
+from compiler.training.gap_cli import add_arguments, main
+from compiler.training.head_to_head import head_to_head
+from compiler.training.scoring import score
+from compiler.training.sweep import examples_sweep
 from compiler.training.train import TrainConfig
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -145,7 +148,7 @@ def test_parser_imports_no_torch():
     # the CLI builds every command's parser, and `check`/`compile` must not import torch
     import subprocess
     import sys
-    code = ("import argparse, sys; from compiler.training.gap import add_arguments; "
+    code = ("import argparse, sys; from compiler.training.gap_cli import add_arguments; "
             "add_arguments(argparse.ArgumentParser()); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

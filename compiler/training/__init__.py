@@ -4,6 +4,9 @@ The pipeline is train → gap: `data` draws random program inputs (graph familie
 sequences) and their reference outputs and traces from the interpreter; `model` builds the very
 architecture the compiler emits, with compiled or random weights, as a trainable torch module;
 `loss` and `train` fit it to the data (`nclang train`); `similarity` compares hidden states and
-weights up to the symmetries that leave a network's function unchanged; `gap` measures and
-reports how a trained network differs from the compiled one (`nclang gap`).
+weights up to the symmetries that leave a network's function unchanged; `gap` measures how a
+trained network differs from the compiled one, on the program under study (`subject`: its
+networks and eval inputs) with the figures of `scoring`; `head_to_head` runs it on two programs
+for the same function, `sweep` measures accuracy against the number of training examples,
+`report` writes gap.md and plots, and `gap_cli` is `nclang gap`.
 """

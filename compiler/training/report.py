@@ -1,5 +1,5 @@
-"""The gap report: a gap document (the dict `compiler.training.gap` builds, saved as gap.json)
-becomes gap.md and PNG plots.
+"""The gap report: a gap document (the dict `gap`, `head_to_head` or `sweep` in
+`compiler.training` builds, saved as gap.json) becomes gap.md and PNG plots.
 
 Three kinds of document, told apart by `doc["kind"]`:
 

@@ -1,0 +1,180 @@
+"""The program under study in `nclang gap`: the file and sizes it is taken at, its compiled
+network and trainable copies, and the inputs it is scored on."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from dsl.diagnostics import NclError
+
+if TYPE_CHECKING:
+    from .gap import GapConfig
+    from .train import TrainConfig
+
+# eval inputs come from this seed, not the training seed: every seed and the compiled net see
+# the same inputs, and a different training seed does not change the test set
+EVAL_SEED = 7_000_003
+# above this many nodes an eval size gets fewer inputs (each costs n rounds of n nodes)
+FULL_EVAL_N = 64
+# k for a bits program when neither --size nor the caller fixes it
+DEFAULT_K = 8
+
+
+@dataclass(frozen=True)
+class Subject:
+    checked: object
+    file: str                     # display name
+    source: object                # compiler.driver.Source: compiled exactly as nclang compile
+    target: str | None
+    sizes: dict = field(default_factory=dict)
+    vocab: tuple | None = None
+
+    @property
+    def name(self) -> str:
+        return self.checked.program.name
+
+
+def subject_of(path_or_checked, target, sizes, vocab, config: GapConfig) -> Subject:
+    from compiler.driver import read_source
+    if isinstance(path_or_checked, (str, os.PathLike)):
+        from dsl.checker import check_source, select_program
+        source = read_source(os.fspath(path_or_checked))
+        checked = select_program(check_source(source.text, source.file), None, source.file)
+    else:
+        # a checked program knows the file it was read from (as `model.build` reads it)
+        checked = path_or_checked
+        source = read_source(checked.program.span.file)
+    file = os.path.basename(source.file)
+    sizes = dict(sizes or {})
+    if checked.family == "bits":
+        for name in sorted(checked.size_vars):
+            sizes.setdefault(name, DEFAULT_K)
+    elif checked.family == "seq":
+        sizes.setdefault("n", max(config.train.n_range[1], 1))
+    return Subject(checked, file, source, target, sizes, tuple(vocab) if vocab else None)
+
+
+def node_axes(checked) -> int:
+    """How many node axes the widest assigned value has: 1 for node state, 2 for pair state."""
+    widest = 0
+    for axes in checked.assign_axes.values():
+        widest = max(widest, sum(1 for a in axes if a.kind in ("node", "pos")))
+    return max(widest, 1)
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str                 # "n=64", "k=8"
+    n: int | None
+    count: int
+
+
+def eval_points(subject: Subject, config: GapConfig, examples: int | None = None) -> list[Point]:
+    """Where behaviour is measured: each eval size (graphs; sequences up to their compiled
+    length), or the compiled sizes (bits programs have one width)."""
+    examples = examples or config.eval_examples
+    family = subject.checked.family
+    if family == "bits":
+        label = ",".join(f"{k}={v}" for k, v in sorted(subject.sizes.items())) or "fixed"
+        return [Point(label, None, examples)]
+    sizes = list(dict.fromkeys(int(s) for s in config.eval_sizes))
+    if family == "seq":
+        sizes = [s for s in sizes if s <= subject.sizes["n"]] or [subject.sizes["n"]]
+    # an input of n nodes costs about n^(axes + 1) per round: above FULL_EVAL_N, node programs
+    # get examples · 64/n inputs (16 at n = 256), pair programs examples · (64/n)^3 (2 at 256)
+    power = 2 * node_axes(subject.checked) - 1
+    out = []
+    for s in sizes:
+        share = min(1.0, FULL_EVAL_N / s) ** power
+        out.append(Point(f"n={s}", s, max(2, round(examples * share))))
+    return out
+
+
+def sample(subject: Subject, config: GapConfig, point: Point, salt: int):
+    from .data import reference, sample_instances
+    rng = np.random.default_rng([EVAL_SEED, salt, point.n or 0])
+    n_range = (point.n, point.n) if point.n is not None else config.train.n_range
+    instances = sample_instances(subject.checked, point.count, rng, sizes=subject.sizes,
+                                 n_range=n_range, families=config.train.families,
+                                 vocab=subject.vocab)
+    # inputs outside the program's domain (the interpreter rejects them) are dropped, as the
+    # training data drops them
+    kept, expected = [], []
+    for instance in instances:
+        try:
+            expected.append(reference(subject.checked, [instance])[0])
+        except NclError:
+            continue
+        kept.append(instance)
+    if not kept:
+        raise NclError.at(subject.checked.program.name_span, "no-valid-input",
+                          f"none of the {len(instances)} inputs drawn at {point.label} runs "
+                          f"without an error in the interpreter; nothing to score")
+    return kept, expected
+
+
+def compiled_net(subject: Subject, folder: str):
+    """The compiled network as `nclang compile` + `nclang exec` run it: the measurement of
+    "the compiled network" goes through the real runtime, not through the trainable copy."""
+    from compiler.runtime import load
+    from compiler.driver import compile_checked
+    out = os.path.join(folder, f"{subject.name}.safetensors")
+    compile_checked(subject.source, subject.checked, out, subject.target,
+                    _compile_sizes(subject), vocab=subject.vocab)
+    return load(out), out
+
+
+def _compile_sizes(subject: Subject) -> dict:
+    from dsl.jsonio import input_sizes
+    if subject.checked.family == "seq":
+        return dict(subject.sizes)
+    fixed = input_sizes(subject.checked)
+    return {k: v for k, v in subject.sizes.items() if k not in fixed}
+
+
+def build_net(subject: Subject, **kw):
+    from .model import build
+    return build(subject.checked, target=subject.target, sizes=_compile_sizes(subject),
+                 vocab=subject.vocab, source=subject.source, **kw)
+
+
+def train_config(subject: Subject, config: "TrainConfig", **changes) -> "TrainConfig":
+    if subject.checked.family != "graph" and config.sizes is None:
+        changes.setdefault("sizes", dict(subject.sizes))
+    return dataclasses.replace(config, **changes)
+
+
+def train_net(subject: Subject, trainable, config: "TrainConfig", progress: bool):
+    from .train import train
+    return train(trainable, config, progress=progress)
+
+
+def program_info(subject: Subject, net, weights_path: str) -> dict:
+    from compiler.weights import read_weights
+    tensors, meta = read_weights(weights_path)
+    cost = (meta.get("analysis") or {}).get("cost") or {}
+    return {"name": subject.name, "file": subject.file, "family": subject.checked.family,
+            "target": meta.get("target"), "sizes": dict(sorted(subject.sizes.items())),
+            "rounds": _rounds(meta.get("architecture", {}).get("program")) or None,
+            "class": cost.get("class"),
+            "parameters": int(sum(int(np.prod(t.shape)) for t in tensors.values()))}
+
+
+def _rounds(program) -> str:
+    counts = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            if x.get("op") == "loop" and "count" in x:
+                counts.append(str(x["count"]))
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(program)
+    return ", ".join(dict.fromkeys(counts))
