@@ -245,12 +245,12 @@ def instances(draw, checked, sizes: dict[str, int] | None = None, *, max_n: int 
             x = draw(unsigned(width))
             values[name] = np.array([(x >> i) & 1 for i in range(width)], dtype=np.bool_)
             continue
-        shape = tuple(_axis_length(a, fixed) for a in t.axes)
+        shape = tuple(axis_length(a, fixed) for a in t.axes)
         values[name] = _array(t, _field_cells(draw, t, shape, n, vocab), shape)
     return Instance(sizes=fixed, values=values, graph=graph)
 
 
-def _axis_length(axis: T.Axis, sizes: dict[str, int]) -> int:
+def axis_length(axis: T.Axis, sizes: dict[str, int]) -> int:
     match axis.kind:
         case "node" | "pos":
             return sizes["n"]

@@ -60,7 +60,7 @@ from dsl.interpreter import run as interpret
 from dsl.jsonio import check_sizes, input_sizes
 from dsl.sizes import eval_size
 from dsl.values import GraphData, Instance, dtype_of
-from compiler.testing.inputs import finite_bounds, vocabulary
+from compiler.testing.inputs import axis_length, finite_bounds, vocabulary
 
 GRAPH_FAMILIES = ("er", "tree", "grid", "path")
 # mean out-degree of an `er` graph (CLRS-30 draws p so that degrees stay small as n grows)
@@ -243,7 +243,7 @@ class _Sampler:
             width = eval_size(t.axes[0].size, sizes)
             return rng.random(width) < 0.5
         axes = [a.kind for a in t.axes]
-        shape = tuple(_axis_length(a, sizes) for a in t.axes)
+        shape = tuple(axis_length(a, sizes) for a in t.axes)
         n = sizes.get("n")
         if self.checked.family == "graph" and axes == ["node"]:
             if isinstance(t.elem, T.Bool):
@@ -280,15 +280,6 @@ class _Sampler:
                 size = n if axis.kind in ("node", "pos") else eval_size(axis.size, self.fixed)
                 return rng.integers(size, size=shape)
         raise TypeError(f"cannot draw input values of type {t}")
-
-
-def _axis_length(axis: T.Axis, sizes: dict[str, int]) -> int:
-    match axis.kind:
-        case "node" | "pos":
-            return sizes["n"]
-        case "edge":
-            return sizes["m"]
-    return eval_size(axis.size, sizes)
 
 
 def _list_forest(rng, n: int) -> np.ndarray:

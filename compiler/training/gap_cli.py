@@ -7,7 +7,6 @@ import argparse
 import dataclasses
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -40,30 +39,10 @@ def _float_list(text: str) -> tuple[float, ...]:
     return values
 
 
-def _range_arg(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*([0-9]+)\s*(?:\.\.\s*([0-9]+)\s*)?", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"expected LO..HI (e.g. 4..16), got {text!r}")
-    lo = int(match.group(1))
-    hi = int(match.group(2) or lo)
-    if lo < 1 or hi < lo:
-        raise argparse.ArgumentTypeError(f"expected 1 <= LO <= HI, got {text!r}")
-    return lo, hi
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `nclang gap`. Imports no torch: the CLI builds every command's parser."""
-    from compiler.cli import _count_arg, _size_arg, _vocab_arg
+    from compiler.cli import (_count_arg, _positive_float, _range_arg, _size_arg,
+                              _vocab_arg)
     d = {f.name: f.default for f in dataclasses.fields(GapConfig)}
     p.add_argument("programs", nargs="+", metavar="PROG.ncl",
                    help="the program; two programs for the same function: head to head")
