@@ -16,6 +16,7 @@ fill of that scatter, never in a channel or an MLP.
 """
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -39,13 +40,19 @@ _WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 def eval_size_text(text: str, sizes: dict[str, int]) -> int:
     """The exact integer value of a size formula as the architecture stores it (`n - 1`,
     `ceil(log2(n))`): Python integers and fractions only, never a float log."""
-    expr = sympy.sympify(text, locals={"log2": ir.log2, "ceil": sympy.ceiling,
-                                       "floor": sympy.floor,
-                                       **{k: ir.size_symbol(k) for k in ("n", "m", "k")}})
-    value = _exact(expr, {ir.size_symbol(k): v for k, v in sizes.items()})
+    value = _exact(_size_expr(text), {ir.size_symbol(k): v for k, v in sizes.items()})
     if value.denominator != 1:
         raise ValueError(f"size {text} is not an integer at {sizes}")
     return int(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _size_expr(text: str):
+    # parsed once per formula: a loop evaluates its count for every graph of every batch, and
+    # sympify's parser was 70 % of a small training step
+    return sympy.sympify(text, locals={"log2": ir.log2, "ceil": sympy.ceiling,
+                                       "floor": sympy.floor,
+                                       **{k: ir.size_symbol(k) for k in ("n", "m", "k")}})
 
 
 def _exact(e, env) -> Fraction:
