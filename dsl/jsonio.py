@@ -11,8 +11,11 @@ its declared range allows them; `frac` a number; `token` a string; a node id an 
 """
 from __future__ import annotations
 
+import bisect
+import io
 import json
 import math
+import re
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -34,27 +37,50 @@ _DECODER = json.JSONDecoder()
 
 # ---------------------------------------------------------------- reading records
 
-class Record(dict):
-    """A JSON object as read from a text, with what is needed to find its keys and elements."""
+# The most bytes one record may take: a JSON Lines line, or the whole of a one-document input.
+# Input is read a line at a time, so this, not the input's length, bounds the memory a read
+# needs; an endless stream without newlines (/dev/zero) stops here with an error.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+# The deepest nesting of lists and objects a record may have. No input type nests more than a
+# few levels (an object holding n lists of n values is 3); the bound keeps the recursive JSON
+# parser, and everything that walks a value after it, far from Python's recursion limit.
+MAX_DEPTH = 64
+# The most digits an integer may have: Python's own limit on converting decimal text
+# (sys.get_int_max_str_digits' default), enough for a bits[14000] value.
+MAX_INT_DIGITS = 4300
 
-    def __init__(self, pairs, text: str = "", start: int = 0, file: str = "<input>"):
+
+class Record(dict):
+    """A JSON object as read from a text, with what is needed to find its keys and elements.
+
+    `text` is the record's own text (its line, for JSON Lines), `start` the offset of its `{` in
+    it, and `first_line` the number of the line `text` begins on, so that finding a key costs
+    time in the record's length, not in the length of the input before it."""
+
+    def __init__(self, pairs=()):
         super().__init__()
         self.duplicates: list[str] = []
         for key, value in pairs:
             if key in self:
                 self.duplicates.append(key)
             self[key] = value
-        self.text = text
-        self.start = start
-        self.file = file
+        self.text, self.start, self.file, self.first_line = "", 0, "<input>", 1
+        self._line_starts: list[int] | None = None
 
-    def _bind(self, text: str, start: int, file: str) -> "Record":
-        self.text, self.start, self.file = text, start, file
+    def _bind(self, text: str, start: int, file: str, first_line: int = 1) -> "Record":
+        self.text, self.start, self.file, self.first_line = text, start, file, first_line
+        self._line_starts = None
         return self
 
+    def _line_col(self, offset: int) -> tuple[int, int]:
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        i = bisect.bisect_right(self._line_starts, offset) - 1
+        return self.first_line + i, offset - self._line_starts[i] + 1
+
     def span_of(self, offset: int, end: int) -> A.Span:
-        line, col = _line_col(self.text, offset)
-        end_line, end_col = _line_col(self.text, end)
+        line, col = self._line_col(offset)
+        end_line, end_col = self._line_col(end)
         return A.Span(self.file, line, col, end_line, end_col)
 
     def record_span(self) -> A.Span:
@@ -69,12 +95,6 @@ class Record(dict):
         """The span of the element at `path` inside the list under `key`."""
         found = _locate_value(self.text, self.start, key, path)
         return self.span_of(*found) if found else self.key_span(key)
-
-
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, col
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -136,8 +156,119 @@ def _locate_value(text: str, start: int, key: str, path: tuple[int, ...]):
     return pos, end
 
 
-def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=Record)
+# ---- strict parsing (RFC 8259)
+
+class _Refused(ValueError):
+    """A literal the standard json module would accept but RFC 8259 (or Python) does not."""
+
+    def __init__(self, literal: str, message: str):
+        super().__init__(message)
+        self.literal, self.message = literal, message
+
+
+def _refuse_constant(name: str):
+    raise _Refused(name, f"{name} is not JSON (RFC 8259 has no NaN or infinities)"
+                   + ("; write infinity as the string \"inf\"" if "Infinity" in name else ""))
+
+
+def _strict_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise _Refused(text, f"an integer of {digits} digits is too long (the most is "
+                             f"{MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _strict_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise _Refused(text, f"{_clip(text)} is too large for a number (the largest is about "
+                             f"1.8e308)")
+    return x
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=Record, parse_constant=_refuse_constant,
+                           parse_int=_strict_int, parse_float=_strict_float)
+# a JSON string, or a token the strict parser may refuse (a constant or a number)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?')
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _locate_literal(text: str, literal: str) -> int:
+    """The offset of the first token `literal` outside strings (0 if there is none)."""
+    for m in _TOKEN.finditer(text):
+        if m.group() == literal:
+            return m.start()
+    return 0
+
+
+def _depth_exceeded(text: str) -> int | None:
+    """The offset of the bracket that nests deeper than MAX_DEPTH, or None."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    # First a vectorised check with strings blanked out (they may hold brackets); the exact
+    # place is looked for, character by character, only when the check fails.
+    bare = np.frombuffer(_STRING.sub('""', text).encode("utf-8", "replace"), dtype=np.uint8)
+    step = (np.isin(bare, (91, 123)).astype(np.int64) - np.isin(bare, (93, 125)))
+    if not step.size or int(np.cumsum(step).max()) <= MAX_DEPTH:
+        return None
+    depth, in_string, escaped = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return i
+        elif ch in "]}":
+            depth -= 1
+    return 0
+
+
+class _Parsed:
+    """One record as read: the object (None when it could not be read) or its diagnostics."""
+    __slots__ = ("record", "errors", "syntax")
+
+    def __init__(self, record, errors, syntax=False):
+        # syntax: the text is not (the start of) one whole JSON value, as opposed to a value
+        # that is refused (NaN, too deep, not an object)
+        self.record, self.errors, self.syntax = record, errors, syntax
+
+
+def _parse(text: str, file: str, first_line: int) -> _Parsed:
+    """Parse one record's text strictly; every failure is a located `bad-json` diagnostic."""
+    def at(offset: int, message: str) -> _Parsed:
+        probe = Record()._bind(text, 0, file, first_line)
+        line, col = probe._line_col(offset)
+        return _Parsed(None, [Diagnostic(file, line, col, line, col + 1, "error", "bad-json",
+                                         message)])
+    try:
+        value = _STRICT.decode(text)
+    except json.JSONDecodeError as err:
+        return _Parsed(None, [_json_error(file, err, first_line - 1)], syntax=True)
+    except _Refused as err:
+        return at(_locate_literal(text, err.literal), f"malformed JSON: {err.message}")
+    except RecursionError:
+        return at(_depth_exceeded(text) or 0,
+                  f"malformed JSON: lists and objects nested more than {MAX_DEPTH} deep")
+    deep = _depth_exceeded(text)
+    if deep is not None:
+        return at(deep, f"malformed JSON: lists and objects nested more than {MAX_DEPTH} deep")
+    start = len(text) - len(text.lstrip(" \t\r\n"))
+    if not isinstance(value, Record):
+        return at(start, f"expected a JSON object, got {_json_kind(value)}")
+    return _Parsed(value._bind(text, start, file, first_line), [])
 
 
 def _json_error(file: str, err: json.JSONDecodeError, line_offset: int = 0) -> Diagnostic:
@@ -147,65 +278,149 @@ def _json_error(file: str, err: json.JSONDecodeError, line_offset: int = 0) -> D
                       f"malformed JSON: {msg}")
 
 
-def _not_an_object(file: str, line: int, col: int, value: Any) -> Diagnostic:
-    return Diagnostic(file, line, col, line, col + 1, "error", "bad-json",
-                      f"expected a JSON object, got {_json_kind(value)}")
+# ---- the input, a line at a time
+
+class Item:
+    """One record of an input: `record` (a `Record`, or None) or `errors` (its diagnostics),
+    the `line` it starts on, and `text`, its source from line `first_line` on, for quoting.
+    `fatal` says reading cannot go on after it (a line too long to read)."""
+    __slots__ = ("line", "record", "errors", "text", "first_line", "fatal")
+
+    def __init__(self, line, record, errors, text, first_line, fatal=False):
+        self.line, self.record, self.errors = line, record, errors
+        self.text, self.first_line, self.fatal = text, first_line, fatal
 
 
-def _is_lines(lines: list[str]) -> bool:
-    """Whether a text that is not one JSON document is meant as JSON Lines: it has several
-    non-blank lines and either the first of them is a JSON value on its own or every one of them
-    looks like a one-line object (so that a malformed first record is still reported by line)."""
-    body = [s.strip() for s in lines if s.strip()]
-    if len(body) < 2:
-        return False
-    try:
-        json.loads(body[0])
-        return True
-    except json.JSONDecodeError:
-        return all(s.startswith("{") and s.endswith("}") for s in body)
+def _error_item(file: str, line: int, col: int, message: str, text: str = "",
+                fatal: bool = False) -> Item:
+    return Item(line, None, [Diagnostic(file, line, col, line, col + 1, "error", "bad-json",
+                                        message)], text, line, fatal)
+
+
+def _raw_lines(stream, file: str):
+    """(number, text or an error Item) for each line of a binary or text stream, without its
+    newline; at most MAX_RECORD_BYTES + 1 are read for a line, so a line too long ends it."""
+    number = 0
+    while True:
+        try:
+            chunk = stream.readline(MAX_RECORD_BYTES + 1)
+        except OSError as err:
+            yield number + 1, _error_item(file, number + 1, 1, "cannot read file: "
+                                          f"{err.strerror or err}", fatal=True)
+            return
+        if not chunk:
+            return
+        number += 1
+        newline = b"\n" if isinstance(chunk, bytes) else "\n"
+        if chunk.endswith(newline):
+            chunk = chunk[:-1]
+        elif len(chunk) > MAX_RECORD_BYTES:
+            yield number, _error_item(file, number, 1, f"line {number} is longer than "
+                                      f"{_mib(MAX_RECORD_BYTES)}, the most a record may take",
+                                      fatal=True)
+            return
+        if isinstance(chunk, bytes):
+            try:
+                chunk = chunk.decode("utf-8")
+            except UnicodeDecodeError as err:
+                col = len(chunk[:err.start].decode("utf-8", "replace")) + 1
+                yield number, _error_item(file, number, col, f"not UTF-8 text: byte "
+                                          f"0x{chunk[err.start]:02x} cannot start or continue "
+                                          f"a character", chunk.decode("utf-8", "replace"))
+                continue
+        if number == 1:
+            chunk = chunk.removeprefix("\ufeff")
+        yield number, chunk
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):g} MiB"
+
+
+def _looks_like_a_line(line: str) -> bool:
+    s = line.strip()
+    return s.startswith("{") and s.endswith("}")
+
+
+def iter_records(stream, file: str):
+    """The records of an input stream (binary or text), one `Item` each, reading it a line at
+    a time.
+
+    The first non-blank line decides the form. If it is a JSON value by itself, or looks like a
+    one-line object (so that a malformed first record is still reported at its line), the
+    input is JSON Lines: each non-blank line is a record, read and given out before the next
+    is read. Otherwise the input is one JSON document that spans several lines, read whole
+    (at most MAX_RECORD_BYTES); if it does not parse but every non-blank line looks like a
+    one-line object, it is reported as JSON Lines after all."""
+    lines = _raw_lines(stream, file)
+    blank = []
+    for number, text in lines:
+        if isinstance(text, Item):
+            yield text
+            if text.fatal:
+                return
+            continue
+        if text.strip():
+            break
+        blank.append(text)
+    else:
+        yield _error_item(file, 1, 1, "empty input: expected a JSON object or JSON Lines")
+        return
+    first = _parse(text, file, number)
+    if not first.syntax or _looks_like_a_line(text):
+        yield Item(number, first.record, first.errors, text, number)
+        yield from _json_lines(lines, file)
+        return
+    yield from _document(blank + [text], lines, file)
+
+
+def _json_lines(lines, file: str):
+    for number, text in lines:
+        if isinstance(text, Item):
+            yield text
+            if text.fatal:
+                return
+            continue
+        if not text.strip():
+            continue
+        parsed = _parse(text, file, number)
+        yield Item(number, parsed.record, parsed.errors, text, number)
+
+
+def _document(head: list[str], lines, file: str):
+    """One document spanning several lines (`head` read so far, the rest still in `lines`)."""
+    parts, size = list(head), sum(len(s) + 1 for s in head)
+    for number, text in lines:
+        if isinstance(text, Item):
+            yield text
+            return
+        parts.append(text)
+        size += len(text) + 1
+        if size > MAX_RECORD_BYTES:
+            yield _error_item(file, number, 1, f"the input is one JSON document longer than "
+                              f"{_mib(MAX_RECORD_BYTES)}, the most a record may take",
+                              fatal=True)
+            return
+    whole = "\n".join(parts)
+    first = next(i for i, s in enumerate(parts) if s.strip()) + 1
+    parsed = _parse(whole, file, 1)
+    body = [s for s in parts if s.strip()]
+    if parsed.record is None and len(body) > 1 and all(map(_looks_like_a_line, body)):
+        yield from _json_lines(iter(enumerate(parts, start=1)), file)
+        return
+    yield Item(first, parsed.record, parsed.errors, whole, 1)
 
 
 def read_records(text: str, file: str) -> list[tuple[dict, int]]:
     """The instances in an input text, each with the 1-based line it starts on.
 
     Raises `NclError` (code `bad-json`) with one diagnostic per malformed record."""
-    stripped = text.strip()
-    if not stripped:
-        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-json",
-                                  "empty input: expected a JSON object or JSON Lines"))
-    try:
-        whole = _loads(text)
-    except json.JSONDecodeError as err:
-        lines = text.split("\n")
-        if not _is_lines(lines):
-            raise NclError(_json_error(file, err)) from None
-        return _read_lines(text, lines, file)
-    start = len(text) - len(text.lstrip())
-    line, col = _line_col(text, start)
-    if not isinstance(whole, Record):
-        raise NclError(_not_an_object(file, line, col, whole))
-    return [(whole._bind(text, start, file), line)]
-
-
-def _read_lines(text: str, lines: list[str], file: str) -> list[tuple[dict, int]]:
     records, errors = [], []
-    offset = 0
-    for number, line in enumerate(lines, start=1):
-        line_start = offset
-        offset += len(line) + 1
-        if not line.strip():
-            continue
-        try:
-            obj = _loads(line)
-        except json.JSONDecodeError as err:
-            errors.append(_json_error(file, err, number - 1))
-            continue
-        start = line_start + len(line) - len(line.lstrip())
-        if not isinstance(obj, Record):
-            errors.append(_not_an_object(file, number, start - line_start + 1, obj))
-            continue
-        records.append((obj._bind(text, start, file), number))
+    for item in iter_records(io.StringIO(text), file):
+        if item.errors:
+            errors.extend(item.errors)
+        else:
+            records.append((item.record, item.line))
     if errors:
         raise NclError(errors)
     return records
@@ -495,14 +710,16 @@ class _Decoder:
         """Check the nested lists under `name` against the axes; the decoded cells, or None."""
         depth = len(path)
         where = name + "".join(f"[{i}]" for i in path)
-        span = self._elem_span(name, path) if path else self._key_span(name)
+        # where the list is: looked up only for an error, since finding it means a scan
+        def span():
+            return self._elem_span(name, path) if path else self._key_span(name)
         if not isinstance(value, list):
-            self.error(span, f"{where}: expected a list ({t}{self._describe_axes(t)}),"
+            self.error(span(), f"{where}: expected a list ({t}{self._describe_axes(t)}),"
                              f" got {_json_kind(value)}")
             return None
         want, why = dims[depth]
         if want is not None and len(value) != want:
-            self.error(span, f"{where} has {len(value)} elements but {why}"
+            self.error(span(), f"{where} has {len(value)} elements but {why}"
                              f" ({t}{self._describe_axes(t)})")
             return None
         if depth + 1 < len(dims):
@@ -517,7 +734,7 @@ class _Decoder:
                 if bad <= MAX_ERRORS_PER_FIELD:
                     self.error(self._elem_span(name, path + (i,)), f"{where}[{i}]: {err}")
         if bad > MAX_ERRORS_PER_FIELD:
-            self.error(span, f"{where}: {bad - MAX_ERRORS_PER_FIELD} more bad elements not shown")
+            self.error(span(), f"{where}: {bad - MAX_ERRORS_PER_FIELD} more bad elements not shown")
         return None if bad else cells
 
     def _scalar(self, t: T.Type, v: Any):
