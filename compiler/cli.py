@@ -37,6 +37,8 @@ class _Context:
         self.args = args
         self.parser = parser
         self.sources: dict[str, str] = {}
+        # file -> {first line: text}: records of a streamed input that diagnostics quote
+        self.quoted: dict[str, dict[int, str]] = {}
 
     def read(self, path: str) -> tuple[str, str]:
         """The display name and text of a file, `-` being stdin."""
@@ -56,6 +58,29 @@ class _Context:
                                           f"cannot read file: {err.strerror or err}")) from None
         self.sources[name] = text
         return name, text
+
+    def open_input(self, path: str):
+        """The display name and a binary stream of an input, `-` being stdin; the caller reads
+        it a line at a time (`dsl.jsonio.iter_records`) and closes it."""
+        from dsl.diagnostics import Diagnostic, NclError
+        if path == STDIO:
+            # a test may put a text stream in place of stdin; iter_records reads either
+            return STDIN_NAME, getattr(sys.stdin, "buffer", sys.stdin)
+        try:
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "Is a directory")
+            return path, open(path, "rb")
+        except OSError as err:
+            raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
+                                      f"cannot read file: {err.strerror or err}")) from None
+
+    def quote(self, file: str, first_line: int, text: str) -> None:
+        """Remember `text`, the lines of `file` from `first_line` on, so that a diagnostic there
+        can quote its line: a streamed input is not kept whole, only its records in error."""
+        if first_line == 1:
+            self.sources[file] = text
+        else:
+            self.quoted.setdefault(file, {})[first_line] = text
 
     def usage_error(self, message: str):
         self.parser.error(message)  # exits with status 2
@@ -86,15 +111,6 @@ def _load_program(ctx: _Context, path: str, name: str | None):
     from dsl.checker import check_source, select_program
     file, text = ctx.read(path)
     return select_program(check_source(text, file), name, file)
-
-
-def _write_output(path: str, text: str) -> None:
-    """Write all of `text` or nothing: a reader never sees a half-written file."""
-    if path == STDIO:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    _write_bytes(path, text.encode("utf-8"))
 
 
 def _type_text(texpr) -> str:
@@ -226,39 +242,152 @@ def _check_size_options(ctx: _Context, checked, sizes: dict[str, int]) -> None:
 def _cmd_run(ctx: _Context) -> int:
     from dsl.diagnostics import Diagnostic, NclError
     from dsl.interpreter import run
-    from dsl.jsonio import check_sizes, decode, encode, read_records
+    from dsl.jsonio import check_sizes, decode, encode
     args = ctx.args
     sizes = _sizes(ctx)
     checked = _load_program(ctx, args.program, args.name)
     _check_size_options(ctx, checked, sizes)
     check_sizes(checked, sizes, checked.program.span.file)
-    in_file, text = ctx.read(args.input)
-    records = read_records(text, in_file)
 
-    instances, errors = [], []
-    for obj, line in records:
-        try:
-            instances.append((decode(checked, obj, sizes, in_file, line), line))
-        except NclError as err:
-            errors.extend(err.diagnostics)
-    if errors:
-        raise NclError(errors)
+    def run_batch(in_file, decoded):
+        lines, errors = [], []
+        for instance, item in decoded:
+            try:
+                outputs = run(checked, instance)
+            except NclError as err:
+                # The run error points into the program; the note says which input caused it.
+                errors.extend(err.diagnostics)
+                errors.append(Diagnostic(in_file, item.line, 1, item.line, 2, "note",
+                                         "run-input", "while running the program on this input"))
+                ctx.quote(in_file, item.first_line, item.text)
+                continue
+            lines.append(json.dumps(encode(checked, outputs), allow_nan=False))
+        if errors:
+            raise NclError(errors)
+        return lines
 
-    lines = []
-    for instance, line in instances:
-        try:
-            outputs = run(checked, instance)
-        except NclError as err:
-            # The run error points into the program; the note says which input caused it.
-            errors.extend(err.diagnostics)
-            errors.append(Diagnostic(in_file, line, 1, line, 2, "note", "run-input",
-                                     "while running the program on this input"))
-            continue
-        lines.append(json.dumps(encode(checked, outputs), allow_nan=False))
-    if errors:
-        raise NclError(errors)
-    _write_output(args.output, "".join(line + "\n" for line in lines))
+    return _stream(ctx, lambda obj, file, line: decode(checked, obj, sizes, file, line),
+                   run_batch)
+
+
+# Instances read, run and written together: enough to amortise a forward pass, few enough that
+# memory stays bounded however long the input is.
+BATCH = 1024
+
+
+def _stream(ctx: _Context, decode_one, run_batch) -> int:
+    """Read `--input` a batch of records at a time, decode each (`decode_one(record, file,
+    line)`), run the batch (`run_batch(file, [(instance, item)])`: the output lines, or an int
+    exit status to stop with) and write its results to `--output` before reading on.
+
+    A batch is all or nothing: the first batch with any error (every one of its errors is
+    reported) is not written and nothing after it is read, so stdout holds the results of the
+    batches before it, and an `--output` file is written only when every batch succeeded."""
+    from dsl.diagnostics import NclError
+    from dsl.jsonio import iter_records
+    in_file, stream = ctx.open_input(ctx.args.input)
+    try:
+        with _Output(ctx.args.output) as sink:
+            batch = []
+            for item in iter_records(stream, in_file):
+                batch.append(item)
+                if len(batch) == BATCH:
+                    status = _stream_batch(ctx, in_file, batch, decode_one, run_batch, sink)
+                    if status:
+                        return status
+                    batch = []
+            if batch:
+                status = _stream_batch(ctx, in_file, batch, decode_one, run_batch, sink)
+                if status:
+                    return status
+            sink.commit()
+    finally:
+        if ctx.args.input != STDIO:
+            stream.close()
     return EXIT_OK
+
+
+def _stream_batch(ctx: _Context, in_file: str, batch, decode_one, run_batch, sink) -> int:
+    from dsl.diagnostics import NclError
+    decoded, errors = [], []
+    for item in batch:
+        problems = item.errors
+        if not problems:
+            try:
+                decoded.append((decode_one(item.record, in_file, item.line), item))
+            except NclError as err:
+                problems = err.diagnostics
+        if problems:
+            errors.extend(problems)
+            ctx.quote(in_file, item.first_line, item.text)
+    if errors:
+        raise NclError(errors)
+    lines = run_batch(in_file, decoded)
+    if isinstance(lines, int):
+        return lines
+    sink.write(lines)
+    return EXIT_OK
+
+
+class _Output:
+    """Where results go, a batch at a time. Stdout: each batch as soon as it has run. A file: a
+    temporary file beside it, renamed over it by `commit` once the whole run has succeeded, so
+    the file is never seen half-written and a failed run leaves it as it was (as
+    `compiler.atomic.write_atomic` does for data held whole)."""
+
+    def __init__(self, path: str):
+        self.path, self.tmp, self.file = path, None, None
+
+    def __enter__(self) -> "_Output":
+        if self.path == STDIO:
+            self.file = sys.stdout
+            return self
+        try:
+            folder = os.path.dirname(os.path.abspath(self.path))
+            fd, self.tmp = tempfile.mkstemp(dir=folder, suffix=".tmp",
+                                            prefix=f".{os.path.basename(self.path)}.")
+            self.file = os.fdopen(fd, "w", encoding="utf-8")
+        except OSError as err:
+            raise self._cannot(err) from None
+        return self
+
+    def write(self, lines: list[str]) -> None:
+        try:
+            self.file.write("".join(line + "\n" for line in lines))
+            if self.tmp is None:
+                self.file.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise self._cannot(err) from None
+
+    def commit(self) -> None:
+        if self.tmp is None:
+            return
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600; an ordinary file is not
+            os.replace(self.tmp, self.path)
+            self.tmp = None
+        except OSError as err:
+            raise self._cannot(err) from None
+
+    def __exit__(self, *exc) -> None:
+        if self.tmp is not None:
+            import contextlib
+            with contextlib.suppress(OSError):
+                self.file.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
+
+    def _cannot(self, err: OSError):
+        from dsl.diagnostics import Diagnostic, NclError
+        return NclError(Diagnostic(self.path, 1, 1, 1, 1, "error", "cannot-write",
+                                   f"cannot write file: {err.strerror or err}"))
 
 
 # ---------------------------------------------------------------- compile
@@ -330,8 +459,8 @@ def _add_exec(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_exec(ctx: _Context) -> int:
-    from dsl.diagnostics import Diagnostic, NclError
-    from dsl.jsonio import decode, encode, read_records
+    from dsl.diagnostics import Diagnostic
+    from dsl.jsonio import decode, encode
     from compiler.runtime import load, resolve_device
     args = ctx.args
     try:
@@ -342,29 +471,25 @@ def _cmd_exec(ctx: _Context) -> int:
         net = load(args.weights, device, args.dtype)
     except ValueError as err:
         ctx.usage_error(f"argument --dtype: {err}")
-    in_file, text = ctx.read(args.input)
-    records = read_records(text, in_file)
-    instances, errors = [], []
-    for obj, line in records:
-        try:
-            instances.append((decode(net.signature, obj, net.sizes, in_file, line), line))
-        except NclError as err:
-            errors.extend(err.diagnostics)
-    if errors:
-        raise NclError(errors)
-    outputs = net.run([instance for instance, _ in instances])
-    inexact = []
-    for (_, line), out in zip(instances, outputs):
-        inexact += [Diagnostic(in_file, line, 1, line, 2, "error", "inexact-output",
-                               f"{problem}: {args.weights} does not compute "
-                               f"{net.program} exactly on this input")
-                    for problem in net.inexact(out)]
-    if inexact:
-        sys.stderr.write(_render(ctx, inexact) + "\n")
-        return EXIT_DISAGREE
-    lines = [json.dumps(encode(net.signature, out), allow_nan=False) for out in outputs]
-    _write_output(args.output, "".join(line + "\n" for line in lines))
-    return EXIT_OK
+
+    def run_batch(in_file, decoded):
+        outputs = net.run([instance for instance, _ in decoded])
+        inexact = []
+        for (_, item), out in zip(decoded, outputs):
+            problems = net.inexact(out)
+            inexact += [Diagnostic(in_file, item.line, 1, item.line, 2, "error", "inexact-output",
+                                   f"{problem}: {args.weights} does not compute "
+                                   f"{net.program} exactly on this input")
+                        for problem in problems]
+            if problems:
+                ctx.quote(in_file, item.first_line, item.text)
+        if inexact:
+            sys.stderr.write(_render(ctx, inexact) + "\n")
+            return EXIT_DISAGREE
+        return [json.dumps(encode(net.signature, out), allow_nan=False) for out in outputs]
+
+    return _stream(ctx, lambda obj, file, line: decode(net.signature, obj, net.sizes, file, line),
+                   run_batch)
 
 
 # ---------------------------------------------------------------- inspect
@@ -722,7 +847,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def _render(ctx: _Context, diagnostics) -> str:
     from dsl.diagnostics import render_all
-    return render_all(diagnostics, ctx.sources)
+    if not ctx.quoted:
+        return render_all(diagnostics, ctx.sources)
+    return "\n".join(_render_one(ctx, d) for d in diagnostics)
+
+
+def _render_one(ctx: _Context, d) -> str:
+    """A diagnostic quoting its line from a streamed record: rendered as if the record's text
+    were the whole file (its lines renumbered from 1), under the diagnostic's own header."""
+    import dataclasses
+    for first, text in ctx.quoted.get(d.file, {}).items():
+        if first <= d.line <= first + text.count("\n"):
+            shifted = dataclasses.replace(d, line=d.line - first + 1,
+                                          end_line=d.end_line - first + 1)
+            return d.header() + shifted.render(text)[len(shifted.header()):]
+    return d.render(ctx.sources.get(d.file))
 
 
 def main(argv: list[str] | None = None) -> int:
