@@ -16,6 +16,7 @@ import io
 import json
 import math
 import re
+import sys
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -46,8 +47,8 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024
 # parser, and everything that walks a value after it, far from Python's recursion limit.
 MAX_DEPTH = 64
 # The most digits an integer may have: Python's own limit on converting decimal text
-# (sys.get_int_max_str_digits' default), enough for a bits[14000] value.
-MAX_INT_DIGITS = 4300
+# (sys.get_int_max_str_digits), 4,300 by default: enough for a bits[14000] value.
+MAX_INT_DIGITS = sys.get_int_max_str_digits() or 4300
 
 
 class Record(dict):
@@ -171,12 +172,15 @@ def _refuse_constant(name: str):
                    + ("; write infinity as the string \"inf\"" if "Infinity" in name else ""))
 
 
-def _strict_int(text: str) -> int:
-    digits = len(text) - text.startswith("-")
-    if digits > MAX_INT_DIGITS:
-        raise _Refused(text, f"an integer of {digits} digits is too long (the most is "
-                             f"{MAX_INT_DIGITS})")
-    return int(text)
+def _long_int(text: str) -> tuple[int, str] | None:
+    """The offset of the first integer outside strings longer than MAX_INT_DIGITS, and why."""
+    for m in _TOKEN.finditer(text):
+        token = m.group()
+        digits = len(token) - token.startswith("-")
+        if token[-1].isdigit() and token.lstrip("-").isdigit() and digits > MAX_INT_DIGITS:
+            return m.start(), (f"an integer of {digits} digits is too long (the most is "
+                               f"{MAX_INT_DIGITS})")
+    return None
 
 
 def _strict_float(text: str) -> float:
@@ -191,8 +195,10 @@ def _clip(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# ints are left to the C scanner (a Python hook per int halves the speed); the one it refuses,
+# longer than Python converts, comes out as a ValueError and is found by `_long_int`
 _STRICT = json.JSONDecoder(object_pairs_hook=Record, parse_constant=_refuse_constant,
-                           parse_int=_strict_int, parse_float=_strict_float)
+                           parse_float=_strict_float)
 # a JSON string, or a token the strict parser may refuse (a constant or a number)
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?')
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -259,6 +265,11 @@ def _parse(text: str, file: str, first_line: int) -> _Parsed:
         return _Parsed(None, [_json_error(file, err, first_line - 1)], syntax=True)
     except _Refused as err:
         return at(_locate_literal(text, err.literal), f"malformed JSON: {err.message}")
+    except ValueError:
+        found = _long_int(text)
+        if found is None:
+            raise
+        return at(found[0], f"malformed JSON: {found[1]}")
     except RecursionError:
         return at(_depth_exceeded(text) or 0,
                   f"malformed JSON: lists and objects nested more than {MAX_DEPTH} deep")
@@ -502,8 +513,10 @@ class _Bad(Exception):
 
 
 class _Decoder:
-    def __init__(self, checked, obj: dict, sizes: dict[str, int], file: str, line: int):
+    def __init__(self, checked, obj: dict, sizes: dict[str, int], file: str, line: int,
+                 params=None):
         self.checked = checked
+        self.params = params
         self.obj = obj
         self.sizes = dict(sizes)
         self.file = file
@@ -537,7 +550,7 @@ class _Decoder:
     # ---- the whole record
     def run(self) -> Instance:
         program = self.checked.program
-        params = [(p.name, T.from_syntax(p.type)) for p in program.params]
+        params = self.params or [(p.name, T.from_syntax(p.type)) for p in program.params]
         graph_family = any(isinstance(t, T.Graph) for _, t in params)
         known = {name for name, t in params if not isinstance(t, T.Graph)}
         if graph_family:
@@ -822,8 +835,19 @@ def decode(checked, obj: dict, sizes: dict[str, int], file: str, line: int = 1) 
     with every problem in the object (code `bad-input`, or `missing-size` in the program's file).
     An object from `read_records` gets diagnostics at the offending key or element; a plain dict
     gets them at `file:line:1`."""
-    check_sizes(checked, sizes, file)
-    return _Decoder(checked, obj, sizes, file, line).run()
+    key = (id(checked), tuple(sorted(sizes.items())))
+    if _CHECKED.get(key, (None,))[0] is not checked:
+        check_sizes(checked, sizes, file)
+        if len(_CHECKED) > 64:
+            _CHECKED.clear()
+        # the program is kept in the entry, so its id cannot be reused while the entry lives
+        _CHECKED[key] = (checked, [(p.name, T.from_syntax(p.type)) for p in checked.program.params])
+    return _Decoder(checked, obj, sizes, file, line, _CHECKED[key][1]).run()
+
+
+# (id of a checked program, sizes) -> (the program, its parameters' types), for programs whose
+# sizes check_sizes has passed: a batch of instances decodes without redoing it per instance
+_CHECKED: dict[tuple, tuple] = {}
 
 
 # ---------------------------------------------------------------- encoding
