@@ -459,8 +459,8 @@ def _add_exec(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_exec(ctx: _Context) -> int:
-    from dsl.diagnostics import Diagnostic
-    from dsl.jsonio import decode, encode
+    from dsl.diagnostics import Diagnostic, NclError
+    from dsl.jsonio import decode, encode, input_error
     from compiler.runtime import load, resolve_device
     args = ctx.args
     try:
@@ -488,8 +488,15 @@ def _cmd_exec(ctx: _Context) -> int:
             return EXIT_DISAGREE
         return [json.dumps(encode(net.signature, out), allow_nan=False) for out in outputs]
 
-    return _stream(ctx, lambda obj, file, line: decode(net.signature, obj, net.sizes, file, line),
-                   run_batch)
+    def decode_one(obj, file, line):
+        instance = decode(net.signature, obj, net.sizes, file, line)
+        refused = net.refusals(instance)
+        if refused:
+            raise NclError([input_error(obj, file, line, field, path, message)
+                            for field, path, message in refused])
+        return instance
+
+    return _stream(ctx, decode_one, run_batch)
 
 
 # ---------------------------------------------------------------- inspect

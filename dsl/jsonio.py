@@ -850,6 +850,18 @@ def decode(checked, obj: dict, sizes: dict[str, int], file: str, line: int = 1) 
 _CHECKED: dict[tuple, tuple] = {}
 
 
+def input_error(obj: dict, file: str, line: int, field: str, path: tuple[int, ...],
+                message: str, code: str = "bad-input") -> Diagnostic:
+    """A diagnostic at the element `path` of `field` in a record from `read_records` /
+    `iter_records` (at its key when `path` is empty; at `file:line:1` for a plain dict), for a
+    check made after `decode`, such as what a compiled network cannot take."""
+    if isinstance(obj, Record):
+        span = obj.element_span(field, path) if path else obj.key_span(field)
+    else:
+        span = A.Span(file, line, 1, line, 2)
+    return Diagnostic.at(span, code, message)
+
+
 # ---------------------------------------------------------------- encoding
 
 def encode(checked, outputs: dict[str, np.ndarray]) -> dict:

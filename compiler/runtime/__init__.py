@@ -75,6 +75,15 @@ class CompiledNet(abc.ABC):
         """The outputs for each instance, by result name, in `dsl.values` forms (see
         `compiler.runtime.encoding` for how inexact outputs are kept visible)."""
 
+    def refusals(self, instance: Instance) -> list[tuple[str, tuple[int, ...], str]]:
+        """The parts of a decoded input this network cannot take although the language can
+        (a token outside its vocabulary, a sequence longer than it was built for), each as
+        (field, element index path, why), so that `nclang exec` refuses the input at that
+        element before running it; [] when it can take all of it. What the interpreter itself
+        refuses in an input (node ids outside 0..n-1, ints outside their range, bits wider
+        than their type) `dsl.jsonio.decode` refuses for both."""
+        return []
+
     @abc.abstractmethod
     def inexact(self, outputs: dict) -> list[str]:
         """Why these outputs (from `run`) are not exact values, one sentence each; [] when

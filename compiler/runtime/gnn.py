@@ -205,6 +205,14 @@ class GNNNet(CompiledNet):
                                 f"{v.size} elements are off)")
         return problems
 
+    def refusals(self, instance: Instance) -> list[tuple[str, tuple[int, ...], str]]:
+        if self.training is None and instance.graph.n > self.R:
+            return [("n", (), f"a graph with n = {instance.graph.n} has node indices past "
+                              f"{self.R}, the largest value this "
+                              f"{self.architecture.get('dtype', 'float32')} network computes "
+                              f"exactly")]
+        return []
+
     def _proven(self, inst: Instance) -> bool:
         """Whether the value-range analysis proves every value of this graph's run below R.
 

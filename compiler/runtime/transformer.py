@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from dsl.diagnostics import Diagnostic, NclError
+from dsl.values import Instance
 
 from . import CompiledNet, exact_matmul
 from .encoding import nearest
@@ -141,6 +142,22 @@ class TransformerNet(CompiledNet):
                           for lp in self.loops)
             groups.setdefault(trips, []).append(b)
         return toks, lengths, groups
+
+    def refusals(self, instance: Instance) -> list[tuple[str, tuple[int, ...], str]]:
+        name = self.inputs[0]["name"]
+        seq = list(np.asarray(instance.values[name]).reshape(-1).tolist())
+        if len(seq) > self.max_n:
+            return [(name, (), f"{name} has {len(seq)} tokens; the network {self.file} was "
+                               f"compiled for at most n = {self.max_n} (compile with a larger "
+                               f"--size n)")]
+        index = set(self.vocab)
+        out = []
+        for i, t in enumerate(seq):
+            if (t if isinstance(t, str) else int(t)) not in index:
+                out.append((name, (i,), f"{name}[{i}]: {t!r} is not in the vocabulary of "
+                                        f"{self.file} ({', '.join(map(str, self.vocab))}); "
+                                        f"compile with --vocab to add it"))
+        return out
 
     def _bad(self, message: str) -> NclError:
         # an input this network was not built for is the user's to fix, not a bug (exit 1)
