@@ -345,7 +345,7 @@ def _raw_lines(stream, file: str):
 
 
 def _mib(size: int) -> str:
-    return f"{size / (1 << 20):g} MiB"
+    return f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size:,} bytes"
 
 
 def _looks_like_a_line(line: str) -> bool:
