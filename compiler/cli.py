@@ -242,7 +242,7 @@ def _check_size_options(ctx: _Context, checked, sizes: dict[str, int]) -> None:
 def _cmd_run(ctx: _Context) -> int:
     from dsl.diagnostics import Diagnostic, NclError
     from dsl.interpreter import run
-    from dsl.jsonio import check_sizes, decode, encode
+    from dsl.jsonio import check_sizes, decode, dumps, encode
     args = ctx.args
     sizes = _sizes(ctx)
     checked = _load_program(ctx, args.program, args.name)
@@ -261,7 +261,7 @@ def _cmd_run(ctx: _Context) -> int:
                                          "run-input", "while running the program on this input"))
                 ctx.quote(in_file, item.first_line, item.text)
                 continue
-            lines.append(json.dumps(encode(checked, outputs), allow_nan=False))
+            lines.append(dumps(encode(checked, outputs)))
         if errors:
             raise NclError(errors)
         return lines
@@ -460,7 +460,7 @@ def _add_exec(p: argparse.ArgumentParser) -> None:
 
 def _cmd_exec(ctx: _Context) -> int:
     from dsl.diagnostics import Diagnostic, NclError
-    from dsl.jsonio import decode, encode, input_error
+    from dsl.jsonio import decode, dumps, encode, input_error
     from compiler.runtime import load, resolve_device
     args = ctx.args
     try:
@@ -486,7 +486,7 @@ def _cmd_exec(ctx: _Context) -> int:
         if inexact:
             sys.stderr.write(_render(ctx, inexact) + "\n")
             return EXIT_DISAGREE
-        return [json.dumps(encode(net.signature, out), allow_nan=False) for out in outputs]
+        return [dumps(encode(net.signature, out)) for out in outputs]
 
     def decode_one(obj, file, line):
         instance = decode(net.signature, obj, net.sizes, file, line)

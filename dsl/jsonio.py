@@ -864,6 +864,22 @@ def input_error(obj: dict, file: str, line: int, field: str, path: tuple[int, ..
 
 # ---------------------------------------------------------------- encoding
 
+def dumps(doc) -> str:
+    """`doc` as one line of JSON. Python refuses to write an integer of more than
+    sys.get_int_max_str_digits() digits (4,300), a guard against quadratic-time conversion of
+    untrusted text; a `bits[2 * k]` result at k = 7,500 has more, and its size is bounded by
+    the program, not by what a user sends, so the guard is lifted while writing it."""
+    try:
+        return json.dumps(doc, allow_nan=False)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        try:
+            return json.dumps(doc, allow_nan=False)
+        finally:
+            sys.set_int_max_str_digits(limit)
+
+
 def encode(checked, outputs: dict[str, np.ndarray]) -> dict:
     """A JSON-ready dict of a run's outputs, in the order of the program's results."""
     result = {}

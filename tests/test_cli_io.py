@@ -234,3 +234,11 @@ def test_empty_truncated_or_non_object_input_is_a_located_error(text):
     status, out, err = cli("run", BFS, "-i", "-", stdin=text)
     assert_clean_outcome(status, err, {"<stdin>"})
     assert status == 1 and out == ""
+
+
+def test_a_result_wider_than_4300_digits_is_written_and_the_guard_restored():
+    """multiply at k = 7,500 gives a 15,000-bit result: exit 70 before (json.dumps refused)."""
+    import sys
+    limit = sys.get_int_max_str_digits()
+    assert jsonio.dumps({"acc": 10 ** 5000}) == '{"acc": 1' + "0" * 5000 + "}"
+    assert sys.get_int_max_str_digits() == limit
