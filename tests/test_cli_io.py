@@ -123,14 +123,42 @@ def test_exec_refuses_a_pointer_outside_nodes_as_run_does(nets):
         assert "succ[1]: node id 3 is outside 0..2" in one_error(status, err, "<stdin>", 1, 22)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: the GNN's gather reads node 0 for none; "
-                   "refusing it mid-run needs the target to carry the dereference's guard")
-def test_exec_refuses_a_dereference_of_none_as_run_does(nets):
+def test_exec_refuses_a_dereference_of_none_which_run_refuses(nets):
+    """Issue 11: exec printed {"rank": [4, 4, 4]}, exit 0, where run stops."""
     text = '{"n": 3, "succ": [null, 0, 1]}'
     status, _, err = cli("run", LIST_RANKING, "-i", "-", stdin=text)
     assert status == 1 and "reading rank at none" in err
     status, out, err = cli("exec", nets["list_ranking"], "-i", "-", stdin=text)
-    assert (status, out) == (1, ""), out
+    msg = one_error(status, err, "<stdin>", 1, col=len('{"n": 3, "succ": [') + 1)
+    assert msg.startswith("succ[0] is none (null)") and out == ""
+
+
+def test_exec_refuses_none_used_as_a_number_which_run_refuses(tmp_path):
+    prog = tmp_path / "plus.ncl"
+    prog.write_text("program plus(g: graph, q: node[node]) -> node[int] {\n"
+                    "    r[v] = q[v] + 1\n    return r\n}\n")
+    weights = tmp_path / "plus.safetensors"
+    assert cli("compile", prog, "-o", weights)[0] == 0
+    text = '{"n": 2, "q": [1, null]}'
+    status, _, err = cli("run", prog, "-i", "-", stdin=text)
+    assert status == 1 and "none used as a number" in err
+    status, out, err = cli("exec", weights, "-i", "-", stdin=text)
+    assert one_error(status, err, "<stdin>", 1, 19).startswith("q[1] is none") and out == ""
+
+
+def test_exec_refuses_none_in_a_node_input_even_where_run_answers(tmp_path):
+    """The price of never answering what the interpreter would not: the network cannot tell a
+    guarded use of none from an unguarded one, so it refuses both."""
+    prog = tmp_path / "guard.ncl"
+    prog.write_text("program guard(g: graph, q: node[node], x: node[int[0..9]]) -> node[int] {\n"
+                    "    y[v] = x[q[v]] if q[v] != none else 0\n    return y\n}\n")
+    weights = tmp_path / "guard.safetensors"
+    assert cli("compile", prog, "-o", weights)[0] == 0
+    text = '{"n": 3, "q": [null, 0, 2], "x": [5, 6, 7]}'
+    assert cli("run", prog, "-i", "-", stdin=text)[:2] == (0, '{"y": [0, 5, 7]}\n')
+    assert cli("exec", weights, "-i", "-", stdin=text)[0] == 1
+    text = '{"n": 3, "q": [1, 0, 2], "x": [5, 6, 7]}'
+    assert cli("exec", weights, "-i", "-", stdin=text)[:2] == (0, '{"y": [6, 5, 7]}\n')
 
 
 def test_exec_refuses_a_token_outside_the_vocabulary_at_its_element(nets):

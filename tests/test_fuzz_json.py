@@ -7,7 +7,9 @@ Two properties, on a few stdlib programs compiled once for the module:
   error (70), never a traceback;
 - on inputs inside what the network was built for (its vocabulary and length; see
   `CompiledNet.refusals` for what only a network refuses), `exec` refuses exactly the inputs
-  `run` refuses, with the same located errors, and otherwise prints the same results.
+  `run` refuses, with the same located errors, and otherwise prints the same results; with a
+  none in a node-valued input, which a GNN refuses outright, exec refuses whatever run refuses
+  and what it answers is run's answer.
 
 In-process (`compiler.cli.main`), so that each example costs milliseconds. Example counts are
 bounded here and otherwise left to the loaded hypothesis profile (CI=true loads `ci`).
@@ -95,10 +97,6 @@ def instance(draw, name: str) -> dict:
     junk = JUNK
     if name == "reverse":  # a string outside the vocabulary only the network refuses
         junk = JUNK.filter(lambda v: not isinstance(v, str) or v in VOCAB)
-    if name == "list_ranking":
-        # no null: a pointer to none is the dereference exec cannot refuse yet (see
-        # test_cli_io.test_exec_refuses_a_dereference_of_none_as_run_does)
-        junk = junk.filter(lambda v: v is not None)
     bad = junk | st.sampled_from(NEAR[name])
     lists = sorted(k for k, v in obj.items() if isinstance(v, list) and v)
     how = draw(st.sampled_from(["element", "longer", "shorter", "missing", "extra", "n"]))
@@ -196,6 +194,14 @@ def test_exec_refuses_exactly_what_run_refuses_and_otherwise_agrees(nets, name, 
     stdin = data.draw(json_lines(name), label="stdin")
     ran = cli("run", STDLIB / src, "-i", "-", *run_options, stdin=stdin)
     execd = cli("exec", nets[name], "-i", "-", stdin=stdin)
+    if name == "list_ranking" and any(isinstance(o.get("succ"), list) and None in o["succ"]
+                                      for o in (json.loads(line) for line in stdin.split("\n")
+                                                if line.strip())):
+        # none in a pointer: a network refuses it even where the interpreter answers (see
+        # GNNNet.refusals), so only one way round holds
+        assert ran[0] == 0 or execd[0] == 1, (ran, execd)
+        assert execd[0] == 1 or execd[1] == ran[1], (ran, execd)
+        return
     assert ran[0] == execd[0], (ran, execd)
     if ran[0] == 0:
         assert ran[1] == execd[1]

@@ -27,7 +27,7 @@ from torch import nn
 
 from compiler import ir
 from dsl.diagnostics import Diagnostic, NclError
-from dsl.values import GraphData, Instance
+from dsl.values import NONE_INDEX, GraphData, Instance
 
 from . import CompiledNet, exact_matmul
 from .encoding import Slot, inexact, nearest
@@ -211,7 +211,27 @@ class GNNNet(CompiledNet):
                               f"{self.R}, the largest value this "
                               f"{self.architecture.get('dtype', 'float32')} network computes "
                               f"exactly")]
-        return []
+        # The interpreter stops where a none node id is read through or used as a number; the
+        # network computes on with none as -1 (a read through it gives node 0), and nothing in
+        # its ops says which uses are guarded. So a none in a node-valued input is refused
+        # outright: sometimes where the interpreter would run (a guarded read, a comparison),
+        # never an answer the interpreter would not give.
+        out = []
+        for e in self.inputs:
+            if e["kind"] != "index" or e["name"] not in instance.values:
+                continue
+            where = np.argwhere(np.asarray(instance.values[e["name"]]) == NONE_INDEX)
+            for path in where[:5]:
+                path = tuple(int(i) for i in path)
+                label = e["name"] + "".join(f"[{i}]" for i in path)
+                out.append((e["name"], path,
+                            f"{label} is none (null), which {self.file} does not take: a "
+                            f"compiled network cannot check that the program never reads "
+                            f"through it or computes with it (nclang run can)"))
+            if len(where) > 5:
+                out.append((e["name"], (), f"{e['name']}: {len(where) - 5} more none values "
+                                           f"not shown"))
+        return out
 
     def _proven(self, inst: Instance) -> bool:
         """Whether the value-range analysis proves every value of this graph's run below R.
