@@ -25,6 +25,7 @@ EXIT_INTERNAL = 70
 
 STDIO = "-"
 STDIN_NAME = "<stdin>"
+MAX_SOURCE_CHARS = 16 << 20
 
 BUG_REPORT = ("this is a bug in nclang; please report it with the command line and its input "
               "files (--debug shows the traceback)")
@@ -44,18 +45,23 @@ class _Context:
         """The display name and text of a file, `-` being stdin."""
         from dsl.diagnostics import Diagnostic, NclError
         if path == STDIO:
-            name, text = STDIN_NAME, sys.stdin.read()
+            name, text = STDIN_NAME, sys.stdin.read(MAX_SOURCE_CHARS + 1)
         else:
             name = path
             try:
                 with open(path, encoding="utf-8-sig") as f:
-                    text = f.read()
+                    text = f.read(MAX_SOURCE_CHARS + 1)
             except UnicodeDecodeError:
                 raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
                                           "cannot read file: not UTF-8 text")) from None
             except OSError as err:
                 raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
                                           f"cannot read file: {err.strerror or err}")) from None
+        if len(text) > MAX_SOURCE_CHARS:
+            # a program is small; this stops `nclang check /dev/zero` before memory runs out
+            raise NclError(Diagnostic(name, 1, 1, 1, 1, "error", "cannot-read",
+                                      f"cannot read file: longer than {MAX_SOURCE_CHARS:,} "
+                                      f"characters, the most a source file may have"))
         self.sources[name] = text
         return name, text
 
@@ -283,7 +289,6 @@ def _stream(ctx: _Context, decode_one, run_batch) -> int:
     A batch is all or nothing: the first batch with any error (every one of its errors is
     reported) is not written and nothing after it is read, so stdout holds the results of the
     batches before it, and an `--output` file is written only when every batch succeeded."""
-    from dsl.diagnostics import NclError
     from dsl.jsonio import iter_records
     in_file, stream = ctx.open_input(ctx.args.input)
     try:

@@ -5,7 +5,6 @@ interpreter refuses) are kept here by name. In-process (`compiler.cli.main`)."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import time
 from pathlib import Path
@@ -270,3 +269,9 @@ def test_a_result_wider_than_4300_digits_is_written_and_the_guard_restored():
     limit = sys.get_int_max_str_digits()
     assert jsonio.dumps({"acc": 10 ** 5000}) == '{"acc": 1' + "0" * 5000 + "}"
     assert sys.get_int_max_str_digits() == limit
+
+
+def test_dev_zero_as_a_program_is_refused_before_memory_runs_out(monkeypatch):
+    monkeypatch.setattr(cli_module, "MAX_SOURCE_CHARS", 1 << 20)
+    status, _, err = cli("run", "/dev/zero", "-i", "-", stdin=GOOD)
+    assert "longer than 1,048,576 characters" in one_error(status, err, "/dev/zero", 1, 1)
