@@ -29,6 +29,8 @@ GNN_NAMES = ("n", "m")
 SEQ_NAMES = ("n",)
 
 GNN_KINDS = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
+# membership is tested against a tuple: a JSON list or object is unhashable, a dict lookup fails
+KIND_NAMES = tuple(GNN_KINDS)
 GNN_DOMS = ("node", "edge")
 GNN_AGGS = ("any", "all", "sum", "count", "min", "max", "argmin", "argmax")
 GNN_ACTS = ("relu", "id")
@@ -164,6 +166,36 @@ def _mlp(meta: dict, tensors: dict) -> list[str]:
     width_in, width_out = arch["layers"][0]["in"], arch["layers"][-1]["out"]
     p = slots(meta["encodings"]["inputs"], "inputs", width_in)[1]
     p += slots(meta["encodings"]["outputs"], "outputs", width_out)[1]
+    return p or _mlp_shapes(meta)
+
+
+def _mlp_shapes(meta: dict) -> list[str]:
+    """Each encoding item's `shape` must be its declared type's at the file's sizes: the runtime
+    lays a decoded value of that type into exactly those channels."""
+    from dsl import types as T
+    from dsl.diagnostics import NclError
+    from dsl.sizes import eval_size
+    from compiler.runtime.encoding import signature
+    try:
+        shim, sizes = signature(meta, "")
+    except NclError:
+        return []  # the runtime reports it when it builds the signature (runtime.CompiledNet)
+    enc = meta["encodings"]
+    typed = list(zip(enc["inputs"], shim.program.params)) + \
+        list(zip(enc["outputs"], shim.program.results))
+    p = []
+    for item, syntax in typed:
+        t = T.from_syntax(getattr(syntax, "type", syntax))
+        try:
+            shape = [eval_size(a.size, sizes) for a in t.axes] if isinstance(t, T.Field) \
+                else []
+        except (NclError, TypeError, AttributeError):
+            p.append(f"encodings item '{item['name']}' has type {item['type']!r}, whose sizes "
+                     f"the file does not give")
+            continue
+        if shape != item["shape"]:
+            p.append(f"encodings item '{item['name']}' has shape {item['shape']}, but its type "
+                     f"{item['type']} is {shape} at the file's sizes")
     return p
 
 
@@ -177,7 +209,7 @@ def _gnn(meta: dict, tensors: dict) -> list[str]:
         return ["a gnn architecture needs 'stages' (a list), 'program' (a list) and "
                 "'design_bound' (a positive integer)"]
     values = arch.get("values", {})
-    if not isinstance(values, dict) or not all(v in GNN_KINDS for v in values.values()):
+    if not isinstance(values, dict) or not all(v in KIND_NAMES for v in values.values()):
         return [f"architecture 'values' must map value ids to kinds "
                 f"({', '.join(GNN_KINDS)})"]
     if arch.get("value_bound") is not None:
@@ -220,7 +252,7 @@ def _gnn(meta: dict, tensors: dict) -> list[str]:
     for i, e in enumerate(enc["inputs"]):
         if e.get("kind") == "graph":
             continue
-        if e.get("kind") not in GNN_KINDS or not _doms(e.get("domain")):
+        if e.get("kind") not in KIND_NAMES or not _doms(e.get("domain")):
             p.append(f"encodings inputs[{i}] ('{e['name']}') must have a 'kind' "
                      f"({', '.join(GNN_KINDS)}) and a 'domain' (a list of node / edge)")
         else:
@@ -236,7 +268,7 @@ def _gnn(meta: dict, tensors: dict) -> list[str]:
           for v in sorted(_carried_next(arch["program"])) if str(v) not in values]
     for i, e in enumerate(enc["outputs"]):
         where = f"encodings outputs[{i}] ('{e['name']}')"
-        if e.get("kind") not in GNN_KINDS or not _doms(e.get("domain")) \
+        if e.get("kind") not in KIND_NAMES or not _doms(e.get("domain")) \
                 or not _nat(e.get("value")):
             p.append(f"{where} must have 'kind', 'domain' and 'value' (a value id)")
         elif e["value"] not in env:
@@ -287,7 +319,7 @@ def _gnn_block(code, env: dict, stages, inputs: dict, where: str, depth: int) ->
                 return p
             continue
         if not (_nat(ins.get("out")) and _doms(ins.get("dom"))
-                and ins.get("kind") in GNN_KINDS):
+                and ins.get("kind") in KIND_NAMES):
             return [f"{at} must have 'out' (a value id), 'dom' (a list of node / edge) and "
                     f"'kind' ({', '.join(GNN_KINDS)})"]
         dom, width = tuple(ins["dom"]), GNN_KINDS[ins["kind"]]
@@ -306,7 +338,7 @@ def _gnn_block(code, env: dict, stages, inputs: dict, where: str, depth: int) ->
 
         try:
             if op == "input":
-                e = inputs.get(ins.get("name"))
+                e = inputs.get(ins["name"]) if _str(ins.get("name")) else None
                 if e is None:
                     return [f"{at} reads input {ins.get('name')!r}, which is not one of the "
                             f"program's parameters in 'encodings'"]
@@ -401,10 +433,12 @@ def _aggregate(ins, at, dom, width, read) -> list[str]:
     body_dom, axis, agg, group = (ins.get("body_dom"), ins.get("axis"), ins.get("agg"),
                                   ins.get("group"))
     if not (_doms(body_dom) and _nat(axis) and axis < len(body_dom) and agg in GNN_AGGS
-            and group in (None, "src", "dst")):
+            and group in (None, "src", "dst")
+            and all(k in ins for k in ("body", "cond", "elem", "body_kind", "group"))):
         return [f"{at} must have 'agg' ({', '.join(GNN_AGGS)}), 'body_dom', 'axis' (an axis "
-                f"of it) and 'group' (null, src or dst)"]
-    if ins.get("body_kind") is not None and ins["body_kind"] not in GNN_KINDS:
+                f"of it), 'group' (null, src or dst), and 'body', 'cond', 'elem' and "
+                f"'body_kind' (each may be null)"]
+    if ins.get("body_kind") is not None and ins["body_kind"] not in KIND_NAMES:
         return [f"{at} has body_kind {ins['body_kind']!r}"]
     rest = [k for i, k in enumerate(body_dom) if i != axis]
     if group is not None:
@@ -442,7 +476,7 @@ def _gnn_loop(ins, env, stages, inputs, at, depth) -> list[str]:
     carried = ins.get("carried")
     if not isinstance(ins.get("until_stable"), bool) or not isinstance(carried, list) or not all(
             isinstance(c, dict) and _str(c.get("name")) and _nat(c.get("next"))
-            and _nat(c.get("out")) and all(c.get(k) is None or _nat(c.get(k))
+            and _nat(c.get("out")) and all(k in c and (c[k] is None or _nat(c[k]))
                                            for k in ("init", "param")) for c in carried):
         return [f"{at} must have 'until_stable' (a Boolean), 'carried' (a list of {{name, init, "
                 f"param, next, out}}) and 'body'"]

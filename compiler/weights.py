@@ -268,7 +268,7 @@ def _entries(header: dict, have: int) -> dict | str:
         if k == "__metadata__":
             continue
         if not (isinstance(e, dict) and set(e) == {"dtype", "shape", "data_offsets"}
-                and e["dtype"] in _NUMPY and isinstance(e["shape"], list)
+                and isinstance(e["dtype"], str) and e["dtype"] in _NUMPY and isinstance(e["shape"], list)
                 and all(_nat(d) for d in e["shape"]) and isinstance(e["data_offsets"], list)
                 and len(e["data_offsets"]) == 2 and all(map(_nat, e["data_offsets"]))):
             return (f"not a safetensors file: tensor {k!r} must be {{\"dtype\", \"shape\", "

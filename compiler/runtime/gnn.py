@@ -323,7 +323,9 @@ class GNNNet(CompiledNet):
     def _gather(self, ins) -> torch.Tensor:
         table, index = self.env[ins["table"]], self.env[ins["index"]]
         B, C = table.shape[0], table.shape[-1]
-        idx = index.reshape(B, -1).clamp(min=0).long()
+        # an index is -1 (none) or a node; the clamp keeps an off-range one (weights that do
+        # not compute the program) a wrong value rather than an out-of-bounds gather
+        idx = index.reshape(B, -1).nan_to_num(0.0).clamp(0, table.shape[1] - 1).long()
         out = torch.gather(table, 1, idx.unsqueeze(-1).expand(B, idx.shape[1], C))
         return out.reshape(*index.shape[:-1], C)
 
