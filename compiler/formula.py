@@ -240,7 +240,7 @@ def _log2_int(x: Fraction, what: str) -> int:
     return int(x)
 
 
-def _eval(node, env: dict[str, int]) -> Fraction:
+def _value(node, env: dict[str, int]) -> Fraction:
     if isinstance(node, Num):
         return _bounded(Fraction(node.value))
     if isinstance(node, Var):
@@ -248,9 +248,9 @@ def _eval(node, env: dict[str, int]) -> Fraction:
             raise FormulaError(f"no value for size {node.name!r}")
         return _bounded(Fraction(env[node.name]))
     if isinstance(node, Neg):
-        return -_eval(node.arg, env)
+        return -_value(node.arg, env)
     if isinstance(node, Bin):
-        a, b = _eval(node.left, env), _eval(node.right, env)
+        a, b = _value(node.left, env), _value(node.right, env)
         if node.op == "+":
             return _bounded(a + b)
         if node.op == "-":
@@ -261,7 +261,7 @@ def _eval(node, env: dict[str, int]) -> Fraction:
             raise FormulaError("division by zero")
         return _bounded(a / b if node.op == "/" else Fraction(a // b))
     if isinstance(node, Pow):
-        base = _eval(node.base, env)
+        base = _value(node.base, env)
         bits = max(abs(base.numerator).bit_length(), base.denominator.bit_length())
         if bits > 1 and (bits - 1) * node.exponent > MAX_BITS:
             raise FormulaError(f"a value passes 2^{MAX_BITS}")
@@ -270,11 +270,11 @@ def _eval(node, env: dict[str, int]) -> Fraction:
         f = node.func
         if f in ("ceil", "floor") and isinstance(node.args[0], Call) \
                 and node.args[0].func == "log2":
-            x = _log2_int(_eval(node.args[0].args[0], env), f)
+            x = _log2_int(_value(node.args[0].args[0], env), f)
             below = x.bit_length() - 1
             exact = x & (x - 1) == 0
             return Fraction(below if exact or f == "floor" else below + 1)
-        args = [_eval(a, env) for a in node.args]
+        args = [_value(a, env) for a in node.args]
         if f == "ceil":
             return Fraction(-((-args[0].numerator) // args[0].denominator))
         if f == "floor":
@@ -290,7 +290,7 @@ def _eval(node, env: dict[str, int]) -> Fraction:
 
 def evaluate(node, env: dict[str, int]) -> Fraction:
     """The exact value of a parsed formula at these sizes; FormulaError where it has none."""
-    return _eval(node, env)
+    return _value(node, env)
 
 
 def eval_int(text: str, env: dict[str, int], names: tuple[str, ...] = NAMES) -> int:
