@@ -73,6 +73,11 @@ def check(meta: dict, tensors: dict) -> list[str]:
     if "readout" in meta["encodings"] and meta["encodings"]["readout"] not in ("exact",
                                                                                "nearest"):
         return ["encodings 'readout' must be \"exact\" or \"nearest\""]
+    want = {"mlp": "bits", "gnn": "graph", "transformer": "seq"}[family]
+    if meta["encodings"].get("family", want) != want:
+        # the JSON codec reads inputs by this family: a gnn fed bits input has no graph
+        return [f"encodings family {meta['encodings']['family']!r}; a {family} file reads "
+                f"{want!r} input"]
     return {"mlp": _mlp, "gnn": _gnn, "transformer": _transformer}[family](meta, tensors)
 
 
@@ -248,6 +253,12 @@ def _gnn(meta: dict, tensors: dict) -> list[str]:
     p += [f"tensor '{k}' is not part of any stage" for k in sorted(tensors) if k not in names]
     if p:
         return p
+    graphs = [e for e in enc["inputs"] if e.get("kind") == "graph"]
+    if len(graphs) != 1 or graphs[0]["type"] != "graph":
+        return ["a gnn file's encodings must have exactly one input of kind graph, type graph"]
+    p += _type_domains(meta)
+    if p:
+        return p
     inputs = {}
     for i, e in enumerate(enc["inputs"]):
         if e.get("kind") == "graph":
@@ -277,6 +288,32 @@ def _gnn(meta: dict, tensors: dict) -> list[str]:
             p.append(f"{where} has domain {e['domain']} and kind {e['kind']}, but value "
                      f"{e['value']} has domain {list(env[e['value']][0])} and "
                      f"{env[e['value']][1]} channels")
+    return p
+
+
+def _type_domains(meta: dict) -> list[str]:
+    """Each gnn encoding item's `domain` must be its declared type's (node[bool] is over node):
+    the runtime stacks the decoded value, whose shape the type decides, as that domain."""
+    from dsl import types as T
+    from dsl.diagnostics import NclError
+    from compiler.runtime.encoding import signature
+    try:
+        shim, _ = signature(meta, "")
+    except NclError:
+        return []  # reported by the runtime when it builds the signature (runtime.CompiledNet)
+    enc, p = meta["encodings"], []
+    typed = list(zip(enc["inputs"], shim.program.params)) + \
+        list(zip(enc["outputs"], shim.program.results))
+    for item, syntax in typed:
+        t = T.from_syntax(getattr(syntax, "type", syntax))
+        if isinstance(t, T.Graph) != (item.get("kind") == "graph"):
+            p.append(f"encodings item '{item['name']}': only the graph has kind graph")
+            continue
+        dom = [a.kind for a in t.axes] if isinstance(t, T.Field) else []
+        if not isinstance(t, T.Graph) and (item.get("domain") != dom
+                                            or not all(d in GNN_DOMS for d in dom)):
+            p.append(f"encodings item '{item['name']}' has domain {item.get('domain')}, but its "
+                     f"type {item['type']} is over {dom}")
     return p
 
 
@@ -577,8 +614,8 @@ def _transformer(meta: dict, tensors: dict) -> list[str]:
         last = lp["blocks"][1]
         p += _formula(lp.get("count"), SEQ_NAMES, f"{where} count")
     ins, outs = enc["inputs"], enc["outputs"]
-    if len(ins) != 1:
-        p.append("a transformer reads one input, the token sequence")
+    if len(ins) != 1 or not ins[0]["type"].replace(" ", "").startswith("seq["):
+        p.append("a transformer reads one input, the token sequence (a seq[...] type)")
     for i, o in enumerate(outs):
         where = f"encodings outputs[{i}] ('{o['name']}')"
         ch = o.get("channels")

@@ -190,6 +190,36 @@ def test_metadata_that_is_not_strict_json_of_its_shape_is_a_located_error(bases,
     assert why in located(err, bad)
 
 
+def _set_input(i, **fields):
+    def change(enc):
+        enc["inputs"][i].update(fields)
+    return change
+
+
+@pytest.mark.parametrize("name,key,change,why", [
+    ("bfs", "encodings", _set_input(1, type="edge[bool]"), "but its type edge[bool] is over"),
+    ("bfs", "encodings", lambda enc: enc.update(family="bits"), "encodings family 'bits'"),
+    ("bfs", "encodings", _set_input(0, kind="bool"), "exactly one input of kind graph"),
+    ("prefix_count", "encodings", _set_input(0, type="bool"), "(a seq[...] type)"),
+    ("parity", "encodings", _set_input(0, type="bool"), "but its type bool is []"),
+    ("list_ranking", "architecture",
+     lambda a: a["program"].insert(0, {"op": "gather", "out": 999, "dom": ["node"],
+                                       "kind": "int", "table": 1, "index": 2}),
+     "which is not a value computed before it"),
+])
+def test_a_signature_the_runtime_cannot_feed_is_a_located_error(bases, tmp_path, name, key,
+                                                                change, why):
+    # each of these used to pass loading (and inspect): the input decoder, or the runtime
+    # with a TypeError or a shape error, was left to notice; now loading refuses the file
+    bad = tmp_path / f"{name}.safetensors"
+    bad.write_bytes(edit(bases[name][0], key, change))
+    (tmp_path / "in.json").write_text(json.dumps(bases[name][1]))
+    for argv in (["exec", bad, "--input", tmp_path / "in.json"], ["inspect", bad]):
+        code, _, err = run_cli(*argv)
+        assert code == 1
+        assert why in located(err, bad)
+
+
 def test_inspecting_a_device_reads_nothing_and_is_a_located_error():
     code, _, err = run_cli("inspect", "/dev/zero")
     assert code == 1
