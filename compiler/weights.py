@@ -165,13 +165,13 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
             problems.append(f"missing metadata key '{k}'")
             continue
         meta[k] = _json(md[k])
-        if meta[k] is _BAD:
-            problems.append(f"metadata '{k}' is not valid JSON")
+        if isinstance(meta[k], _Bad):
+            problems.append(f"metadata '{k}' is not valid JSON{meta[k].why}")
     for k in OPTIONAL_KEYS:
         if k in md:
             meta[k] = _json(md[k])
-            if meta[k] is _BAD:
-                problems.append(f"metadata '{k}' is not valid JSON")
+            if isinstance(meta[k], _Bad):
+                problems.append(f"metadata '{k}' is not valid JSON{meta[k].why}")
     allowed = KEYS + OPTIONAL_KEYS
     for k in sorted(set(md) - set(allowed)):
         close = difflib.get_close_matches(k, allowed, 1)
@@ -207,21 +207,21 @@ def tensors_digest(items) -> str:
     return h.hexdigest()
 
 
-class _Duplicate(ValueError):
-    pass
+class _Strict(ValueError):
+    """Valid for `json.loads`, but not strict JSON: the message says why."""
 
 
 def _strict_pairs(pairs):
     out = {}
     for k, v in pairs:
         if k in out:
-            raise _Duplicate(f"duplicate key {k!r}")
+            raise _Strict(f"the key {k!r} appears twice")
         out[k] = v
     return out
 
 
 def _no_constant(name):
-    raise ValueError(f"{name} is not JSON")
+    raise _Strict(f"{name} is not a JSON number")
 
 
 def strict_json(s):
@@ -230,19 +230,25 @@ def strict_json(s):
     try:
         return json.loads(s, parse_constant=_no_constant, object_pairs_hook=_strict_pairs)
     except RecursionError:
-        raise ValueError("nested too deeply") from None
+        raise _Strict("it is nested too deeply") from None
 
 
-_BAD = object()
+class _Bad:
+    """A metadata value that is not strict JSON, and why when the reason is not just syntax."""
+
+    def __init__(self, why: str = ""):
+        self.why = why
 
 
 def _json(s):
     if not isinstance(s, str):
-        return _BAD
+        return _Bad()
     try:
         return strict_json(s)
+    except _Strict as err:
+        return _Bad(f" ({err})")
     except ValueError:
-        return _BAD
+        return _Bad()
 
 
 def _header(raw: bytes) -> dict | str:

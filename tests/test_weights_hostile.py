@@ -175,10 +175,11 @@ def test_a_count_with_no_value_at_an_input_is_a_located_error_when_it_runs(bases
 
 
 @pytest.mark.parametrize("raw,why", [
-    ('{"cost": NaN}', "'analysis' is not valid JSON"),
-    ('{"cost": -Infinity}', "'analysis' is not valid JSON"),
-    ('{"cost": {}, "cost": {}}', "'analysis' is not valid JSON"),
-    ("[" * 100_000 + "]" * 100_000, "'analysis' is not valid JSON"),
+    ('{"cost": NaN}', "'analysis' is not valid JSON (NaN is not a JSON number)"),
+    ('{"cost": -Infinity}', "'analysis' is not valid JSON (-Infinity is not a JSON number)"),
+    ('{"cost": {}, "cost": {}}', "'analysis' is not valid JSON (the key 'cost' appears twice)"),
+    ("[" * 100_000 + "]" * 100_000, "'analysis' is not valid JSON (it is nested too deeply)"),
+    ('{"cost": ', "metadata 'analysis' is not valid JSON"),
     ('{"cost": [1, 2]}', "'analysis' must have 'cost' as a JSON object"),
 ])
 def test_metadata_that_is_not_strict_json_of_its_shape_is_a_located_error(bases, tmp_path, raw,
