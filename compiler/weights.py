@@ -116,11 +116,15 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
         return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
 
     try:
-        st = os.stat(file)
+        # opened without blocking (a FIFO would wait for a writer) and checked on the open file,
+        # so the path cannot be swapped for a device between the check and the read
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
             raise fail("not a regular file: a weight file is read from disk, not from a device, "
                        "pipe or folder")
-        with open(file, "rb") as f:
+        with os.fdopen(fd, "rb") as f:
             head = f.read(8)
             if len(head) < 8:
                 raise fail(f"not a safetensors file: {len(head)} bytes, too short for a header")

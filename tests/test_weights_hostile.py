@@ -227,6 +227,16 @@ def test_inspecting_a_device_reads_nothing_and_is_a_located_error():
     assert located(err, "/dev/zero").startswith("not a regular file")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "w.safetensors"
+    os.mkfifo(fifo)
+    proc = subprocess.run(["nclang", "inspect", str(fifo)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert proc.returncode == 1
+    assert located(proc.stderr, fifo).startswith("not a regular file")
+
+
 def test_a_huge_declared_header_is_refused_before_it_is_read(tmp_path):
     bad = tmp_path / "x.safetensors"
     bad.write_bytes(struct.pack("<Q", 2 ** 63) + b"{}")
