@@ -234,7 +234,7 @@ def _bounded(v: Fraction) -> Fraction:
     return v
 
 
-def _log2_int(x: Fraction, what: str) -> int:
+def _log2_int(x: Fraction) -> int:
     if x.denominator != 1 or x < 1:
         raise FormulaError(f"log2 of {x}, which is not a positive integer")
     return int(x)
@@ -270,7 +270,7 @@ def _value(node, env: dict[str, int]) -> Fraction:
         f = node.func
         if f in ("ceil", "floor") and isinstance(node.args[0], Call) \
                 and node.args[0].func == "log2":
-            x = _log2_int(_value(node.args[0].args[0], env), f)
+            x = _log2_int(_value(node.args[0].args[0], env))
             below = x.bit_length() - 1
             exact = x & (x - 1) == 0
             return Fraction(below if exact or f == "floor" else below + 1)
@@ -280,7 +280,7 @@ def _value(node, env: dict[str, int]) -> Fraction:
         if f == "floor":
             return Fraction(args[0].numerator // args[0].denominator)
         if f == "log2":
-            x = _log2_int(args[0], f)
+            x = _log2_int(args[0])
             if x & (x - 1):
                 raise FormulaError(f"log2({x}) is not an integer")
             return Fraction(x.bit_length() - 1)

@@ -25,7 +25,6 @@ from compiler import cli
 from compiler import formula as F
 from compiler.atomic import remove_stale, write_atomic
 from compiler.weights import read_weights
-from dsl.diagnostics import NclError
 
 REPO = Path(__file__).resolve().parent.parent
 PAYLOAD = "__import__('os').system('id > PWNED.txt') + n - 1"
