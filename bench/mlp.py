@@ -122,14 +122,12 @@ def _ratio(r: float) -> str:
 
 
 def _layers_at(formula: str | None, sizes: dict[str, int]):
-    """The analysis' layer count (a sympy formula in the sizes) at these sizes."""
+    """The analysis' layer count (a formula in the sizes, read from a weight file) at these
+    sizes: through the closed grammar of `compiler.formula`, never sympify."""
     if formula is None:
         return None
-    import sympy
-    from compiler import ir
-    names = {"log2": ir.log2, "ceil": sympy.ceiling, "floor": sympy.floor,
-             **{k: ir.size_symbol(k) for k in sizes}}
-    return round(ir.evaluate(sympy.sympify(formula, locals=names), sizes))
+    from compiler import formula as F
+    return round(F.evaluate(F.parse(formula, tuple(sizes)), sizes))
 
 
 def table(rows: list[dict]) -> str:

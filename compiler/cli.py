@@ -461,6 +461,13 @@ def _add_exec(p: argparse.ArgumentParser) -> None:
                    help="the torch device to run on: cpu (default), cuda, cuda:1, ...")
     p.add_argument("--dtype", choices=("float32", "float64"),
                    help="the arithmetic (default: the file's, float32 unless it says float64)")
+    _add_no_verify(p)
+
+
+def _add_no_verify(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="use the weight file even if its tensors do not match their digest "
+                        "(tensors_sha256); every other check still runs")
 
 
 def _cmd_exec(ctx: _Context) -> int:
@@ -473,7 +480,7 @@ def _cmd_exec(ctx: _Context) -> int:
     except ValueError as err:
         ctx.usage_error(f"argument --device: {err}")
     try:
-        net = load(args.weights, device, args.dtype)
+        net = load(args.weights, device, args.dtype, verify=args.verify)
     except ValueError as err:
         ctx.usage_error(f"argument --dtype: {err}")
 
@@ -511,13 +518,14 @@ def _add_inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document instead")
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw the layer structure as a PNG image")
+    _add_no_verify(p)
 
 
 def _cmd_inspect(ctx: _Context) -> int:
     from compiler.inspect import describe, plot, text
     from compiler.weights import read_weights
     args = ctx.args
-    tensors, meta = read_weights(args.weights)
+    tensors, meta = read_weights(args.weights, verify=args.verify)
     summary = describe(args.weights, tensors, meta)
     if args.plot is not None:
         _write_bytes(args.plot, plot(summary))
@@ -575,6 +583,7 @@ def _add_test(p: argparse.ArgumentParser) -> None:
                    help="the most nodes or positions an input has (default 8)")
     p.add_argument("--program", dest="name", metavar="NAME",
                    help="which program of the file (needed when it has several)")
+    _add_no_verify(p)
 
 
 def _source_sha256(path: str) -> str:
@@ -612,6 +621,31 @@ def _cmd_test(ctx: _Context) -> int:
         return _test_weights(ctx, checked, sizes, out, compiled_here=True)
 
 
+def _check_signature(weights: str, checked, net) -> None:
+    """Refuse a weight file whose parameters or results are not the program's (names and types,
+    in order): the property test could not even feed it the program's inputs."""
+    from dsl import types as T
+    from dsl.diagnostics import Diagnostic, NclError
+    from dsl.pretty import pretty_type
+
+    def sig(p, names):
+        return ([(q.name, T.from_syntax(q.type)) for q in p.params],
+                list(zip(names, map(T.from_syntax, p.results))))
+
+    def shown(p, names):
+        ins = ", ".join(f"{q.name}: {pretty_type(q.type)}" for q in p.params)
+        outs = ", ".join(f"{n}: {pretty_type(r)}" for n, r in zip(names, p.results))
+        return f"({ins}) -> ({outs})"
+
+    mine, theirs = (checked.program, checked.result_names), \
+        (net.signature.program, net.signature.result_names)
+    if sig(*mine) != sig(*theirs):
+        raise NclError(Diagnostic(
+            weights, 1, 1, 1, 1, "error", "weights-mismatch",
+            f"the network takes and returns {shown(*theirs)}, but {checked.program.name} is "
+            f"{shown(*mine)}: it cannot be tested against this program"))
+
+
 def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                   compiled_here: bool = False) -> int:
     from dsl.diagnostics import Diagnostic, NclError
@@ -620,8 +654,9 @@ def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
     from compiler.testing import test_program
     args = ctx.args
     program = checked.program
-    net = load(weights)
+    net = load(weights, verify=getattr(args, "verify", True))
     if not compiled_here:
+        _check_signature(weights, checked, net)
         said = []
         if net.meta["program"] != program.name:
             said.append(f"it was compiled from program '{net.meta['program']}', "

@@ -181,8 +181,9 @@ def _gnn_text(d: dict) -> list[str]:
     lines.append("  stages:      stage  role     domain    op         widths          "
                  "parameters   nonzero")
     for S in g["stages"]:
-        lines.append(f"               {S['index']:>5}  {S['role']:<8} {S['domain']:<9} "
-                     f"{S['op']:<10} {'-'.join(map(str, S['widths'])):<15} "
+        # role and op are descriptive and optional in a file (compiler.schema): "-" if absent
+        lines.append(f"               {S['index']:>5}  {S['role'] or '-':<8} {S['domain']:<9} "
+                     f"{S['op'] or '-':<10} {'-'.join(map(str, S['widths'])):<15} "
                      f"{S['parameters']:>10} {S['nonzero']:>9}")
     return lines
 

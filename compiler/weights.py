@@ -10,26 +10,30 @@ source and options must give the same bytes. Files are read back with safetensor
 """
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
+import math
 import os
-import re
+import stat
 import struct
 
 import numpy as np
-from safetensors import SafetensorError
-from safetensors.numpy import load as _st_load
 
 from compiler.atomic import write_atomic
 from dsl.diagnostics import Diagnostic, NclError
 
-FORMAT = "nclang-weights/1"
+FORMAT = "nclang-weights/2"
 KEYS = ("format", "program", "source_sha256", "target", "architecture", "encodings", "analysis",
-        "options")
+        "options", "tensors_sha256")
 # keys a file may have: `training` (a JSON object) marks a file written by `nclang train`
 OPTIONAL_KEYS = ("training",)
 TARGETS = ("mlp", "gnn", "transformer")
 DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "uint8": "U8",
           "bool": "BOOL"}
+_NUMPY = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4", "U8": "u1", "BOOL": "?"}
+# the largest header read, as safetensors itself allows: a bound before anything is allocated
+MAX_HEADER = 100_000_000
 
 
 def canonical_json(obj) -> str:
@@ -46,10 +50,13 @@ def tensor_specs(tensors: dict[str, np.ndarray]) -> dict[str, dict]:
 def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
     """The file's bytes; ValueError when the compiler hands over something inconsistent."""
     meta = dict(meta)
+    # the digest is always the data's own: a caller re-saving metadata it read (training, a
+    # test that perturbs a weight) hands over the old file's digest
+    meta.pop("tensors_sha256", None)
     if meta.setdefault("format", FORMAT) != FORMAT:
         raise ValueError(f"format must be {FORMAT!r}, got {meta['format']!r}")
     allowed = set(KEYS) | set(OPTIONAL_KEYS)
-    if not set(KEYS) <= set(meta) <= allowed:
+    if not set(KEYS) - {"tensors_sha256"} <= set(meta) <= allowed:
         raise ValueError(f"metadata keys must be {sorted(KEYS)} (and optionally "
                          f"{sorted(OPTIONAL_KEYS)}); missing {sorted(set(KEYS) - set(meta))}, "
                          f"unknown {sorted(set(meta) - allowed)}")
@@ -65,7 +72,11 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
     if arch.setdefault("tensors", specs) != specs:
         raise ValueError("architecture['tensors'] does not describe the tensors given")
     meta["architecture"] = arch
-    problems = _check_meta(json.loads(canonical_json(meta)))
+    blob = {k: arrays[k].tobytes(order="C") for k in arrays}
+    meta["tensors_sha256"] = tensors_digest(
+        (k, DTYPES[arrays[k].dtype.name], arrays[k].shape, blob[k]) for k in sorted(arrays))
+    from compiler import schema
+    problems = schema.check(json.loads(canonical_json(meta)), arrays)
     if problems:
         raise ValueError("; ".join(problems))
     header = {"__metadata__": {k: canonical_json(meta[k]) for k in KEYS + OPTIONAL_KEYS
@@ -74,11 +85,10 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
     order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
     off, blobs = 0, []
     for k in order:
-        blob = arrays[k].tobytes(order="C")
         header[k] = {"dtype": DTYPES[arrays[k].dtype.name], "shape": list(arrays[k].shape),
-                     "data_offsets": [off, off + len(blob)]}
-        off += len(blob)
-        blobs.append(blob)
+                     "data_offsets": [off, off + len(blob[k])]}
+        off += len(blob[k])
+        blobs.append(blob[k])
     h = canonical_json(header).encode()
     h += b" " * (-len(h) % 8)
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
@@ -90,26 +100,62 @@ def write_weights(path, tensors: dict[str, np.ndarray], meta: dict) -> None:
     write_atomic(path, encode(tensors, meta))
 
 
-def read_weights(path) -> tuple[dict[str, np.ndarray], dict]:
+def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict]:
     """(tensors, metadata with each value parsed from JSON), or NclError with every problem found,
-    each a `FILE:1:1: error:` diagnostic with code `bad-weights`."""
+    each a `FILE:1:1: error:` diagnostic with code `bad-weights`.
+
+    Reading is bounded before anything is allocated: the path must be a regular file (not a
+    pipe or /dev/zero), the header at most MAX_HEADER bytes, and every tensor's declared
+    offsets inside the file; only then is the data read. Metadata is strict JSON (no NaN or
+    Infinity, no duplicate keys, bounded nesting) and must pass the schema
+    (`compiler.schema`), formulas included, so that nothing a runtime reads can be missing or of
+    the wrong type. `verify=False` skips the tensor digest (`tensors_sha256`) only."""
     file = os.fspath(path)
 
     def fail(*msgs):
         return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
 
     try:
-        with open(file, "rb") as f:
-            data = f.read()
+        # opened without blocking (a FIFO would wait for a writer) and checked on the open file,
+        # so the path cannot be swapped for a device between the check and the read
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise fail("not a regular file: a weight file is read from disk, not from a device, "
+                       "pipe or folder")
+        with os.fdopen(fd, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise fail(f"not a safetensors file: {len(head)} bytes, too short for a header")
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_HEADER:
+                raise fail(f"not a safetensors file: it declares a header of {n} bytes, more "
+                           f"than the {MAX_HEADER} a weight file may have")
+            if n > st.st_size - 8:
+                raise fail(f"truncated or not a safetensors file: the header needs {n} bytes, "
+                           f"{max(st.st_size - 8, 0)} follow")
+            header = _header(f.read(n))
+            if isinstance(header, str):
+                raise fail(header)
+            entries = _entries(header, st.st_size - 8 - n)
+            if isinstance(entries, str):
+                raise fail(entries)
+            data = f.read(st.st_size - 8 - n)
     except OSError as e:
-        raise fail(f"cannot read the weight file: {e.strerror}") from None
-    header = _header(data)
-    if isinstance(header, str):
-        raise fail(header)
-    try:
-        tensors = {k: np.array(v) for k, v in sorted(_st_load(data).items())}
-    except SafetensorError as e:
-        raise fail(f"not a valid safetensors file: {e}") from None
+        raise fail(f"cannot read the weight file: {e.strerror or e}") from None
+    if len(data) != st.st_size - 8 - n:
+        raise fail("the file changed while it was read")
+    tensors, problems = {}, []
+    for name, (code, shape, begin, end) in sorted(entries.items()):
+        dt = np.dtype(_NUMPY[code])
+        t = np.frombuffer(data, dt, count=(end - begin) // dt.itemsize, offset=begin)
+        if code == "BOOL" and np.frombuffer(data, np.uint8, end - begin, begin).max(
+                initial=0) > 1:
+            problems.append(f"tensor '{name}' holds bytes other than 0 and 1 in a bool tensor")
+        tensors[name] = t.reshape(shape).astype(dt.newbyteorder("="))
+    if problems:
+        raise fail(*problems)
     md = header.get("__metadata__") or {}
     if "format" not in md:
         raise fail("no 'format' metadata: not an nclang weight file")
@@ -117,101 +163,143 @@ def read_weights(path) -> tuple[dict[str, np.ndarray], dict]:
     if fmt != FORMAT:
         shown = fmt if isinstance(fmt, str) else md["format"]
         raise fail(f"unknown format version {shown!r}; this nclang reads {FORMAT!r}")
-    meta, problems = {}, []
+    meta = {}
     for k in KEYS:
         if k not in md:
             problems.append(f"missing metadata key '{k}'")
             continue
         meta[k] = _json(md[k])
-        if meta[k] is _BAD:
-            problems.append(f"metadata '{k}' is not valid JSON")
+        if isinstance(meta[k], _Bad):
+            problems.append(f"metadata '{k}' is not valid JSON{meta[k].why}")
     for k in OPTIONAL_KEYS:
         if k in md:
             meta[k] = _json(md[k])
-            if not isinstance(meta[k], dict):
-                problems.append(f"metadata '{k}' must be a JSON object")
+            if isinstance(meta[k], _Bad):
+                problems.append(f"metadata '{k}' is not valid JSON{meta[k].why}")
+    allowed = KEYS + OPTIONAL_KEYS
+    for k in sorted(set(md) - set(allowed)):
+        close = difflib.get_close_matches(k, allowed, 1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        problems.append(f"unknown metadata key {k!r}{hint}")
     if problems:
         raise fail(*problems)
-    problems = _check_meta(meta)
+    from compiler import schema
+    problems = schema.check(meta, tensors)
     if problems:
         raise fail(*problems)
-    specs = meta["architecture"]["tensors"]
-    for k, spec in specs.items():
-        if k not in tensors:
-            problems.append(f"tensor '{k}' is missing; the architecture lists it")
-            continue
-        t, shape = tensors[k], tuple(spec["shape"])
-        if t.shape != shape:
-            problems.append(f"tensor '{k}' has shape {t.shape}, the architecture says {shape}")
-        if t.dtype.name != spec["dtype"]:
-            problems.append(f"tensor '{k}' has dtype {t.dtype.name}, the architecture says "
-                            f"{spec['dtype']}")
-        elif t.dtype.kind == "f" and not np.isfinite(t).all():
-            problems.append(f"tensor '{k}' holds NaN or infinite values")
-    problems += [f"tensor '{k}' is not in the architecture" for k in tensors if k not in specs]
-    if problems:
-        raise fail(*problems)
+    if verify:
+        digest = tensors_digest((k, entries[k][0], entries[k][1], data[entries[k][2]:entries[k][3]])
+                                for k in sorted(entries))
+        if digest != meta["tensors_sha256"]:
+            raise fail(f"the tensor data does not match its digest (tensors_sha256 is "
+                       f"{meta['tensors_sha256'][:12]}..., the data hashes to {digest[:12]}...): "
+                       f"the file was damaged or its tensors edited; recompile it, or pass "
+                       f"--no-verify to use it anyway")
     return tensors, meta
 
 
-_BAD = object()
+def tensors_digest(items) -> str:
+    """SHA-256 of the tensor data: `items` are (name, safetensors dtype code, shape, raw bytes)
+    in sorted name order. The hash covers the 8-byte little-endian length of the canonical JSON
+    list [[name, code, shape], ...], that list, then every tensor's raw bytes in the same order;
+    the list fixes each tensor's byte length, so no two different sets of tensors hash alike."""
+    items = list(items)
+    index = canonical_json([[k, code, list(shape)] for k, code, shape, _ in items]).encode()
+    h = hashlib.sha256(struct.pack("<Q", len(index)) + index)
+    for *_, raw in items:
+        h.update(raw)
+    return h.hexdigest()
+
+
+class _Strict(ValueError):
+    """Valid for `json.loads`, but not strict JSON: the message says why."""
+
+
+def _strict_pairs(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Strict(f"the key {k!r} appears twice")
+        out[k] = v
+    return out
+
+
+def _no_constant(name):
+    raise _Strict(f"{name} is not a JSON number")
+
+
+def strict_json(s):
+    """`json.loads` that refuses NaN / Infinity and duplicate keys; ValueError (RecursionError
+    turned into one) when `s` is not such JSON."""
+    try:
+        return json.loads(s, parse_constant=_no_constant, object_pairs_hook=_strict_pairs)
+    except RecursionError:
+        raise _Strict("it is nested too deeply") from None
+
+
+class _Bad:
+    """A metadata value that is not strict JSON, and why when the reason is not just syntax."""
+
+    def __init__(self, why: str = ""):
+        self.why = why
 
 
 def _json(s):
+    if not isinstance(s, str):
+        return _Bad()
     try:
-        return json.loads(s)
-    except (TypeError, ValueError):
-        return _BAD
+        return strict_json(s)
+    except _Strict as err:
+        return _Bad(f" ({err})")
+    except ValueError:
+        return _Bad()
 
 
-def _header(data: bytes) -> dict | str:
-    """The parsed safetensors header, or a message saying why the bytes are not a whole file."""
-    if len(data) < 8:
-        return f"not a safetensors file: {len(data)} bytes, too short for a header"
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        return f"truncated or not a safetensors file: the header needs {n} bytes, {len(data) - 8} follow"
+def _header(raw: bytes) -> dict | str:
+    """The parsed safetensors header, or a message saying why the bytes are not one."""
     try:
-        header = json.loads(data[8:8 + n])
+        header = strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return "not a safetensors file: the header is not JSON"
     if not isinstance(header, dict):
         return "not a safetensors file: the header is not a JSON object"
-    ends = [e["data_offsets"][1] for k, e in header.items()
-            if k != "__metadata__" and isinstance(e, dict) and len(e.get("data_offsets", ())) == 2]
-    have = len(data) - 8 - n
-    if ends and max(ends) > have:
-        return f"truncated: the tensors need {max(ends)} bytes of data, the file has {have}"
+    md = header.get("__metadata__", {})
+    if not isinstance(md, dict) or not all(isinstance(v, str) for v in md.values()):
+        return "not a safetensors file: '__metadata__' must map strings to strings"
     return header
 
 
-def _check_meta(meta: dict) -> list[str]:
-    """What is wrong with the parsed metadata's shape (the schema in docs/weights.md)."""
-    p = []
-    isstr = lambda v: isinstance(v, str)
-    if not isstr(meta["program"]) or not meta["program"]:
-        p.append("metadata 'program' must be the program's name")
-    if not isstr(meta["source_sha256"]) or not re.fullmatch(r"[0-9a-f]{64}", meta["source_sha256"]):
-        p.append("metadata 'source_sha256' must be 64 lowercase hex digits")
-    if meta["target"] not in TARGETS:
-        p.append(f"metadata 'target' is {meta['target']!r}; one of {', '.join(TARGETS)}")
-    for k in ("architecture", "encodings", "analysis", "options", *OPTIONAL_KEYS):
-        if k in meta and not isinstance(meta[k], dict):
-            p.append(f"metadata '{k}' must be a JSON object")
-    if p:
-        return p
-    specs = meta["architecture"].get("tensors")
-    if not isinstance(specs, dict) or not all(
-            isinstance(s, dict) and s.get("dtype") in DTYPES and isinstance(s.get("shape"), list)
-            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in s["shape"])
-            for s in specs.values()):
-        p.append("metadata 'architecture' must have 'tensors': {name: {\"dtype\": ..., "
-                 "\"shape\": [...]}}")
-    for side in ("inputs", "outputs"):
-        items = meta["encodings"].get(side)
-        if not isinstance(items, list) or not all(
-                isinstance(e, dict) and isstr(e.get("name")) and isstr(e.get("type"))
-                for e in items):
-            p.append(f"metadata 'encodings' must have '{side}': a list of objects with string "
-                     f"'name' and 'type'")
-    return p
+def _entries(header: dict, have: int) -> dict | str:
+    """{name: (dtype code, shape, begin, end)} of the header's tensors, checked as safetensors
+    does (known dtypes, each tensor's bytes its shape's, laid back to back from offset 0 to the
+    end of the file), or a message saying what is wrong."""
+    out = {}
+    for k, e in header.items():
+        if k == "__metadata__":
+            continue
+        if not (isinstance(e, dict) and set(e) == {"dtype", "shape", "data_offsets"}
+                and isinstance(e["dtype"], str) and e["dtype"] in _NUMPY and isinstance(e["shape"], list)
+                and all(_nat(d) for d in e["shape"]) and isinstance(e["data_offsets"], list)
+                and len(e["data_offsets"]) == 2 and all(map(_nat, e["data_offsets"]))):
+            return (f"not a safetensors file: tensor {k!r} must be {{\"dtype\", \"shape\", "
+                    f"\"data_offsets\"}} with a known dtype")
+        begin, end = e["data_offsets"]
+        size = math.prod(e["shape"]) * np.dtype(_NUMPY[e["dtype"]]).itemsize
+        if end - begin != size:
+            return (f"not a safetensors file: tensor {k!r} of shape {e['shape']} needs {size} "
+                    f"bytes, its offsets hold {end - begin}")
+        out[k] = (e["dtype"], tuple(e["shape"]), begin, end)
+    at = 0
+    for _, _, begin, end in sorted(out.values(), key=lambda v: (v[2], v[3])):
+        if begin != at:
+            return "not a safetensors file: the tensors' data overlap or leave a gap"
+        at = end
+    if at > have:
+        return f"truncated: the tensors need {at} bytes of data, the file has {have}"
+    if at < have:
+        return f"not a safetensors file: {have - at} bytes follow the tensors' data"
+    return out
+
+
+def _nat(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0

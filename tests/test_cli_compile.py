@@ -314,7 +314,7 @@ def test_inspect_prints_program_layers_and_parameter_counts(tmp_path, nclang):
     weights = write_parity(tmp_path / "p.safetensors")
     status, out, err = nclang("inspect", weights)
     assert status == 0, err
-    assert out.startswith("parity: mlp network (nclang-weights/1)\n")
+    assert out.startswith("parity: mlp network (nclang-weights/2)\n")
     assert "  sizes:       k=3\n" in out
     assert "  depth:       3 layers\n" in out
     assert "  widths:      3 -> 3 -> 2 -> 1\n" in out

@@ -228,9 +228,22 @@ def test_a_tensor_of_the_wrong_shape_is_one_clear_error(tmp_path):
     block = G.parity(3)
     tensors = block.tensors("layers.")
     meta = mlp_meta(tensors, block.acts, [], [], {"k": 3})
+    write_weights(tmp_path / "w.safetensors", tensors, meta)
     tensors["layers.1.weight"] = np.zeros((2, 4), np.float32)
     meta["architecture"]["layers"][1]["in"] = 4
-    write_weights(tmp_path / "w.safetensors", tensors, meta)
+    # nclang does not write such a file ...
+    with pytest.raises(ValueError, match="layers\\[1\\] reads 4 values but layer 0 writes 3"):
+        write_weights(tmp_path / "w.safetensors", tensors, meta)
+    # ... but another tool may: the same metadata and tensors saved by safetensors itself
+    from safetensors import safe_open
+    from safetensors.numpy import save
+    with safe_open(str(tmp_path / "w.safetensors"), "np") as f:
+        md = dict(f.metadata())
+    arch = json.loads(md["architecture"])
+    arch["layers"][1]["in"] = 4
+    arch["tensors"]["layers.1.weight"]["shape"] = [2, 4]
+    md["architecture"] = json.dumps(arch)
+    (tmp_path / "w.safetensors").write_bytes(save(tensors, md))
     with pytest.raises(NclError) as excinfo:
         load(tmp_path / "w.safetensors")
     assert "layers[1] reads 4 values but layer 0 writes 3" in one_error(excinfo)

@@ -3,6 +3,7 @@ every way a file can be broken gives one clear `FILE:1:1: error:` line instead o
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -20,14 +21,20 @@ from dsl.diagnostics import NclError
 def example():
     block = G.parity(3)
     tensors = block.tensors("layers.")
+    layers = [{"in": tensors[f"layers.{i}.weight"].shape[1],
+               "out": tensors[f"layers.{i}.weight"].shape[0], "act": a}
+              for i, a in enumerate(block.acts)]
     meta = {
         "program": "parity", "source_sha256": hashlib.sha256(b"program parity").hexdigest(),
         "target": "mlp",
-        "architecture": {"activations": block.acts, "widths": block.widths},
-        "encodings": {"inputs": [{"name": "x", "type": "bits[3]", "channels": [0, 3]}],
-                      "outputs": [{"name": "out", "type": "bool", "channels": [0, 1]}]},
-        "analysis": {"depth": "ceil(log2(k))", "class": "NC1"},
-        "options": {"size": {"k": 3}, "activation": "relu"},
+        "architecture": {"family": "mlp", "activation": "relu", "sizes": {"k": 3},
+                         "depth": len(layers), "layers": layers},
+        "encodings": {"inputs": [{"name": "x", "type": "bits[k]", "kind": "bits", "shape": [3],
+                                  "channels": [0, 3]}],
+                      "outputs": [{"name": "out", "type": "bool", "kind": "bool", "shape": [],
+                                   "channels": [0, 1]}]},
+        "analysis": {"cost": {"layers": "ceil(log2(k))", "class": "NC1"}},
+        "options": {"sizes": {"k": 3}, "activation": "relu"},
     }
     return block, tensors, meta
 
@@ -48,7 +55,10 @@ def test_round_trip_gives_the_same_tensors_and_metadata(written):
         assert got[k].dtype == np.float32
         np.testing.assert_array_equal(got[k], tensors[k])
     assert got_meta["format"] == FORMAT
+    assert re.fullmatch(r"[0-9a-f]{64}", got_meta["tensors_sha256"])
     for k in KEYS[1:]:
+        if k == "tensors_sha256":
+            continue
         want = meta[k]
         if k == "architecture":
             want = dict(want, tensors={n: {"dtype": "float32", "shape": list(t.shape)}
@@ -63,11 +73,11 @@ def test_file_loads_without_nclang_and_into_a_torch_state_dict(written):
         assert json.loads(f.metadata()["format"]) == FORMAT
     raw = load_file(str(written))
     layers = torch.nn.ModuleList(torch.nn.Linear(*reversed(raw[f"layers.{i}.weight"].shape))
-                                 for i in range(len(arch["activations"])))
+                                 for i in range(len(arch["layers"])))
     from safetensors.torch import load_file as torch_load
     torch.nn.Module.load_state_dict(torch.nn.ModuleDict({"layers": layers}), torch_load(written))
     x = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=torch.float32)
-    for lin, act in zip(layers, arch["activations"]):
+    for lin, act in zip(layers, [L["act"] for L in arch["layers"]]):
         x = lin(x)
         x = torch.relu(x) if act == "relu" else x
     assert x.detach().squeeze(1).tolist() == [float((a + b + c) % 2) for a in (0, 1)
@@ -180,7 +190,10 @@ def test_truncated_file_is_a_clear_error(written, keep):
 def test_unknown_format_version_is_a_clear_error(written):
     rewrite(written, metadata={"format": json.dumps("nclang-weights/9")})
     assert one_error(written) == ("unknown format version 'nclang-weights/9'; this nclang reads "
-                                  "'nclang-weights/1'")
+                                  f"{FORMAT!r}")
+    # a file of the first version has no digest: it must be recompiled, not half-checked
+    rewrite(written, metadata={"format": json.dumps("nclang-weights/1")})
+    assert one_error(written).startswith("unknown format version 'nclang-weights/1'")
     rewrite(written, metadata={"format": "pt"})
     assert one_error(written).startswith("unknown format version 'pt'")
 
@@ -246,8 +259,9 @@ def test_every_problem_is_reported_at_once(written):
     assert len(e.value.diagnostics) == 2
 
 
-def test_a_perturbed_weight_still_loads(written):
+def test_a_perturbed_weight_is_refused_by_its_digest_unless_not_verified(written):
     w = load_file(str(written))["layers.0.weight"].copy()
     w[0, 0] += 1
     rewrite(written, tensors={"layers.0.weight": w})
-    assert read_weights(written)[0]["layers.0.weight"][0, 0] == w[0, 0]
+    assert one_error(written).startswith("the tensor data does not match its digest")
+    assert read_weights(written, verify=False)[0]["layers.0.weight"][0, 0] == w[0, 0]

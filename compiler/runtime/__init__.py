@@ -104,14 +104,15 @@ def resolve_device(device):
     return dev
 
 
-def load(path, device="cpu", dtype: str | None = None) -> CompiledNet:
+def load(path, device="cpu", dtype: str | None = None, verify: bool = True) -> CompiledNet:
     """Load and validate a weight file. `dtype` is "float32" or "float64"; None means the file's
     own (`architecture["dtype"]`, float32 when absent). Raises NclError (`FILE:1:1:` diagnostics,
-    code `bad-weights`) for a broken file, ValueError for a device or dtype that cannot be used."""
+    code `bad-weights`) for a broken file, ValueError for a device or dtype that cannot be used.
+    `verify=False` skips the check of the tensors against their digest (`--no-verify`)."""
     import torch
     from compiler.weights import read_weights
     file = os.fspath(path)
-    tensors, meta = read_weights(file)
+    tensors, meta = read_weights(file, verify=verify)
     arch = meta["architecture"]
     family = arch.get("family")
     if family not in FAMILIES:

@@ -16,16 +16,13 @@ fill of that scatter, never in a channel or an MLP.
 """
 from __future__ import annotations
 
-import functools
 import math
-from fractions import Fraction
 
 import numpy as np
-import sympy
 import torch
 from torch import nn
 
-from compiler import ir
+from compiler import formula
 from dsl.diagnostics import Diagnostic, NclError
 from dsl.values import NONE_INDEX, GraphData, Instance
 
@@ -39,57 +36,23 @@ _WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 
 def eval_size_text(text: str, sizes: dict[str, int]) -> int:
     """The exact integer value of a size formula as the architecture stores it (`n - 1`,
-    `ceil(log2(n))`): Python integers and fractions only, never a float log."""
-    value = _exact(_size_expr(text), {ir.size_symbol(k): v for k, v in sizes.items()})
-    if value.denominator != 1:
-        raise ValueError(f"size {text} is not an integer at {sizes}")
-    return int(value)
+    `ceil(log2(n))`): read by the closed grammar of `compiler.formula`, never as code, and
+    computed with Python integers and fractions only. FormulaError (a ValueError) when it has no
+    integer value at these sizes."""
+    return formula.eval_int(text, sizes)
 
 
-@functools.lru_cache(maxsize=256)
-def _size_expr(text: str):
-    # parsed once per formula: a loop evaluates its count for every graph of every batch, and
-    # sympify's parser was 70 % of a small training step
-    return sympy.sympify(text, locals={"log2": ir.log2, "ceil": sympy.ceiling,
-                                       "floor": sympy.floor,
-                                       **{k: ir.size_symbol(k) for k in ("n", "m", "k")}})
-
-
-def _exact(e, env) -> Fraction:
-    if e.is_Integer or e.is_Rational:
-        return Fraction(int(e.p), int(e.q))
-    if e.is_Symbol:
-        return Fraction(env[e])
-    if isinstance(e, (sympy.ceiling, sympy.floor)):
-        inner = e.args[0]
-        if isinstance(inner, ir.log2):
-            x = _exact(inner.args[0], env)
-            if x.denominator != 1 or x < 1:
-                raise ValueError(f"log2 of {x}")
-            x = int(x)
-            below = x.bit_length() - 1
-            if x & (x - 1) == 0:
-                return Fraction(below)
-            return Fraction(below + 1 if isinstance(e, sympy.ceiling) else below)
-        v = _exact(inner, env)
-        return Fraction(math.ceil(v) if isinstance(e, sympy.ceiling) else math.floor(v))
-    if isinstance(e, ir.log2):
-        x = int(_exact(e.args[0], env))
-        if x < 1 or x & (x - 1):
-            raise ValueError(f"log2({x}) is not an integer")
-        return Fraction(x.bit_length() - 1)
-    args = [_exact(a, env) for a in e.args]
-    if e.is_Add:
-        return sum(args, Fraction(0))
-    if e.is_Mul:
-        return math.prod(args, start=Fraction(1))
-    if e.is_Pow:
-        return args[0] ** int(args[1])
-    if isinstance(e, sympy.Max):
-        return max(args)
-    if isinstance(e, sympy.Min):
-        return min(args)
-    raise ValueError(f"cannot evaluate {e} exactly")
+def size_at(file: str, text: str, sizes: dict[str, int], what: str) -> int:
+    """`eval_size_text` for a runtime: a formula that passed validation at load time may still
+    have no value at some input's sizes (`log2(m)` on a graph without edges); that is the file's
+    fault, reported as a `bad-weights` error rather than a crash."""
+    try:
+        return formula.eval_int(text, sizes)
+    except formula.FormulaError as err:
+        at = ", ".join(f"{k} = {v}" for k, v in sorted(sizes.items()))
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
+                                  f"{what} {text!r} cannot be evaluated at {at}: {err}")) \
+            from None
 
 
 # ---------------------------------------------------------------- the module
@@ -246,7 +209,8 @@ class GNNNet(CompiledNet):
         n, m = inst.graph.n, inst.graph.m
         if n > self.R:
             self._refuse(f"a graph with n = {n} has node indices past {self.R}")
-        need = eval_size_text(self.bound, {"n": n, "m": m}) if self.bound else 0
+        need = size_at(self.file, self.bound, {"n": n, "m": m}, "the value bound") \
+            if self.bound else 0
         return need <= self.R
 
     def _refuse(self, what: str):
@@ -343,7 +307,8 @@ class GNNNet(CompiledNet):
         return self._tensor(ins["value"]).expand(self.g.B, len(ins["value"])).clone()
 
     def _size(self, ins) -> torch.Tensor:
-        vals = [[eval_size_text(ins["expr"], {"n": self.g.n, "m": m})] for m in self.g.ms]
+        vals = [[size_at(self.file, ins["expr"], {"n": self.g.n, "m": m}, "size")]
+                for m in self.g.ms]
         return self._tensor(np.array(vals, np.float64).reshape(self.g.B, 1))
 
     def _iota(self, ins) -> torch.Tensor:
@@ -386,7 +351,9 @@ class GNNNet(CompiledNet):
     def _gather(self, ins) -> torch.Tensor:
         table, index = self.env[ins["table"]], self.env[ins["index"]]
         B, C = table.shape[0], table.shape[-1]
-        idx = index.reshape(B, -1).clamp(min=0).long()
+        # an index is -1 (none) or a node; the clamp keeps an off-range one (weights that do
+        # not compute the program) a wrong value rather than an out-of-bounds gather
+        idx = index.reshape(B, -1).nan_to_num(0.0).clamp(0, table.shape[1] - 1).long()
         out = torch.gather(table, 1, idx.unsqueeze(-1).expand(B, idx.shape[1], C))
         return out.reshape(*index.shape[:-1], C)
 
@@ -488,7 +455,8 @@ class GNNNet(CompiledNet):
 
     def _loop(self, ins) -> None:
         g = self.g
-        counts = torch.tensor([max(eval_size_text(ins["count"], {"n": g.n, "m": m}), 0)
+        counts = torch.tensor([max(size_at(self.file, ins["count"], {"n": g.n, "m": m},
+                                            "loop count"), 0)
                                for m in g.ms], dtype=torch.long, device=self.device)
         carried = ins["carried"]
         doms = {}
@@ -597,6 +565,6 @@ def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) 
         raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
                                   f"tensors do not match the architecture: "
                                   f"{str(err).splitlines()[0]}")) from None
-    module = module.to(device=device, dtype=dtype).eval()
+    module = module.to(device=device, dtype=dtype).train(False)
     module.requires_grad_(False)
     return GNNNet(file, meta, module, device, dtype)

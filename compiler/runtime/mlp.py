@@ -58,6 +58,6 @@ def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) 
     module = MLP(arch["layers"], device="meta")
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
     module.load_state_dict(state, strict=True, assign=True)
-    module = module.to(device=device, dtype=dtype).eval()
+    module = module.to(device=device, dtype=dtype).train(False)
     module.requires_grad_(False)
     return MLPNet(file, meta, module, device, dtype, width_in, width_out, inputs, outputs)

@@ -21,7 +21,7 @@ from dsl.values import Instance
 
 from . import CompiledNet, exact_matmul
 from .encoding import nearest
-from .gnn import eval_size_text
+from .gnn import size_at
 
 
 class Transformer(nn.Module):
@@ -138,7 +138,8 @@ class TransformerNet(CompiledNet):
         # pass per group of sequences with the same trip counts
         groups: dict[tuple, list[int]] = {}
         for b in range(len(instances)):
-            trips = tuple(max(eval_size_text(lp["count"], {"n": int(lengths[b])}), 0)
+            trips = tuple(max(size_at(self.file, lp["count"], {"n": int(lengths[b])},
+                                   "loop count"), 0)
                           for lp in self.loops)
             groups.setdefault(trips, []).append(b)
         return toks, lengths, groups
@@ -240,5 +241,5 @@ def build(file: str, tensors: dict, meta: dict, device, dtype) -> TransformerNet
                 problems.append(f"tensor 'blocks.{b}.mlp.{i}.weight' is missing")
     if problems:
         raise NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", p) for p in problems])
-    module = Transformer(arch, tensors).to(device=device, dtype=dtype).eval()
+    module = Transformer(arch, tensors).to(device=device, dtype=dtype).train(False)
     return TransformerNet(file, meta, module, device, dtype)

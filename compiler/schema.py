@@ -1,0 +1,635 @@
+"""The schema of a weight file's metadata (docs/weights.md), checked on write and on every read.
+
+A weight file is data from anywhere. `check` is built from what the readers take out of it —
+the runtimes (`compiler.runtime.*`), `nclang inspect` (`compiler.inspect`) and training
+(`compiler.training.model`) — so that a file that passes never makes one of them fail with a
+KeyError, TypeError or IndexError: every key they index is present with the type they use,
+every value id an instruction reads is defined before it, every stage index and tensor a
+runtime takes exists with the shape it multiplies by, and every size formula is in the closed
+grammar of `compiler.formula` over the size variables its runtime supplies. Each problem is one
+sentence, for a `bad-weights` diagnostic; `check` returns all of them (or, where one problem
+makes the rest meaningless, the ones found so far).
+
+No torch here: `nclang inspect` and `nclang compile` stay cold.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from compiler import formula
+
+TARGETS = ("mlp", "gnn", "transformer")
+TENSOR_DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
+RUN_DTYPES = ("float32", "float64")
+# the size variables a family's runtime evaluates formulas at
+GNN_NAMES = ("n", "m")
+SEQ_NAMES = ("n",)
+
+GNN_KINDS = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
+# membership is tested against a tuple: a JSON list or object is unhashable, a dict lookup fails
+KIND_NAMES = tuple(GNN_KINDS)
+GNN_DOMS = ("node", "edge")
+GNN_AGGS = ("any", "all", "sum", "count", "min", "max", "argmin", "argmax")
+GNN_ACTS = ("relu", "id")
+SEQ_KINDS = ("token", "int", "bool", "index", "frac")
+SEQ_MASKS = (None, "le", "lt", "ge", "gt")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _nat(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _pos(v) -> bool:
+    return _nat(v) and v >= 1
+
+
+def _str(v) -> bool:
+    return isinstance(v, str)
+
+
+def check(meta: dict, tensors: dict) -> list[str]:
+    """Every problem with parsed metadata `meta` (all keys present) and the tensors (name ->
+    numpy array) it describes."""
+    p = _top(meta)
+    if p:
+        return p
+    p = _tensors(meta["architecture"], tensors)
+    p += _encodings(meta["encodings"])
+    p += _analysis(meta["analysis"]) + _options(meta["options"])
+    if p:
+        return p
+    arch = meta["architecture"]
+    family = arch.get("family")
+    if family != meta["target"]:
+        return [f"architecture family {family!r} does not match target {meta['target']!r}"]
+    if arch.get("dtype", "float32") not in RUN_DTYPES:
+        return [f"architecture dtype {arch.get('dtype')!r}; one of {', '.join(RUN_DTYPES)}"]
+    if not _sizes(arch.get("sizes", {})):
+        return ["architecture 'sizes' must map size names to positive integers"]
+    if "readout" in meta["encodings"] and meta["encodings"]["readout"] not in ("exact",
+                                                                               "nearest"):
+        return ["encodings 'readout' must be \"exact\" or \"nearest\""]
+    want = {"mlp": "bits", "gnn": "graph", "transformer": "seq"}[family]
+    if meta["encodings"].get("family", want) != want:
+        # the JSON codec reads inputs by this family: a gnn fed bits input has no graph
+        return [f"encodings family {meta['encodings']['family']!r}; a {family} file reads "
+                f"{want!r} input"]
+    return {"mlp": _mlp, "gnn": _gnn, "transformer": _transformer}[family](meta, tensors)
+
+
+# ---------------------------------------------------------------- every target
+
+def _top(meta: dict) -> list[str]:
+    p = []
+    if not _str(meta["program"]) or not meta["program"]:
+        p.append("metadata 'program' must be the program's name")
+    for k in ("source_sha256", "tensors_sha256"):
+        if not _str(meta[k]) or not _HEX64.fullmatch(meta[k]):
+            p.append(f"metadata '{k}' must be 64 lowercase hex digits")
+    if meta["target"] not in TARGETS:
+        p.append(f"metadata 'target' is {meta['target']!r}; one of {', '.join(TARGETS)}")
+    for k in ("architecture", "encodings", "analysis", "options", "training"):
+        if k in meta and not isinstance(meta[k], dict):
+            p.append(f"metadata '{k}' must be a JSON object")
+    return p
+
+
+def _tensors(arch: dict, tensors: dict) -> list[str]:
+    specs = arch.get("tensors")
+    if not isinstance(specs, dict) or not all(
+            isinstance(s, dict) and s.get("dtype") in TENSOR_DTYPES
+            and isinstance(s.get("shape"), list) and all(map(_nat, s["shape"]))
+            for s in specs.values()):
+        return ["metadata 'architecture' must have 'tensors': {name: {\"dtype\": ..., "
+                "\"shape\": [...]}}"]
+    p = []
+    for k, spec in specs.items():
+        if k not in tensors:
+            p.append(f"tensor '{k}' is missing; the architecture lists it")
+            continue
+        t, shape = tensors[k], tuple(spec["shape"])
+        if t.shape != shape:
+            p.append(f"tensor '{k}' has shape {t.shape}, the architecture says {shape}")
+        if t.dtype.name != spec["dtype"]:
+            p.append(f"tensor '{k}' has dtype {t.dtype.name}, the architecture says "
+                     f"{spec['dtype']}")
+        elif t.dtype.kind == "f" and not np.isfinite(t).all():
+            p.append(f"tensor '{k}' holds NaN or infinite values")
+    return p + [f"tensor '{k}' is not in the architecture" for k in tensors if k not in specs]
+
+
+def _encodings(enc: dict) -> list[str]:
+    p = []
+    for side in ("inputs", "outputs"):
+        items = enc.get(side)
+        if not isinstance(items, list) or not all(
+                isinstance(e, dict) and _str(e.get("name")) and _str(e.get("type"))
+                for e in items):
+            p.append(f"metadata 'encodings' must have '{side}': a list of objects with string "
+                     f"'name' and 'type'")
+        elif len({e["name"] for e in items}) != len(items):
+            p.append(f"metadata 'encodings' names one of its {side} twice")
+    if "family" in enc and enc["family"] not in ("bits", "graph", "seq"):
+        p.append("encodings 'family' must be \"bits\", \"graph\" or \"seq\"")
+    return p
+
+
+def _analysis(doc: dict) -> list[str]:
+    # inspect reads analysis.cost / analysis.ranges as objects and shows their fields as text
+    return [f"metadata 'analysis' must have '{k}' as a JSON object" for k in ("cost", "ranges")
+            if k in doc and not isinstance(doc[k], dict)]
+
+
+def _options(doc: dict) -> list[str]:
+    if "sizes" in doc and not _sizes(doc["sizes"]):
+        return ["metadata 'options' 'sizes' must map size names to positive integers"]
+    return []
+
+
+def _sizes(v) -> bool:
+    return isinstance(v, dict) and all(_str(k) and k.isidentifier() and _pos(x)
+                                       for k, x in v.items())
+
+
+def _formula(text, names, where: str) -> list[str]:
+    why = formula.check(text, names)
+    return [] if why is None else [f"{where} {str(text)[:60]!r} is not a size formula: {why}"]
+
+
+# ---------------------------------------------------------------- mlp
+
+def _mlp(meta: dict, tensors: dict) -> list[str]:
+    from compiler.runtime.encoding import check_layers, slots
+    arch = meta["architecture"]
+    p = check_layers(arch, tensors)
+    if p:
+        return p
+    width_in, width_out = arch["layers"][0]["in"], arch["layers"][-1]["out"]
+    p = slots(meta["encodings"]["inputs"], "inputs", width_in)[1]
+    p += slots(meta["encodings"]["outputs"], "outputs", width_out)[1]
+    return p or _mlp_shapes(meta)
+
+
+def _mlp_shapes(meta: dict) -> list[str]:
+    """Each encoding item's `shape` must be its declared type's at the file's sizes: the runtime
+    lays a decoded value of that type into exactly those channels."""
+    from dsl import types as T
+    from dsl.diagnostics import NclError
+    from dsl.sizes import eval_size
+    from compiler.runtime.encoding import signature
+    try:
+        shim, sizes = signature(meta, "")
+    except NclError:
+        return []  # the runtime reports it when it builds the signature (runtime.CompiledNet)
+    enc = meta["encodings"]
+    typed = list(zip(enc["inputs"], shim.program.params)) + \
+        list(zip(enc["outputs"], shim.program.results))
+    p = []
+    for item, syntax in typed:
+        t = T.from_syntax(getattr(syntax, "type", syntax))
+        try:
+            shape = [eval_size(a.size, sizes) for a in t.axes] if isinstance(t, T.Field) \
+                else []
+        except (NclError, TypeError, AttributeError):
+            p.append(f"encodings item '{item['name']}' has type {item['type']!r}, whose sizes "
+                     f"the file does not give")
+            continue
+        if shape != item["shape"]:
+            p.append(f"encodings item '{item['name']}' has shape {item['shape']}, but its type "
+                     f"{item['type']} is {shape} at the file's sizes")
+    return p
+
+
+# ---------------------------------------------------------------- gnn
+
+def _gnn(meta: dict, tensors: dict) -> list[str]:
+    arch, enc = meta["architecture"], meta["encodings"]
+    p = []
+    if not isinstance(arch.get("program"), list) or not isinstance(arch.get("stages"), list) \
+            or not _pos(arch.get("design_bound")):
+        return ["a gnn architecture needs 'stages' (a list), 'program' (a list) and "
+                "'design_bound' (a positive integer)"]
+    values = arch.get("values", {})
+    if not isinstance(values, dict) or not all(v in KIND_NAMES for v in values.values()):
+        return [f"architecture 'values' must map value ids to kinds "
+                f"({', '.join(GNN_KINDS)})"]
+    if arch.get("value_bound") is not None:
+        p += _formula(arch["value_bound"], GNN_NAMES, "architecture value_bound")
+    stages = arch["stages"]
+    for i, s in enumerate(stages):
+        where = f"architecture stages[{i}]"
+        if not isinstance(s, dict) or not isinstance(s.get("layers"), list) or not s["layers"]:
+            p.append(f"{where} must have 'layers': a non-empty list")
+            continue
+        if not (_doms(s.get("domain", [])) and _str(s.get("op", "")) and _str(s.get("role", ""))):
+            p.append(f"{where} must have a 'domain' (a list of node / edge) and string 'op' and "
+                     f"'role'")
+        prev = None
+        for j, lay in enumerate(s["layers"]):
+            if not (isinstance(lay, dict) and _pos(lay.get("in")) and _pos(lay.get("out"))
+                    and lay.get("act") in GNN_ACTS):
+                p.append(f"{where} layers[{j}] must be {{\"in\", \"out\": positive integers, "
+                         f"\"act\": relu or id}}")
+                break
+            if prev is not None and lay["in"] != prev:
+                p.append(f"{where} layers[{j}] reads {lay['in']} values but layer {j - 1} "
+                         f"writes {prev}")
+            prev = lay["out"]
+            for name, shape in ((f"stages.{i}.layers.{j}.weight", (lay["out"], lay["in"])),
+                                (f"stages.{i}.layers.{j}.bias", (lay["out"],))):
+                t = tensors.get(name)
+                if t is None:
+                    p.append(f"tensor '{name}' is missing; {where} needs it")
+                elif t.shape != shape or t.dtype.kind != "f":
+                    p.append(f"tensor '{name}' has shape {t.shape} and dtype {t.dtype}; "
+                             f"{where} needs a float tensor of shape {shape}")
+    names = {f"stages.{i}.layers.{j}.{w}" for i, s in enumerate(stages) if isinstance(s, dict)
+             and isinstance(s.get("layers"), list) for j in range(len(s["layers"]))
+             for w in ("weight", "bias")}
+    p += [f"tensor '{k}' is not part of any stage" for k in sorted(tensors) if k not in names]
+    if p:
+        return p
+    graphs = [e for e in enc["inputs"] if e.get("kind") == "graph"]
+    if len(graphs) != 1 or graphs[0]["type"] != "graph":
+        return ["a gnn file's encodings must have exactly one input of kind graph, type graph"]
+    p += _type_domains(meta)
+    if p:
+        return p
+    inputs = {}
+    for i, e in enumerate(enc["inputs"]):
+        if e.get("kind") == "graph":
+            continue
+        if e.get("kind") not in KIND_NAMES or not _doms(e.get("domain")):
+            p.append(f"encodings inputs[{i}] ('{e['name']}') must have a 'kind' "
+                     f"({', '.join(GNN_KINDS)}) and a 'domain' (a list of node / edge)")
+        else:
+            inputs[e["name"]] = e
+    if p:
+        return p
+    env: dict[int, tuple] = {}
+    p += _gnn_block(arch["program"], env, stages, inputs, "architecture program", 0)
+    if p:
+        return p
+    # training reads each carried value's kind from `values`
+    p += [f"architecture 'values' has no kind for value {v}, which a loop carries"
+          for v in sorted(_carried_next(arch["program"])) if str(v) not in values]
+    for i, e in enumerate(enc["outputs"]):
+        where = f"encodings outputs[{i}] ('{e['name']}')"
+        if e.get("kind") not in KIND_NAMES or not _doms(e.get("domain")) \
+                or not _nat(e.get("value")):
+            p.append(f"{where} must have 'kind', 'domain' and 'value' (a value id)")
+        elif e["value"] not in env:
+            p.append(f"{where} reads value {e['value']}, which the program never computes")
+        elif env[e["value"]] != (tuple(e["domain"]), GNN_KINDS[e["kind"]]):
+            p.append(f"{where} has domain {e['domain']} and kind {e['kind']}, but value "
+                     f"{e['value']} has domain {list(env[e['value']][0])} and "
+                     f"{env[e['value']][1]} channels")
+    return p
+
+
+def _type_domains(meta: dict) -> list[str]:
+    """Each gnn encoding item's `domain` must be its declared type's (node[bool] is over node):
+    the runtime stacks the decoded value, whose shape the type decides, as that domain."""
+    from dsl import types as T
+    from dsl.diagnostics import NclError
+    from compiler.runtime.encoding import signature
+    try:
+        shim, _ = signature(meta, "")
+    except NclError:
+        return []  # reported by the runtime when it builds the signature (runtime.CompiledNet)
+    enc, p = meta["encodings"], []
+    typed = list(zip(enc["inputs"], shim.program.params)) + \
+        list(zip(enc["outputs"], shim.program.results))
+    for item, syntax in typed:
+        t = T.from_syntax(getattr(syntax, "type", syntax))
+        if isinstance(t, T.Graph) != (item.get("kind") == "graph"):
+            p.append(f"encodings item '{item['name']}': only the graph has kind graph")
+            continue
+        dom = [a.kind for a in t.axes] if isinstance(t, T.Field) else []
+        if not isinstance(t, T.Graph) and (item.get("domain") != dom
+                                            or not all(d in GNN_DOMS for d in dom)):
+            p.append(f"encodings item '{item['name']}' has domain {item.get('domain')}, but its "
+                     f"type {item['type']} is over {dom}")
+    return p
+
+
+def _doms(v) -> bool:
+    # at most one edge axis: a value with one is held with the edge (E) as its leading axis
+    return isinstance(v, list) and len(v) <= 3 and all(d in GNN_DOMS for d in v) \
+        and v.count("edge") <= 1
+
+
+def _carried_next(code) -> set[int]:
+    out = set()
+    for ins in code:
+        if ins["op"] == "loop":
+            out |= {c["next"] for c in ins["carried"]} | _carried_next(ins["body"])
+    return out
+
+
+# fields every instruction of each op has, with their checks; `out`, `dom`, `kind` are common
+_OPS = ("input", "adjacency", "const", "size", "iota", "mlp", "broadcast", "gather",
+        "aggregate", "loop")
+
+
+def _gnn_block(code, env: dict, stages, inputs: dict, where: str, depth: int) -> list[str]:
+    """Check one block of instructions, defining their outputs in `env` (value id -> (domain,
+    channels)) as the runtime will; the first problem ends the block, since later
+    instructions read what it would have defined."""
+    if depth > 8:
+        return [f"{where}: loops nested more than 8 deep"]
+    if not isinstance(code, list):
+        return [f"{where} must be a list of instructions"]
+    for j, ins in enumerate(code):
+        at = f"{where}[{j}]"
+        if not isinstance(ins, dict) or ins.get("op") not in _OPS:
+            return [f"{at} must be an instruction with 'op' one of {', '.join(_OPS)}"]
+        op = ins["op"]
+        at = f"{at} ({op})"
+        if op == "loop":
+            p = _gnn_loop(ins, env, stages, inputs, at, depth)
+            if p:
+                return p
+            continue
+        if not (_nat(ins.get("out")) and _doms(ins.get("dom"))
+                and ins.get("kind") in KIND_NAMES):
+            return [f"{at} must have 'out' (a value id), 'dom' (a list of node / edge) and "
+                    f"'kind' ({', '.join(GNN_KINDS)})"]
+        dom, width = tuple(ins["dom"]), GNN_KINDS[ins["kind"]]
+
+        def read(key, want_dom=None, optional=False):
+            v = ins.get(key)
+            if v is None and optional:
+                return None, None
+            if not _nat(v) or v not in env:
+                raise _Bad(f"{at} reads '{key}' = {v!r}, which is not a value computed before it")
+            d, w = env[v]
+            if want_dom is not None and d != tuple(want_dom):
+                raise _Bad(f"{at} reads value {v} over {list(d)} where it needs "
+                           f"{list(want_dom)}")
+            return d, w
+
+        try:
+            if op == "input":
+                e = inputs.get(ins["name"]) if _str(ins.get("name")) else None
+                if e is None:
+                    return [f"{at} reads input {ins.get('name')!r}, which is not one of the "
+                            f"program's parameters in 'encodings'"]
+                if e["kind"] != ins["kind"] or tuple(e["domain"]) != dom:
+                    return [f"{at} reads {e['name']} as {ins['kind']} over {list(dom)}, but "
+                            f"encodings say {e['kind']} over {e['domain']}"]
+            elif op == "adjacency":
+                if dom != ("node", "node") or width != 1:
+                    return [f"{at} must be a one-channel value over node, node"]
+            elif op == "const":
+                v = ins.get("value")
+                if dom != () or not isinstance(v, list) or len(v) != width or not all(
+                        isinstance(x, (int, float)) and not isinstance(x, bool)
+                        and math.isfinite(x) and abs(x) < 2 ** 53 for x in v):
+                    return [f"{at} must be a global value with 'value': {width} finite numbers"]
+            elif op == "size":
+                p = _formula(ins.get("expr"), GNN_NAMES, f"{at} expr")
+                if p:
+                    return p
+                if dom != () or width != 1:
+                    return [f"{at} must be a one-channel global value"]
+            elif op == "iota":
+                if dom != ("node",) or width != 1:
+                    return [f"{at} must be a one-channel value over node"]
+            elif op == "mlp":
+                s = ins.get("stage")
+                if not _nat(s) or s >= len(stages) or not isinstance(ins.get("args"), list) \
+                        or not ins["args"]:
+                    return [f"{at} must have 'args' (value ids) and 'stage' (one of the "
+                            f"{len(stages)} stages)"]
+                total = 0
+                for a in ins["args"]:
+                    if not _nat(a) or a not in env or env[a][0] != dom:
+                        return [f"{at} reads {a!r}, which is not a value over {list(dom)} "
+                                f"computed before it"]
+                    total += env[a][1]
+                layers = stages[s]["layers"]
+                if layers[0]["in"] != total or layers[-1]["out"] != width:
+                    return [f"{at} feeds {total} channels to stage {s} and expects {width} "
+                            f"back; the stage reads {layers[0]['in']} and writes "
+                            f"{layers[-1]['out']}"]
+            elif op == "broadcast":
+                p = _broadcast(ins, at, dom)
+                if p:
+                    return p
+                read("arg", ins["arg_dom"])
+                if env[ins["arg"]][1] != width:
+                    return [f"{at} changes the number of channels"]
+            elif op == "gather":
+                if dom != ("node",):
+                    return [f"{at} must be a value over node"]
+                _, w = read("table", ("node",))
+                read("index", ("node",))
+                if w != width:
+                    return [f"{at} changes the number of channels"]
+            elif op == "aggregate":
+                p = _aggregate(ins, at, dom, width, read)
+                if p:
+                    return p
+        except _Bad as err:
+            return [str(err)]
+        env[ins["out"]] = (dom, width)
+    return []
+
+
+class _Bad(Exception):
+    pass
+
+
+def _broadcast(ins, at, dom) -> list[str]:
+    arg_dom, axes, ends = ins.get("arg_dom"), ins.get("axes"), ins.get("endpoints")
+    if not (_doms(arg_dom) and isinstance(axes, list) and isinstance(ends, list)
+            and len(axes) == len(arg_dom) == len(ends)
+            and all(_nat(a) and a < len(dom) for a in axes)
+            and all(e in (None, "src", "dst") for e in ends)):
+        return [f"{at} must have 'arg_dom', and 'axes' and 'endpoints' with one entry per "
+                f"axis of it"]
+    out_nodes = [i for i, k in enumerate(dom) if k == "node"]
+    kept = [i for i, k in enumerate(arg_dom) if k == "node" and ends[i] is None]
+    if any(e is not None and arg_dom[i] != "node" for i, e in enumerate(ends)) \
+            or (any(e is not None for e in ends) and "edge" not in dom):
+        return [f"{at}: an endpoint reads a node axis at an edge"]
+    if any(axes[i] not in out_nodes for i in kept) \
+            or len({axes[i] for i in kept}) != len(kept):
+        return [f"{at}: 'axes' must send each node axis to a distinct node axis of {dom}"]
+    if "edge" in arg_dom and "edge" not in dom:
+        return [f"{at}: a broadcast cannot drop the edge axis"]
+    return []
+
+
+def _aggregate(ins, at, dom, width, read) -> list[str]:
+    body_dom, axis, agg, group = (ins.get("body_dom"), ins.get("axis"), ins.get("agg"),
+                                  ins.get("group"))
+    if not (_doms(body_dom) and _nat(axis) and axis < len(body_dom) and agg in GNN_AGGS
+            and group in (None, "src", "dst")
+            and all(k in ins for k in ("body", "cond", "elem", "body_kind", "group"))):
+        return [f"{at} must have 'agg' ({', '.join(GNN_AGGS)}), 'body_dom', 'axis' (an axis "
+                f"of it), 'group' (null, src or dst), and 'body', 'cond', 'elem' and "
+                f"'body_kind' (each may be null)"]
+    if ins.get("body_kind") is not None and ins["body_kind"] not in KIND_NAMES:
+        return [f"{at} has body_kind {ins['body_kind']!r}"]
+    rest = [k for i, k in enumerate(body_dom) if i != axis]
+    if group is not None:
+        # grouped by an edge's endpoint: the edge axis becomes that node axis, in place
+        if body_dom[axis] != "edge" or tuple(body_dom[:axis] + ["node"] + body_dom[axis + 1:]) \
+                != dom:
+            return [f"{at}: a neighbourhood aggregation turns the edge axis into a node axis"]
+    elif tuple(rest) != dom:
+        return [f"{at} aggregates {body_dom} over axis {axis}, which does not give {dom}"]
+    body = read("body", body_dom, optional=True)
+    cond = read("cond", body_dom, optional=True)
+    elem = read("elem", body_dom, optional=True)
+    if body == (None, None) and cond == (None, None) and elem == (None, None):
+        return [f"{at} aggregates nothing"]
+    if agg in ("any", "all", "sum", "min", "max", "argmin", "argmax") and body[0] is None:
+        return [f"{at} ({agg}) needs a 'body'"]
+    if agg in ("argmin", "argmax") and elem[0] is None:
+        return [f"{at} ({agg}) needs an 'elem'"]
+    bk = ins.get("body_kind")
+    if body[0] is not None and (bk is None or GNN_KINDS[bk] != body[1]):
+        return [f"{at}: 'body_kind' does not describe its body"]
+    want = {"any": 1, "all": 1, "sum": 1, "count": 1, "argmin": 1, "argmax": 1}.get(agg)
+    if agg in ("min", "max"):
+        want = 2 if ins["kind"] in ("pinf", "ninf") else 1
+    if width != want or (body[0] is not None and agg in ("any", "all", "sum") and body[1] != 1) \
+            or (cond[0] is not None and cond[1] != 1) or (elem[0] is not None and elem[1] != 1):
+        return [f"{at}: channels do not fit a {agg}"]
+    return []
+
+
+def _gnn_loop(ins, env, stages, inputs, at, depth) -> list[str]:
+    p = _formula(ins.get("count"), GNN_NAMES, f"{at} count")
+    if p:
+        return p
+    carried = ins.get("carried")
+    if not isinstance(ins.get("until_stable"), bool) or not isinstance(carried, list) or not all(
+            isinstance(c, dict) and _str(c.get("name")) and _nat(c.get("next"))
+            and _nat(c.get("out")) and all(k in c and (c[k] is None or _nat(c[k]))
+                                           for k in ("init", "param")) for c in carried):
+        return [f"{at} must have 'until_stable' (a Boolean), 'carried' (a list of {{name, init, "
+                f"param, next, out}}) and 'body'"]
+    if len({c["name"] for c in carried}) != len(carried):
+        return [f"{at} carries a variable twice"]
+    for c in carried:
+        if c["init"] is not None and c["init"] not in env:
+            return [f"{at} starts '{c['name']}' from value {c['init']}, which is not computed "
+                    f"before the loop"]
+        if c["param"] is not None:
+            if c["init"] is None:
+                return [f"{at} reads '{c['name']}' in its body but gives it no initial value"]
+            env[c["param"]] = env[c["init"]]
+    p = _gnn_block(ins.get("body"), env, stages, inputs, f"{at} body", depth + 1)
+    if p:
+        return p
+    for c in carried:
+        if c["next"] not in env:
+            return [f"{at}: '{c['name']}' takes value {c['next']}, which the body never computes"]
+        if c["init"] is not None and env[c["init"]] != env[c["next"]]:
+            return [f"{at}: '{c['name']}' changes domain or channels between rounds"]
+        env[c["out"]] = env[c["next"]]
+    return []
+
+
+# ---------------------------------------------------------------- transformer
+
+def _transformer(meta: dict, tensors: dict) -> list[str]:
+    arch, enc = meta["architecture"], meta["encodings"]
+    sizes = arch.get("sizes", {})
+    blocks, loops, d = arch.get("blocks"), arch.get("loops", []), arch.get("d_model")
+    if not isinstance(blocks, list) or not isinstance(loops, list) or not _pos(d) \
+            or not _pos(sizes.get("n")):
+        return ["a transformer architecture needs 'blocks' (a list), 'd_model' and 'sizes' "
+                "with 'n' (positive integers)"]
+    vocab = enc.get("vocab", [])
+    if vocab is None:
+        vocab = []
+    if not isinstance(vocab, list) or not all(
+            _str(t) or (isinstance(t, int) and not isinstance(t, bool)) for t in vocab) \
+            or len(set(map(repr, vocab))) != len(vocab):
+        return ["encodings 'vocab' must be a list of distinct tokens (strings or integers)"]
+    n = sizes["n"]
+    p = []
+    want = {"embed.token": (len(vocab) + 1, d), "embed.position": (n + 1, d)}
+    for b, spec in enumerate(blocks):
+        where = f"architecture blocks[{b}]"
+        if not isinstance(spec, dict) or not _nat(spec.get("heads")) \
+                or not isinstance(spec.get("mlp"), list) or not all(map(_pos, spec["mlp"])):
+            p.append(f"{where} must have 'heads' (an integer) and 'mlp' (a list of widths)")
+            continue
+        if spec["heads"]:
+            masks = spec.get("masks")
+            if not isinstance(masks, list) or len(masks) != spec["heads"] \
+                    or not all(m in SEQ_MASKS for m in masks):
+                p.append(f"{where} must have one mask per head (null, le, lt, ge or gt)")
+                continue
+            q = tensors.get(f"blocks.{b}.attn.q")
+            e = q.shape[2] if q is not None and q.ndim == 3 else None
+            for nm in ("q", "k", "v"):
+                want[f"blocks.{b}.attn.{nm}"] = (spec["heads"], d, e)
+            want[f"blocks.{b}.attn.o"] = (spec["heads"], e, d)
+        widths = spec["mlp"]
+        if widths and widths[-1] != d:
+            p.append(f"{where} mlp must end at d_model = {d}")
+            continue
+        for i, w in enumerate(widths):
+            want[f"blocks.{b}.mlp.{i}.weight"] = (w, widths[i - 1] if i else d)
+            want[f"blocks.{b}.mlp.{i}.bias"] = (w,)
+    for k, shape in want.items():
+        t = tensors.get(k)
+        if t is None:
+            p.append(f"tensor '{k}' is missing; the architecture needs it")
+        elif t.shape != shape or t.dtype.kind != "f" or None in shape:
+            p.append(f"tensor '{k}' has shape {t.shape} and dtype {t.dtype}; the architecture "
+                     f"needs a float tensor of shape {tuple(x for x in shape if x is not None)}")
+    p += [f"tensor '{k}' is not part of the architecture" for k in sorted(tensors)
+          if k not in want]
+    res = arch.get("residual", {})
+    if not (isinstance(res, dict) and (res.get("sublayers") is None or _nat(res["sublayers"]))
+            and isinstance(res.get("slots", []), list) and all(
+                isinstance(sl, dict) and _str(sl.get("name"))
+                and all(isinstance(sl.get(k), int) and not isinstance(sl.get(k), bool)
+                        for k in ("from", "to"))
+                and isinstance(sl.get("channels"), list) and all(map(_nat, sl["channels"]))
+                for sl in res.get("slots", []))):
+        p.append("architecture 'residual' must have 'sublayers' (an integer) and 'slots' "
+                 "({name, from, to, channels})")
+    last = -1
+    for i, lp in enumerate(loops):
+        where = f"architecture loops[{i}]"
+        if not (isinstance(lp, dict) and isinstance(lp.get("blocks"), list)
+                and len(lp["blocks"]) == 2 and all(map(_nat, lp["blocks"]))
+                and last < lp["blocks"][0] <= lp["blocks"][1] < len(blocks)):
+            p.append(f"{where} must have 'blocks': [first, last], inside the block list and "
+                     f"after the loop before it")
+            continue
+        last = lp["blocks"][1]
+        p += _formula(lp.get("count"), SEQ_NAMES, f"{where} count")
+    ins, outs = enc["inputs"], enc["outputs"]
+    if len(ins) != 1 or not ins[0]["type"].replace(" ", "").startswith("seq["):
+        p.append("a transformer reads one input, the token sequence (a seq[...] type)")
+    for i, o in enumerate(outs):
+        where = f"encodings outputs[{i}] ('{o['name']}')"
+        ch = o.get("channels")
+        if o.get("kind") not in SEQ_KINDS or not isinstance(o.get("per_position"), bool) \
+                or not isinstance(ch, list) or not ch \
+                or not all(_nat(c) and c < d for c in ch):
+            p.append(f"{where} must have 'kind' ({', '.join(SEQ_KINDS)}), 'per_position' (a "
+                     f"Boolean) and 'channels' (residual channels below d_model = {d})")
+            continue
+        if o["kind"] == "token":
+            voc = o.get("vocab")
+            if not isinstance(voc, list) or len(voc) != len(ch) or not all(
+                    _str(t) or (isinstance(t, int) and not isinstance(t, bool)) for t in voc):
+                p.append(f"{where} must have a 'vocab' with one token per channel")
+        elif len(ch) != (2 if o["kind"] == "frac" else 1):
+            p.append(f"{where} must have {2 if o['kind'] == 'frac' else 1} channel(s)")
+    return p
