@@ -492,6 +492,12 @@ class _ModuleChecker:
         self.check_recursion()
         for d in self.defs.values():
             self.check_def(d)
+        if not self.module.items:
+            # an empty file would otherwise check silently, with exit 0 (a file of defs alone
+            # checks them; running it says it holds no program)
+            file = self.module.span.file
+            self.err(A.Span.unknown(file), "no-program",
+                     f"no program in {file}: a file holds one or more 'program NAME(…) -> T {{ … }}'")
         return [c for p in self.module.programs if (c := self.check_program(p)) is not None]
 
     # ---- defs
@@ -775,6 +781,12 @@ class _Checker:
                                     "as in int[0..100] (plain int is only for results)")
                 if lo is not None and lo > hi:
                     return self.err(texpr.span, "bad-type", f"empty range int[{lo}..{hi}]")
+                if lo == math.inf or hi == -math.inf:
+                    # inf is a value only beside finite ones: int[inf..inf] has no finite
+                    # bound, and every range computation on it would be inf - inf
+                    return self.err(texpr.span, "bad-type",
+                                    f"int[{_bound_str(lo)}..{_bound_str(hi)}]: the lower bound "
+                                    "cannot be inf, nor the upper bound -inf")
             case A.GraphType() if where != "param":
                 return self.err(texpr.span, "bad-type", "a graph can only be a program parameter")
             case A.FieldType() | A.BitsType() | A.VecType() if in_def:

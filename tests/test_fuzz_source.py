@@ -68,6 +68,46 @@ case("local-m-k-in-seq-compiles", Case(src("program p(tokens: seq[int[0..9]]) ->
                                            "    return k + count(i for i in positions if tokens[i] > m)",
                                            "}"), "compile", ("--size", "n=4"), status=0))
 
+# ---- literals beyond 2^53, whatever their length (issue 11): refused as they are read
+case("literal-5000-digits-in-expression", Case(src("program p(x: bits[k]) -> int {",
+                                                   "    return " + "9" * 5000,
+                                                   "}"), says="too large", at=(2, 12)))
+case("literal-5000-digits-in-type", Case(src("program p(x: bits[" + "9" * 5000 + "]) -> bool {",
+                                             "    return x[0]",
+                                             "}"), says="too large", at=(1, 19)))
+case("literal-beyond-2^53", Case(src("program p(g: graph, s: node[bool]) -> node[int] {",
+                                     "    r[v] = 9007199254740993 if s[v] else 0",
+                                     "    return r",
+                                     "}"), "compile", says="below 2^53", at=(2, 12)))
+case("literal-mod-10^41", Case(src("program p(x: vec[int[0..100], k]) -> vec[int, k] {",
+                                   f"    y[i] = x[i] % {10 ** 41}",
+                                   "    return y",
+                                   "}"), "compile", ("--size", "k=3"), says="too large",
+                               at=(2, 19)))
+case("bound-10^400", Case(src(f"program p(g: graph, d: node[int[0..{10 ** 400}]]) -> node[int] {{",
+                              "    e[v] = d[v]",
+                              "    return e",
+                              "}"), says="too large", at=(1, 36)))
+case("negative-bound-beyond-2^53", Case(src("program p(g: graph, d: node[int[-9007199254740992..0]]) -> node[int] {",
+                                            "    e[v] = d[v]",
+                                            "    return e",
+                                            "}"), says="-9007199254740992", at=(1, 34)))
+case("vec-size-10^20", Case(src(f"program p(x: vec[int[0..9], {10 ** 20}]) -> int {{",
+                                "    return reduce(+, x)",
+                                "}"), says="too large", at=(1, 29)))
+# ---- ranges with no finite bound (issue 11)
+case("int-inf-inf", Case(src("program p(g: graph, d: node[int[inf..inf]]) -> node[int] {",
+                             "    e[v] = d[v]",
+                             "    return e",
+                             "}"), says="lower bound cannot be inf", at=(1, 29)))
+case("int-minus-inf-minus-inf", Case(src("program p(g: graph, d: node[int[-inf..-inf]]) -> node[int] {",
+                                         "    e[v] = d[v]",
+                                         "    return e",
+                                         "}"), says="upper bound -inf", at=(1, 29)))
+# ---- an empty file is not a program (issue 19)
+case("empty-file", Case("", says="no program in", at=(1, 1)))
+case("comments-only", Case("// nothing here\n", says="no program in", at=(1, 1)))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
