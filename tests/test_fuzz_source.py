@@ -108,6 +108,40 @@ case("int-minus-inf-minus-inf", Case(src("program p(g: graph, d: node[int[-inf..
 case("empty-file", Case("", says="no program in", at=(1, 1)))
 case("comments-only", Case("// nothing here\n", says="no program in", at=(1, 1)))
 
+# ---- size expressions are integers at every size (issues 11, 12 #5, 19)
+case("size-divide-by-zero-in-type", Case(src("program p(x: bits[k // 0]) -> bool {",
+                                             "    return x[0]",
+                                             "}"), says="divisor 0", at=(1, 24)))
+case("size-divide-by-zero-in-range", Case(src("program p(x: bits[k]) -> int {",
+                                              "    return count(i for i in range(k // 0) if x[0])",
+                                              "}"), "compile", ("--size", "k=3"),
+                                          says="divisor 0", at=(2, 40)))
+case("size-divide-by-zero-in-repeat", Case(src("program p(g: graph, s: node[bool]) -> node[bool] {",
+                                               "    r = s",
+                                               "    repeat n // 0 {",
+                                               "        r[v] = r[v] or any(r[u] for u in in(v))",
+                                               "    }",
+                                               "    return r",
+                                               "}"), says="divisor 0", at=(3, 17)))
+case("size-divisor-may-be-zero", Case(src("program p(x: bits[k]) -> int {",
+                                          "    return count(i for i in range(k // (k - 1)) if x[0])",
+                                          "}"), says="divisor k - 1 of a size may be 0",
+                                      at=(2, 41)))
+case("size-bare-log2", Case(src("program p(g: graph, s: node[bool]) -> node[bool] {",
+                                "    r = s",
+                                "    repeat log2(n) {",
+                                "        r[v] = r[v] or any(r[u] for u in in(v))",
+                                "    }",
+                                "    return r",
+                                "}"), says="ceil(log2(n))", at=(3, 12)))
+case("size-log2-of-zero", Case(src("program p(x: bits[k]) -> int {",
+                                   "    return count(i for i in range(ceil(log2(k - 1))) if x[0])",
+                                   "}"), says="needs at least 1", at=(2, 40)))
+case("size-log2-of-a-constant-power-of-two", Case(src("program p(x: bits[k]) -> int {",
+                                                      "    return count(i for i in range(log2(8)) if x[i])",
+                                                      "}"), "run", ("--size", "k=4"),
+                                                  input={"x": 15}, status=0, says='"result": 3'))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
