@@ -927,7 +927,9 @@ class _Checker:
             self.vars, self.maybe = dict(carried), dict(before_maybe)
             outer, self.diags = self.diags, []
             self.block(s.body, top=False)
-            found, self.diags = self.diags, outer
+            # every pass's errors: a wrong expression makes its variable ERR, and ERR is
+            # silent, so the pass after one that found an error finds none
+            found, self.diags = found + self.diags, outer
             grown = {}
             for name, t in carried.items():
                 new = _widen(t, self.vars[name], attempt == 0)
@@ -936,7 +938,7 @@ class _Checker:
             if not grown:
                 break
             carried.update(grown)
-        self.diags.extend(found)
+        self.diags.extend(dict.fromkeys(found))
         new = {k: v for k, v in self.vars.items() if k not in carried}
         runs = count is not ERR and count.lo is not None and count.lo >= 1
         self.maybe = self.maybe if runs else {**before_maybe, **{k: s for k in new}}
@@ -971,6 +973,9 @@ class _Checker:
             return t
         if isinstance(t, T.Bool) and allow_bool:
             return T.Int(0, 1)
+        if isinstance(t, T.Bool):
+            return self.err(e.span, "type-mismatch", "expected a number, got bool: a bool is not "
+                            "a number (write '1 if … else 0', or count booleans with sum or count)")
         if isinstance(t, T.Index):
             if t.optional:
                 return self.err(e.span, "type-mismatch",

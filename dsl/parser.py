@@ -353,6 +353,8 @@ def _syntax_error(err: lark.exceptions.UnexpectedInput, file: str, text: str,
             got, width = "end of file", 1
         span = A.Span(file, line, col, line, col + width)
         message = f"unexpected {got}; expected {_expected(set(accepts))}"
+        if tok.type == "COMP_OP" and "INT" not in accepts:
+            message += " (note: comparisons do not chain; write 'a < b and b < c')"
         return Diagnostic.at(span, "syntax", message + _comment_hint(text, line, col))
     span = A.Span(file, line, col, line, col + 1)
     if isinstance(err, lark.exceptions.UnexpectedCharacters):

@@ -142,6 +142,32 @@ case("size-log2-of-a-constant-power-of-two", Case(src("program p(x: bits[k]) -> 
                                                       "}"), "run", ("--size", "k=4"),
                                                   input={"x": 15}, status=0, says='"result": 3'))
 
+# ---- booleans are not numbers, and and/or/xor take booleans (issue 19), also inside a repeat,
+# whose later passes used to see only the silent error type
+case("bool-plus-int-in-repeat", Case(src("program p(g: graph, source: node[bool]) -> node[bool] {",
+                                         "    reached = source",
+                                         "    repeat n - 1 {",
+                                         "        reached[v] = reached[v] + 1 or any(reached[u] for u in in(v))",
+                                         "    }",
+                                         "    return reached",
+                                         "}"), says="a bool is not a number", at=(4, 22)))
+case("int-or-bool", Case(src("program p(g: graph, x: node[int[0..3]]) -> node[bool] {",
+                             "    r[v] = x[v] or true",
+                             "    return r",
+                             "}"), says="expected a bool, got int[0..3]", at=(2, 12)))
+case("int-or-in-repeat", Case(src("program p(g: graph, x: node[int[0..3]]) -> node[bool] {",
+                                  "    r[v] = false",
+                                  "    repeat 2 {",
+                                  "        r[v] = r[v] or x[v]",
+                                  "    }",
+                                  "    return r",
+                                  "}"), says="expected a bool", at=(4, 24)))
+# ---- comparisons do not chain: a syntax error at the second operator
+case("chained-comparison", Case(src("program p(tokens: seq[int[0..9]]) -> seq[bool] {",
+                                    "    c[i] = 0 < tokens[i] < 5",
+                                    "    return c",
+                                    "}"), says="comparisons do not chain", at=(2, 26)))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
