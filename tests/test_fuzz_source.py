@@ -20,11 +20,13 @@ import json
 import sys
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import pytest
 
 from compiler import cli
 
-ERROR_LINE_START = "error: "
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def src(*lines: str) -> str:
@@ -167,6 +169,21 @@ case("chained-comparison", Case(src("program p(tokens: seq[int[0..9]]) -> seq[bo
                                     "    c[i] = 0 < tokens[i] < 5",
                                     "    return c",
                                     "}"), says="comparisons do not chain", at=(2, 26)))
+
+# ---- the range analysis stays bounded however long a loop runs (issue 11)
+LIST_RANKING = (ROOT / "stdlib" / "graph" / "list_ranking.ncl").read_text()
+APSP = (ROOT / "stdlib" / "graph" / "apsp.ncl").read_text()
+case("list-ranking-repeat-10^6-checks", Case(
+    LIST_RANKING.replace("repeat ceil(log2(n))", "repeat 1000000"), status=0, says="unbounded"))
+case("list-ranking-repeat-10^12-checks", Case(
+    LIST_RANKING.replace("repeat ceil(log2(n))", "repeat 1000000000000"), status=0,
+    says="unbounded"))
+case("list-ranking-repeat-10^6-is-refused-as-unbounded", Case(
+    LIST_RANKING.replace("repeat ceil(log2(n))", "repeat 1000000"), "compile",
+    says="rank reaches unbounded"))
+case("min-plus-repeat-n*n-checks", Case(
+    APSP.replace("repeat ceil(log2(n))", "repeat n * n").replace(" in NC2", ""), status=0,
+    says="exact in float32 for n <= 3"))
 
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
