@@ -100,6 +100,7 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     from compiler.analysis.ranges import value_ranges
     from compiler.lower import lower
     from compiler.weights import write_weights
+    from dsl.checker import reads_outside
     from dsl.jsonio import check_sizes
 
     if activation not in ACTIVATIONS:
@@ -115,6 +116,9 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
                           f"program '{p.name}' has no size variable {unknown[0]} (its sizes: "
                           f"{', '.join(sorted(checked.size_vars)) or 'none'})")
     check_sizes(checked, sizes, source.file)
+    outside = reads_outside(checked, sizes)
+    if outside:
+        raise NclError(outside)
 
     analysis = analyse(checked, source.text, lower(checked))
     errors = [d for d in analysis.diagnostics if d.severity == "error"]

@@ -100,6 +100,39 @@ def select_program(checked: list[CheckedProgram], name: str | None, file: str) -
                       f"no program '{name}' in {file}" + did_you_mean(name, names))
 
 
+def reads_outside(checked: CheckedProgram, sizes: dict[str, int]) -> list[Diagnostic]:
+    """The reads of a field at an integer index that is outside the field at these sizes for
+    every element (`tokens[5]` at n = 4): the interpreter fails on every input there, so a
+    compiler refuses them rather than build a network for a program that cannot run."""
+    from .sizes import eval_size
+    out = []
+    for e in _walk(checked.program.body):
+        if not isinstance(e, A.Index) or id(e.base) not in checked.types:
+            continue
+        base = checked.types[id(e.base)]
+        if not isinstance(base, T.Field) or len(base.axes) != len(e.indices):
+            continue
+        for axis, ie in zip(base.axes, e.indices):
+            t = checked.types.get(id(ie))
+            if not isinstance(t, T.Int) or t.lo is None or t.lo in (INF, -INF):
+                continue
+            if axis.kind in ("node", "pos") and "n" in sizes:
+                size, at = sizes["n"], f"n = {sizes['n']}"
+            elif axis.kind == "range" and all(x.id in sizes for x in _walk(axis.size)
+                                              if isinstance(x, A.Name)):
+                size = eval_size(axis.size, sizes)
+                at = ", ".join(f"{k} = {v}" for k, v in sorted(sizes.items()))
+            else:
+                continue
+            if t.lo >= size:
+                out.append(Diagnostic.at(
+                    ie.span, "index-out-of-range",
+                    f"index {_expr_str(ie)}"
+                    + ("" if t.lo == t.hi else f" (at least {_bound_str(t.lo)})") + " is outside "
+                    f"{_axis_str(axis)} (0..{size - 1}) at {at}: every read of it fails"))
+    return out
+
+
 # ---------------------------------------------------------------- formatting
 
 def _expr_str(e: A.Expr) -> str:
@@ -1121,7 +1154,10 @@ class _Checker:
             return self.err(e.span, "arity", f"{_fmt(base)} takes {want}, not "
                             f"{len(e.indices)}")
         for axis, t, ie in zip(base.axes, idx, e.indices):
-            if t is ERR or isinstance(t, T.Int):
+            if isinstance(t, T.Int):
+                self.index_in_reach(axis, t, ie)
+                continue
+            if t is ERR:
                 continue
             if isinstance(t, T.Index):
                 if t.axis.kind != axis.kind:
@@ -1132,6 +1168,21 @@ class _Checker:
                 self.err(ie.span, "type-mismatch",
                          f"an index is an integer, a node or a position, not {_fmt(t)}")
         return base.elem
+
+    def index_in_reach(self, axis: T.Axis, t: T.Int, ie: A.Expr) -> None:
+        """Refuse an integer index that is outside `axis` at every size: every read of it would
+        fail, and a network has no failure to mirror that with."""
+        size = _size_value(axis.size, self.sizes) if axis.kind == "range" else T.Int(1, None)
+        below = t.hi is not None and t.hi != INF and t.hi < 0
+        beyond = (t.lo is not None and t.lo != -INF and size.hi is not None
+                  and size.hi != INF and t.lo >= size.hi)
+        if below or beyond:
+            where = (f"0..{_bound_str(size.hi - 1)}" if axis.kind == "range" and size.hi == size.lo
+                     else "indexes from 0")
+            value = "" if t.lo == t.hi and _expr_str(ie) == _bound_str(t.lo) else f" (in {_fmt(t)})"
+            self.err(ie.span, "index-out-of-range",
+                     f"index {_expr_str(ie)}{value} is outside {_axis_str(axis)} ({where}) at "
+                     "every size, so every read of it fails")
 
     def edge_index(self, e: A.Index, base: T.Field):
         names = [i.id if isinstance(i, A.Name) else None for i in e.indices]

@@ -612,7 +612,9 @@ class _Interp:
                 lambda x, dom=dom, size=size: f"reading {label} at {x}, outside {dom} "
                                               f"(0..{size - 1})"), v.axes, "index"))
         axes = _union(*ids)
-        data = st.data[tuple(_lift(i, axes) for i in ids)]
+        # asarray: a read at constant indices gives a numpy scalar (a plain str for tokens),
+        # where every Val needs an array
+        data = np.asarray(st.data[tuple(_lift(i, axes) for i in ids)])
         return Val(data, axes, st.kind)
 
     def edge_value(self, e: A.Index, st: Stored, label: str, ctx: _Ctx) -> Val:

@@ -185,6 +185,32 @@ case("min-plus-repeat-n*n-checks", Case(
     APSP.replace("repeat ceil(log2(n))", "repeat n * n").replace(" in NC2", ""), status=0,
     says="exact in float32 for n <= 3"))
 
+# ---- constant indexes outside the domain (issue 11, 12 #4)
+case("index-minus-one", Case(src("program p(tokens: seq[token]) -> seq[token] {",
+                                 "    out[i] = tokens[-1]",
+                                 "    return out",
+                                 "}"), says="index -1 is outside positions", at=(2, 21)))
+case("index-beyond-a-constant-width", Case(src("program p(x: bits[4]) -> bool {",
+                                               "    return x[4]",
+                                               "}"), says="outside range(4) (0..3)", at=(2, 14)))
+case("index-5-at-n-4-compile", Case(src("program p(tokens: seq[token]) -> seq[token] {",
+                                        "    out[i] = tokens[5]",
+                                        "    return out",
+                                        "}"), "compile", ("--size", "n=4"),
+                                    says="index 5 is outside positions (0..3) at n = 4",
+                                    at=(2, 21)))
+case("index-guarded-minus-one-in-range-is-fine", Case(
+    src("program p(tokens: seq[int[0..9]]) -> seq[int] {",
+        "    s[i] = tokens[i - 1] if i > 0 else 0",
+        "    return s",
+        "}"), "run", input={"tokens": [1, 2]}, status=0, says='"s": [0, 1]'))
+case("count-against-tokens-0-runs", Case(
+    src("program p(tokens: seq[token]) -> seq[int] {",
+        "    c[i] = count(j for j in positions if tokens[j] == tokens[0])",
+        "    return c",
+        "}"), "run", input={"tokens": ["a", "b", "a", "c"]}, status=0,
+    says='"c": [2, 2, 2, 2]'))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
