@@ -102,6 +102,7 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     from compiler.weights import write_weights
     from dsl.checker import reads_outside
     from dsl.jsonio import check_sizes
+    from dsl.limits import MAX_SIZE
 
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -115,6 +116,11 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
         raise NclError.at(p.name_span, "unknown-size",
                           f"program '{p.name}' has no size variable {unknown[0]} (its sizes: "
                           f"{', '.join(sorted(checked.size_vars)) or 'none'})")
+    too_big = sorted(k for k, v in sizes.items() if v > MAX_SIZE)
+    if too_big:
+        raise NclError.at(p.name_span, "resource-limit",
+                          f"size {too_big[0]} = {sizes[too_big[0]]} is beyond the limit of "
+                          f"{MAX_SIZE:,} for any size (docs/language.md#resource-limits)")
     check_sizes(checked, sizes, source.file)
     outside = reads_outside(checked, sizes)
     if outside:

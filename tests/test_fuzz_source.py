@@ -211,6 +211,42 @@ case("count-against-tokens-0-runs", Case(
         "}"), "run", input={"tokens": ["a", "b", "a", "c"]}, status=0,
     says='"c": [2, 2, 2, 2]'))
 
+# ---- interpreter resource limits, checked before allocating (issue 11)
+CLOSURE = (ROOT / "stdlib" / "graph" / "closure.ncl").read_text()
+case("closure-at-n-10^9-is-refused-at-once", Case(CLOSURE, "run", input={"n": 10 ** 9},
+                                                  says="limit of 10,000,000 for any size"))
+case("closure-at-n-5000-is-refused-before-n^3", Case(CLOSURE, "run", input={"n": 5000},
+                                                     says="limit of 67,108,864"))
+case("repeat-10^12-is-refused-before-it-starts", Case(
+    src("program p(g: graph, s: node[bool]) -> node[bool] {",
+        "    r = s",
+        "    repeat 1000000000000 {",
+        "        r[v] = not r[v]",
+        "    }",
+        "    return r",
+        "}"), "run", input={"n": 2, "s": [True, False]}, says="limit of 1,000,000 loop",
+    at=(3, 5)))
+case("nested-repeats-count-together", Case(
+    src("program p(g: graph, s: node[bool]) -> node[bool] {",
+        "    r = s",
+        "    repeat 1000 {",
+        "        repeat 1001 {",
+        "            r[v] = not r[v]",
+        "        }",
+        "    }",
+        "    return r",
+        "}"), "run", input={"n": 1, "s": [True]}, says="would run 1,002,000 iterations",
+    at=(3, 5)))
+case("huge-vec-is-refused-before-allocating", Case(
+    src("program p(x: bits[k]) -> vec[int, 1099511627776] {",
+        "    c[i in range(1099511627776)] = i",
+        "    return c",
+        "}"), "run", ("--size", "k=1"), input={"x": 0}, says="limit of 67,108,864",
+    at=(2, 5)))
+case("compile-size-beyond-the-limit", Case(
+    (ROOT / "stdlib" / "bits" / "parity.ncl").read_text(), "compile",
+    ("--size", "k=100000000"), says="limit of 10,000,000"))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
