@@ -136,6 +136,7 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     # `vocab` (the transformer's token vocabulary) only where given: other targets take none
     extra = {"vocab": tuple(vocab)} if vocab else {}
     artifact = _target(target)(checked, sizes, activation, dtype, **extra)
+    _refuse_inexact(checked, ranges, sizes, dtype)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)
     meta = {
@@ -168,6 +169,26 @@ def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int
     checked = select_program(check_source(source.text, source.file), program, source.file)
     return compile_checked(source, checked, out_path, target, sizes, activation, dtype,
                            vocab).path
+
+
+def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:
+    """The floor under every target's own exactness checks: where the sizes fix every value, no
+    integer value (a literal, a constant, an intermediate) may pass what `dtype` holds exactly.
+    Targets refuse first, in their own terms (they know their intermediates); this catches
+    what a target does not look at, such as a large literal compared with a small value."""
+    if not set(checked.size_vars) <= set(sizes) or ranges.max_value is None:
+        return
+    limit, bound = (2 ** 24, "2^24") if dtype == "float32" else (2 ** 53, "2^53")
+    value = ranges.value_at(sizes)
+    if value < limit:
+        return
+    v = ranges.max_value
+    at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "every size"
+    reaches = "has no finite bound" if value == float("inf") else f"reaches {value}"
+    hint = ("compile for float64 (--dtype float64) or use smaller sizes" if dtype == "float32"
+            else "not even float64 holds it exactly")
+    raise NclError.at(v.span, "not-exact", f"{v.name} {reaches} at {at}, which passes {bound}: "
+                                           f"{dtype} cannot hold it exactly; {hint}")
 
 
 def _target(target: str):

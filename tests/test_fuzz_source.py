@@ -247,6 +247,22 @@ case("compile-size-beyond-the-limit", Case(
     (ROOT / "stdlib" / "bits" / "parity.ncl").read_text(), "compile",
     ("--size", "k=100000000"), says="limit of 10,000,000"))
 
+# ---- constants beyond what the arithmetic holds exactly are refused for every target (issue 11)
+case("seq-literal-beyond-2^24-float32", Case(src("program p(tokens: seq[int[0..9]]) -> seq[bool] {",
+                                                 "    c[i] = tokens[i] == 1073741825",
+                                                 "    return c",
+                                                 "}"), "compile", ("--size", "n=4"),
+                                             says="passes 2^24", at=(2, 25)))
+case("seq-literal-beyond-2^24-float64-compiles", Case(
+    src("program p(tokens: seq[int[0..9]]) -> seq[bool] {",
+        "    c[i] = tokens[i] == 1073741825",
+        "    return c",
+        "}"), "compile", ("--size", "n=4", "--dtype", "float64"), status=0))
+case("graph-literal-beyond-2^24", Case(src("program p(g: graph, x: node[int[0..9]]) -> node[bool] {",
+                                           "    c[v] = x[v] == 1073741825",
+                                           "    return c",
+                                           "}"), "compile", says="float32 cannot", at=(2, 20)))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
