@@ -25,6 +25,9 @@ TARGET_ENTRIES = {"mlp": ("compiler.targets.mlp", "compile_mlp"),
                   "gnn": ("compiler.targets.gnn", "compile_gnn"),
                   "transformer": ("compiler.targets.transformer", "compile_transformer")}
 AVAILABLE = tuple(TARGET_ENTRIES)
+# targets that build one block of layers per loop iteration at the compile sizes (a gnn's loops
+# are weight-tied and run at run time), and so are bounded by dsl.limits.MAX_UNROLLED
+UNROLLING = ("mlp", "transformer")
 ACTIVATIONS = ("relu", "step")
 DTYPES = ("float32", "float64")
 
@@ -122,6 +125,8 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
                           f"size {too_big[0]} = {sizes[too_big[0]]} is beyond the limit of "
                           f"{MAX_SIZE:,} for any size (docs/language.md#resource-limits)")
     check_sizes(checked, sizes, source.file)
+    if target in UNROLLING:
+        _refuse_long_unroll(checked, sizes, target)
     outside = reads_outside(checked, sizes)
     if outside:
         raise NclError(outside)
@@ -169,6 +174,18 @@ def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int
     checked = select_program(check_source(source.text, source.file), program, source.file)
     return compile_checked(source, checked, out_path, target, sizes, activation, dtype,
                            vocab).path
+
+
+def _refuse_long_unroll(checked, sizes: dict[str, int], target: str) -> None:
+    from dsl.limits import MAX_UNROLLED, largest_unrolled
+    found = largest_unrolled(checked.program.body, sizes)
+    if found is not None and found[1] > MAX_UNROLLED:
+        loop, trips = found
+        at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "every size"
+        raise NclError.at(loop.span, "resource-limit",
+                          f"this repeat unrolls to {trips:,} iterations at {at}, beyond the "
+                          f"{target} target's limit of {MAX_UNROLLED:,} unrolled iterations "
+                          "(docs/language.md#resource-limits)")
 
 
 def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:

@@ -1172,13 +1172,17 @@ class _Checker:
     def index_in_reach(self, axis: T.Axis, t: T.Int, ie: A.Expr) -> None:
         """Refuse an integer index that is outside `axis` at every size: every read of it would
         fail, and a network has no failure to mirror that with."""
+        if _may_be_inf(t):
+            self.err(ie.span, "index-out-of-range",
+                     f"index {_expr_str(ie)} may be inf ({_fmt(t)}), which indexes nothing")
+            return
         size = _size_value(axis.size, self.sizes) if axis.kind == "range" else T.Int(1, None)
         below = t.hi is not None and t.hi != INF and t.hi < 0
         beyond = (t.lo is not None and t.lo != -INF and size.hi is not None
                   and size.hi != INF and t.lo >= size.hi)
         if below or beyond:
-            where = (f"0..{_bound_str(size.hi - 1)}" if axis.kind == "range" and size.hi == size.lo
-                     else "indexes from 0")
+            constant = axis.kind == "range" and size.hi is not None and size.hi == size.lo
+            where = f"0..{_bound_str(size.hi - 1)}" if constant else "indexes from 0"
             value = "" if t.lo == t.hi and _expr_str(ie) == _bound_str(t.lo) else f" (in {_fmt(t)})"
             self.err(ie.span, "index-out-of-range",
                      f"index {_expr_str(ie)}{value} is outside {_axis_str(axis)} ({where}) at "

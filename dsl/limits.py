@@ -27,6 +27,9 @@ MAX_ELEMENTS = 2 ** 26
 one array of 64-bit integers)."""
 MAX_TRIPS = 10 ** 6
 """The most loop iterations one run may execute, over all its `repeat`s together."""
+MAX_UNROLLED = 10 ** 4
+"""The most loop iterations a compiler may unroll into layers (the mlp and transformer targets
+build one block per iteration; a gnn's loops are weight-tied and run at run time)."""
 
 DOC = "docs/language.md#resource-limits"
 
@@ -59,17 +62,34 @@ def check_spaces(checked, sizes: dict[str, int]) -> Exceeded | None:
     return None
 
 
-def loop_trips(loop: A.Repeat, count: int, sizes: dict[str, int]) -> int:
+def loop_trips(loop: A.Repeat, count: int, sizes: dict[str, int],
+               stable_too: bool = False) -> int:
     """The iterations a `repeat` of `count` runs, its nested loops' included; a nested loop
-    with `until stable` counts as none, since it may stop at once."""
+    with `until stable` counts as none, since it may stop at once, unless `stable_too` (a
+    compiled network runs every loop to its bound)."""
     inner = 0
     for s in loop.body:
-        if isinstance(s, A.Repeat) and not s.until_stable:
+        if isinstance(s, A.Repeat) and (stable_too or not s.until_stable):
             try:
-                inner += loop_trips(s, max(eval_size(s.count, sizes), 0), sizes)
+                inner += loop_trips(s, max(eval_size(s.count, sizes), 0), sizes, stable_too)
             except Exception:  # noqa: BLE001 - a bad count fails, located, when the loop runs
                 pass
     return count * (1 + inner)
+
+
+def largest_unrolled(stmts, sizes: dict[str, int]) -> tuple[A.Repeat, int] | None:
+    """The top-level `repeat` with the most iterations at `sizes` (nested loops and
+    `until stable` bounds included) and that number, or None without loops."""
+    best = None
+    for s in stmts:
+        if isinstance(s, A.Repeat):
+            try:
+                trips = loop_trips(s, max(eval_size(s.count, sizes), 0), sizes, True)
+            except Exception:  # noqa: BLE001 - sizes left open: nothing to bound here
+                continue
+            if best is None or trips > best[1]:
+                best = (s, trips)
+    return best
 
 
 def trips_exceeded(span: A.Span, count: int, done: int) -> Exceeded:

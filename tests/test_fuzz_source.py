@@ -263,6 +263,26 @@ case("graph-literal-beyond-2^24", Case(src("program p(g: graph, x: node[int[0..9
                                            "    return c",
                                            "}"), "compile", says="float32 cannot", at=(2, 20)))
 
+case("mlp-repeat-10^12-is-refused-before-unrolling", Case(
+    (ROOT / "stdlib" / "bits" / "add_ripple.ncl").read_text().replace("repeat k {",
+                                                                      "repeat 1000000000000 {"),
+    "compile", ("--size", "k=3"), says="limit of 10,000 unrolled iterations"))
+# ---- found by the fuzzer
+case("index-may-be-inf", Case(src("program p(tokens: seq[token]) -> seq[token] {",
+                                  "    out[i] = tokens[inf - 1 - i]",
+                                  "    return out",
+                                  "}"), says="may be inf", at=(2, 21)))
+case("index-minus-one-of-a-sized-range", Case(src("program p(a: bits[k]) -> bits[2 * k] {",
+                                                  "    acc[j in range(2 * k)] = false",
+                                                  "    acc[j] = acc[- 1]",
+                                                  "    return acc",
+                                                  "}"), says="outside range(2 * k)",
+                                              at=(3, 18)))
+case("width-q-in-the-cost-analysis", Case(src("program p(a: bits[q], b: bits[q]) -> bool in AC0 {",
+                                              "    d = argmax(i for i in range(q) if a[i] xor b[i])",
+                                              "    return d != none and b[d]",
+                                              "}"), "compile", ("--size", "q=3"), status=0))
+
 
 def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
