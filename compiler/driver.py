@@ -140,8 +140,8 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     # intermediates (weighted sums, attention scores), which can exceed the program's values.
     # `vocab` (the transformer's token vocabulary) only where given: other targets take none
     extra = {"vocab": tuple(vocab)} if vocab else {}
-    artifact = _target(target)(checked, sizes, activation, dtype, **extra)
     _refuse_inexact(checked, ranges, sizes, dtype)
+    artifact = _target(target)(checked, sizes, activation, dtype, **extra)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)
     meta = {
@@ -191,8 +191,8 @@ def _refuse_long_unroll(checked, sizes: dict[str, int], target: str) -> None:
 def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:
     """The floor under every target's own exactness checks: where the sizes fix every value, no
     integer value (a literal, a constant, an intermediate) may pass what `dtype` holds exactly.
-    Targets refuse first, in their own terms (they know their intermediates); this catches
-    what a target does not look at, such as a large literal compared with a small value."""
+    It runs before the target, so that no target builds tables over a range it cannot hold;
+    targets then refuse in their own terms what their intermediates need beyond it."""
     if not set(checked.size_vars) <= set(sizes) or ranges.max_value is None:
         return
     limit, bound = (2 ** 24, "2^24") if dtype == "float32" else (2 ** 53, "2^53")
@@ -204,7 +204,7 @@ def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:
     reaches = "has no finite bound" if value == float("inf") else f"reaches {value}"
     hint = ("compile for float64 (--dtype float64) or use smaller sizes" if dtype == "float32"
             else "not even float64 holds it exactly")
-    raise NclError.at(v.span, "not-exact", f"{v.name} {reaches} at {at}, which passes {bound}: "
+    raise NclError.at(v.span, "not-exact", f"{v.name} {reaches}, which passes {bound} at {at}: "
                                            f"{dtype} cannot hold it exactly; {hint}")
 
 

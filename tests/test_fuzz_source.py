@@ -252,7 +252,7 @@ case("seq-literal-beyond-2^24-float32", Case(src("program p(tokens: seq[int[0..9
                                                  "    c[i] = tokens[i] == 1073741825",
                                                  "    return c",
                                                  "}"), "compile", ("--size", "n=4"),
-                                             says="passes 2^24", at=(2, 25)))
+                                             says="passes 2^24 at n = 4", at=(2, 25)))
 case("seq-literal-beyond-2^24-float64-compiles", Case(
     src("program p(tokens: seq[int[0..9]]) -> seq[bool] {",
         "    c[i] = tokens[i] == 1073741825",
