@@ -1416,10 +1416,13 @@ class _Checker:
                     return ERR
                 divisor = _size_value(r, self.sizes)
                 if divisor.lo is None or divisor.lo < 1:
-                    return self.err(r.span, "bad-size",
-                                    f"the divisor {_expr_str(r)} of a size may be "
-                                    f"{_bound_str(divisor.lo)}; a size divides only by values of "
-                                    "at least 1 at every size")
+                    text, low = _expr_str(r), _bound_str(divisor.lo)
+                    if divisor.lo is not None and divisor.lo == divisor.hi:
+                        what = f"division by {text}" + ("" if text == low else f", which is {low}")
+                    else:
+                        what = f"the divisor {text} of a size may be {low}"
+                    return self.err(r.span, "bad-size", f"{what}: a size divides only by values "
+                                    "of at least 1 at every size")
                 return None
             case A.Call(func="log2", args=(arg,)):
                 if self.bad_size(arg):
