@@ -27,6 +27,10 @@ MAX_ELEMENTS = 2 ** 26
 one array of 64-bit integers)."""
 MAX_TRIPS = 10 ** 6
 """The most loop iterations one run may execute, over all its `repeat`s together."""
+MAX_UNROLLED_SIZE = 4096
+"""The largest size (a `--size` value, or a constant width such as `bits[5000]`) the mlp and
+transformer targets compile for: they build matrices of size × size (4096² float64 is 128 MiB,
+10^5² would be 75 GiB)."""
 MAX_UNROLLED = 10 ** 4
 """The most loop iterations a compiler may unroll into layers (the mlp and transformer targets
 build one block per iteration; a gnn's loops are weight-tied and run at run time)."""
@@ -75,6 +79,30 @@ def loop_trips(loop: A.Repeat, count: int, sizes: dict[str, int],
             except Exception:  # noqa: BLE001 - a bad count fails, located, when the loop runs
                 pass
     return count * (1 + inner)
+
+
+def widths(checked, sizes: dict[str, int]):
+    """(span, value) of every size the program's parameter and result types have at `sizes`:
+    each size variable, and each constant or computed width of a `bits[…]` / `vec[…, …]`."""
+    out = []
+    for texpr in [p.type for p in checked.program.params] + list(checked.program.results):
+        for node in _walk(texpr):
+            if isinstance(node, (A.BitsType, A.VecType)):
+                try:
+                    out.append((node.span, eval_size(node.size, sizes)))
+                except Exception:  # noqa: BLE001 - a size left open is reported elsewhere
+                    pass
+    return out
+
+
+def _walk(node):
+    if isinstance(node, tuple):
+        for x in node:
+            yield from _walk(x)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, A.Span):
+        yield node
+        for f in dataclasses.fields(node):
+            yield from _walk(getattr(node, f.name))
 
 
 def largest_unrolled(stmts, sizes: dict[str, int]) -> tuple[A.Repeat, int] | None:

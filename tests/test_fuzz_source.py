@@ -251,6 +251,13 @@ case("huge-vec-is-refused-before-allocating", Case(
 case("compile-size-beyond-the-limit", Case(
     (ROOT / "stdlib" / "bits" / "parity.ncl").read_text(), "compile",
     ("--size", "k=100000000"), says="limit of 10,000,000"))
+case("mlp-compile-size-beyond-its-limit", Case(
+    (ROOT / "stdlib" / "bits" / "parity.ncl").read_text(), "compile",
+    ("--size", "k=100000"), says="the mlp target's limit of 4,096"))
+case("mlp-constant-width-beyond-its-limit", Case(
+    src("program parity(x: bits[16777216]) -> bool {",
+        "    return reduce(xor, x)",
+        "}"), "compile", says="16,777,216 wide", at=(1, 19)))
 
 # ---- constants beyond what the arithmetic holds exactly are refused for every target (issue 11)
 case("seq-literal-beyond-2^24-float32", Case(src("program p(tokens: seq[int[0..9]]) -> seq[bool] {",
@@ -404,3 +411,25 @@ def test_ten_thousand_mutants_give_no_internal_error():
         if out.error and not known_target_bug(out.error):
             failures.append((out.error.strip().splitlines()[-1], text))
     assert not failures, f"{len(failures)} internal errors; first: {failures[0]}"
+
+
+# ---------------------------------------------------------------- the limits' estimates
+
+def _checked(name: str):
+    from dsl.checker import check_source
+    path = ROOT / "stdlib" / name
+    return check_source(path.read_text(), str(path))[0]
+
+
+def test_limits_let_message_passing_at_large_sparse_graphs_through():
+    from dsl import limits
+    # in(v) joins each node with its own edges: about m elements, never n × m
+    assert limits.check_spaces(_checked("graph/bfs.ncl"), {"n": 10 ** 5, "m": 10 ** 6}) is None
+
+
+def test_limits_bound_pair_fields_by_n_squared_and_triplets_by_n_cubed():
+    from dsl import limits
+    closure = _checked("graph/closure.ncl")
+    assert limits.check_spaces(closure, {"n": 400, "m": 0}) is None       # 400^3 < 2^26
+    found = limits.check_spaces(closure, {"n": 410, "m": 0})               # 410^3 > 2^26
+    assert found is not None and "68,921,000 elements" in found.message
