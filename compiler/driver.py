@@ -98,7 +98,8 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
 
     Raises NclError for what the user can fix: a target that does not fit, a size left open, a
     declared class the analysis disagrees with, values `dtype` cannot hold exactly at these
-    sizes, an output file that cannot be written."""
+    sizes, a constant index outside its field at these sizes, sizes or unrolled loops beyond
+    the limits of dsl/limits.py, an output file that cannot be written."""
     from compiler.analysis import analyse
     from compiler.analysis.ranges import value_ranges
     from compiler.lower import lower
@@ -136,11 +137,11 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     if errors:
         raise NclError(errors)
     ranges = value_ranges(checked)
+    _refuse_inexact(checked, ranges, sizes, dtype)
     # The target refuses what `dtype` cannot compute exactly at these sizes: it knows its own
     # intermediates (weighted sums, attention scores), which can exceed the program's values.
     # `vocab` (the transformer's token vocabulary) only where given: other targets take none
     extra = {"vocab": tuple(vocab)} if vocab else {}
-    _refuse_inexact(checked, ranges, sizes, dtype)
     artifact = _target(target)(checked, sizes, activation, dtype, **extra)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)

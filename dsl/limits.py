@@ -10,6 +10,10 @@ names the limit, rather than ending in a MemoryError after minutes, or never (`r
 Loop iterations are counted as they are about to run: a `repeat` without `until stable` is
 refused before its first iteration when its iterations, its nested loops' included, would pass
 the limit; one with `until stable` when its iterations do.
+
+The compile limits live here too, beside the interpreter's, so that one table documents them:
+the mlp and transformer targets build one block per loop iteration and size × size matrices, so
+`compiler.driver` bounds their sizes (MAX_UNROLLED_SIZE) and unrolled iterations (MAX_UNROLLED).
 """
 from __future__ import annotations
 
