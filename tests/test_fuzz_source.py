@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import ast_strategies
 from compiler import cli
 from dsl.pretty import pretty
-from source_fuzz import MUTATIONS, check_and_compile, mutate, seeds
+from source_fuzz import MUTATIONS, check_and_compile, known_target_bug, mutate, seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -331,19 +331,7 @@ def test_reported_crash_is_now_an_answer_or_a_located_error(name, tmp_path, monk
 
 # ---------------------------------------------------------------- the fuzzer
 
-# Crashes inside a target that its owners track (not source handling): tolerated only when
-# raised from these files with this message, so that any other crash still fails. Remove an
-# entry when its bug is fixed.
-KNOWN_TARGET_BUGS = (
-    # the transformer cannot lay out a token-valued global such as tokens[0]: issue 12 #4
-    ("compiler/targets/transformer.py", "ValueError: parallel of no blocks"),
-)
-
 SEEDS = seeds()
-
-
-def known_target_bug(error: str) -> bool:
-    return any(path in error and message in error for path, message in KNOWN_TARGET_BUGS)
 
 
 def assert_only_located_errors(text: str, compile_too: bool = True) -> None:
