@@ -10,16 +10,13 @@ Two halves:
   swap tokens, huge/negative/zero literals, identifiers renamed to size names, `repeat` with
   enormous counts, …) and random token soups, each checked and, when it checks, compiled with
   small sizes. The property: only `NclError` (located diagnostics) or success, never another
-  exception and never a hang. Example counts follow hypothesis's profile (CI=true loads its
-  `ci` profile); the slow-marked test runs 10^4 mutants.
+  exception and never a hang. Each test sets a fixed, small example count (CI=true adds
+  hypothesis's `ci` profile: derandomized); the slow-marked test runs 10^4 mutants.
 """
 from __future__ import annotations
 
-import io
 import json
-import sys
 from dataclasses import dataclass
-
 from pathlib import Path
 
 import pytest
@@ -296,7 +293,7 @@ case("width-q-in-the-cost-analysis", Case(src("program p(a: bits[q], b: bits[q])
                                               "}"), "compile", ("--size", "q=3"), status=0))
 
 
-def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]:
+def run_cli(tmp_path, capsys, c: Case) -> tuple[int, str, str, str]:
     prog = tmp_path / "prog.ncl"
     prog.write_text(c.source)
     args = [c.command, str(prog), *c.args]
@@ -310,10 +307,22 @@ def run_cli(tmp_path, monkeypatch, capsys, c: Case) -> tuple[int, str, str, str]
     return status, out, err, str(prog)
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
-def test_reported_crash_is_now_an_answer_or_a_located_error(name, tmp_path, monkeypatch, capsys):
+# crashes in a target, not in source handling: kept here so that the case is not lost, expected
+# to fail until the targets work fixes them (then they pass, and the mark can go)
+case("count-against-tokens-0-compiles", Case(
+    src("program p(tokens: seq[token]) -> seq[int] {",
+        "    c[i] = count(j for j in positions if tokens[j] == tokens[0])",
+        "    return c",
+        "}"), "compile", ("--size", "n=4"), status=0))
+TARGET_BUGS = {"count-against-tokens-0-compiles": "transformer: 'parallel of no blocks' on a "
+                                                  "token-valued global (issue 12 #4)"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=TARGET_BUGS[n]))
+                                  if n in TARGET_BUGS else n for n in sorted(CORPUS)])
+def test_reported_crash_is_now_an_answer_or_a_located_error(name, tmp_path, capsys):
     c = CORPUS[name]
-    status, out, err, prog = run_cli(tmp_path, monkeypatch, capsys, c)
+    status, out, err, prog = run_cli(tmp_path, capsys, c)
     assert "internal error" not in err and "Traceback" not in err, err
     assert status == c.status, err
     if status == 1:
