@@ -25,6 +25,9 @@ TARGET_ENTRIES = {"mlp": ("compiler.targets.mlp", "compile_mlp"),
                   "gnn": ("compiler.targets.gnn", "compile_gnn"),
                   "transformer": ("compiler.targets.transformer", "compile_transformer")}
 AVAILABLE = tuple(TARGET_ENTRIES)
+# targets that build one block of layers per loop iteration at the compile sizes (a gnn's loops
+# are weight-tied and run at run time), and so are bounded by dsl.limits.MAX_UNROLLED
+UNROLLING = ("mlp", "transformer")
 ACTIVATIONS = ("relu", "step")
 DTYPES = ("float32", "float64")
 
@@ -95,12 +98,15 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
 
     Raises NclError for what the user can fix: a target that does not fit, a size left open, a
     declared class the analysis disagrees with, values `dtype` cannot hold exactly at these
-    sizes, an output file that cannot be written."""
+    sizes, a constant index outside its field at these sizes, sizes or unrolled loops beyond
+    the limits of dsl/limits.py, an output file that cannot be written."""
     from compiler.analysis import analyse
     from compiler.analysis.ranges import value_ranges
     from compiler.lower import lower
     from compiler.weights import write_weights
+    from dsl.checker import reads_outside
     from dsl.jsonio import check_sizes
+    from dsl.limits import MAX_SIZE
 
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -114,13 +120,24 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
         raise NclError.at(p.name_span, "unknown-size",
                           f"program '{p.name}' has no size variable {unknown[0]} (its sizes: "
                           f"{', '.join(sorted(checked.size_vars)) or 'none'})")
+    too_big = sorted(k for k, v in sizes.items() if v > MAX_SIZE)
+    if too_big:
+        raise NclError.at(p.name_span, "resource-limit",
+                          f"size {too_big[0]} = {sizes[too_big[0]]} is beyond the limit of "
+                          f"{MAX_SIZE:,} for any size (docs/language.md#resource-limits)")
     check_sizes(checked, sizes, source.file)
+    if target in UNROLLING:
+        _refuse_long_unroll(checked, sizes, target)
+    outside = reads_outside(checked, sizes)
+    if outside:
+        raise NclError(outside)
 
     analysis = analyse(checked, source.text, lower(checked))
     errors = [d for d in analysis.diagnostics if d.severity == "error"]
     if errors:
         raise NclError(errors)
     ranges = value_ranges(checked)
+    _refuse_inexact(checked, ranges, sizes, dtype)
     # The target refuses what `dtype` cannot compute exactly at these sizes: it knows its own
     # intermediates (weighted sums, attention scores), which can exceed the program's values.
     # `vocab` (the transformer's token vocabulary) only where given: other targets take none
@@ -158,6 +175,49 @@ def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int
     checked = select_program(check_source(source.text, source.file), program, source.file)
     return compile_checked(source, checked, out_path, target, sizes, activation, dtype,
                            vocab).path
+
+
+def _refuse_long_unroll(checked, sizes: dict[str, int], target: str) -> None:
+    from dsl.limits import MAX_UNROLLED, MAX_UNROLLED_SIZE, largest_unrolled, widths
+    too_big = sorted(k for k, v in sizes.items() if v > MAX_UNROLLED_SIZE)
+    if too_big:
+        raise NclError.at(checked.program.name_span, "resource-limit",
+                          f"size {too_big[0]} = {sizes[too_big[0]]} is beyond the {target} "
+                          f"target's limit of {MAX_UNROLLED_SIZE:,} (docs/language.md"
+                          "#resource-limits)")
+    for span, width in widths(checked, sizes):
+        if width > MAX_UNROLLED_SIZE:
+            raise NclError.at(span, "resource-limit",
+                              f"this type is {width:,} wide, beyond the {target} target's limit "
+                              f"of {MAX_UNROLLED_SIZE:,} (docs/language.md#resource-limits)")
+    found = largest_unrolled(checked.program.body, sizes)
+    if found is not None and found[1] > MAX_UNROLLED:
+        loop, trips = found
+        at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "every size"
+        raise NclError.at(loop.span, "resource-limit",
+                          f"this repeat unrolls to {trips:,} iterations at {at}, beyond the "
+                          f"{target} target's limit of {MAX_UNROLLED:,} unrolled iterations "
+                          "(docs/language.md#resource-limits)")
+
+
+def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:
+    """The floor under every target's own exactness checks: where the sizes fix every value, no
+    integer value (a literal, a constant, an intermediate) may pass what `dtype` holds exactly.
+    It runs before the target, so that no target builds tables over a range it cannot hold;
+    targets then refuse in their own terms what their intermediates need beyond it."""
+    if not set(checked.size_vars) <= set(sizes) or ranges.max_value is None:
+        return
+    limit, bound = (2 ** 24, "2^24") if dtype == "float32" else (2 ** 53, "2^53")
+    value = ranges.value_at(sizes)
+    if value < limit:
+        return
+    v = ranges.max_value
+    at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "every size"
+    reaches = "has no finite bound" if value == float("inf") else f"reaches {value}"
+    hint = ("compile for float64 (--dtype float64) or use smaller sizes" if dtype == "float32"
+            else "not even float64 holds it exactly")
+    raise NclError.at(v.span, "not-exact", f"{v.name} {reaches}, which passes {bound} at {at}: "
+                                           f"{dtype} cannot hold it exactly; {hint}")
 
 
 def _target(target: str):

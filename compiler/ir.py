@@ -38,7 +38,6 @@ def size_symbol(name: str) -> sympy.Symbol:
     least 0. Other names (a bit width `w` in `bits[w]`) are positive integers."""
     if name in SIZE_SYMBOLS:
         return SIZE_SYMBOLS[name]
-    # kept apart from SIZE_SYMBOLS, which `is_size_expr` reads as the fixed size variables
     return _OTHER_SIZES.setdefault(name, sympy.Symbol(name, integer=True, positive=True))
 
 
@@ -85,7 +84,7 @@ def format_size(expr) -> str:
 
 def evaluate(expr, sizes: dict[str, int]) -> float:
     """The numeric value of a formula at concrete sizes (floats: used to compare formulas)."""
-    values = {SIZE_SYMBOLS[name]: float(v) for name, v in sizes.items() if name in SIZE_SYMBOLS}
+    values = {size_symbol(name): float(v) for name, v in sizes.items()}
     return _eval(sympy.sympify(expr), values)
 
 
@@ -147,19 +146,21 @@ def size_formula(expr: A.Expr, log=None) -> sympy.Expr:
     raise ValueError(f"not a size expression: {expr!r}")
 
 
-def is_size_expr(expr: A.Expr, shadowed=frozenset()) -> bool:
-    """Whether `expr` is built from integers and size variables only."""
+def is_size_expr(expr: A.Expr, sizes: frozenset[str]) -> bool:
+    """Whether `expr` is built from integers and the names in `sizes` only. `sizes` is the
+    program's own size variables less every name a variable or binder shadows there: a local `m`
+    of a sequence program is a variable, not the edge count of a graph it does not have."""
     match expr:
         case A.IntLit():
             return True
         case A.Name(id=name):
-            return name in SIZE_SYMBOLS and name not in shadowed
+            return name in sizes
         case A.Neg(operand=x):
-            return is_size_expr(x, shadowed)
+            return is_size_expr(x, sizes)
         case A.BinOp(op=op, left=left, right=right) if op in ("+", "-", "*", "//"):
-            return is_size_expr(left, shadowed) and is_size_expr(right, shadowed)
+            return is_size_expr(left, sizes) and is_size_expr(right, sizes)
         case A.Call(func="log2" | "ceil" | "floor", args=(x,)):
-            return is_size_expr(x, shadowed)
+            return is_size_expr(x, sizes)
     return False
 
 

@@ -223,7 +223,8 @@ class _Lowerer:
     # ---- expressions
 
     def expr(self, e, ctx: _Ctx) -> _LV:
-        if not isinstance(e, A.IntLit) and ir.is_size_expr(e, frozenset(ctx.binds)):
+        sizes = self.c.size_vars - set(ctx.binds) - set(ctx.locals) - set(self.vars)
+        if not isinstance(e, A.IntLit) and ir.is_size_expr(e, sizes):
             formula = ir.size_formula(e)
             if formula.is_Integer:
                 return self.const(int(formula), self.type_of(e), e.span)

@@ -100,6 +100,39 @@ def select_program(checked: list[CheckedProgram], name: str | None, file: str) -
                       f"no program '{name}' in {file}" + did_you_mean(name, names))
 
 
+def reads_outside(checked: CheckedProgram, sizes: dict[str, int]) -> list[Diagnostic]:
+    """The reads of a field at an integer index that is outside the field at these sizes for
+    every element (`tokens[5]` at n = 4): the interpreter fails on every input there, so a
+    compiler refuses them rather than build a network for a program that cannot run."""
+    from .sizes import eval_size
+    out = []
+    for e in _walk(checked.program.body):
+        if not isinstance(e, A.Index) or id(e.base) not in checked.types:
+            continue
+        base = checked.types[id(e.base)]
+        if not isinstance(base, T.Field) or len(base.axes) != len(e.indices):
+            continue
+        for axis, ie in zip(base.axes, e.indices):
+            t = checked.types.get(id(ie))
+            if not isinstance(t, T.Int) or t.lo is None or t.lo in (INF, -INF):
+                continue
+            if axis.kind in ("node", "pos") and "n" in sizes:
+                size, at = sizes["n"], f"n = {sizes['n']}"
+            elif axis.kind == "range" and all(x.id in sizes for x in _walk(axis.size)
+                                              if isinstance(x, A.Name)):
+                size = eval_size(axis.size, sizes)
+                at = ", ".join(f"{k} = {v}" for k, v in sorted(sizes.items()))
+            else:
+                continue
+            if t.lo >= size:
+                out.append(Diagnostic.at(
+                    ie.span, "index-out-of-range",
+                    f"index {_expr_str(ie)}"
+                    + ("" if t.lo == t.hi else f" (at least {_bound_str(t.lo)})") + " is outside "
+                    f"{_axis_str(axis)} (0..{size - 1}) at {at}: every read of it fails"))
+    return out
+
+
 # ---------------------------------------------------------------- formatting
 
 def _expr_str(e: A.Expr) -> str:
@@ -492,6 +525,12 @@ class _ModuleChecker:
         self.check_recursion()
         for d in self.defs.values():
             self.check_def(d)
+        if not self.module.items:
+            # an empty file would otherwise check silently, with exit 0 (a file of defs alone
+            # checks them; running it says it holds no program)
+            file = self.module.span.file
+            self.err(A.Span.unknown(file), "no-program",
+                     f"no program in {file}: a file holds one or more 'program NAME(…) -> T {{ … }}'")
         return [c for p in self.module.programs if (c := self.check_program(p)) is not None]
 
     # ---- defs
@@ -775,6 +814,12 @@ class _Checker:
                                     "as in int[0..100] (plain int is only for results)")
                 if lo is not None and lo > hi:
                     return self.err(texpr.span, "bad-type", f"empty range int[{lo}..{hi}]")
+                if lo == math.inf or hi == -math.inf:
+                    # inf is a value only beside finite ones: int[inf..inf] has no finite
+                    # bound, and every range computation on it would be inf - inf
+                    return self.err(texpr.span, "bad-type",
+                                    f"int[{_bound_str(lo)}..{_bound_str(hi)}]: the lower bound "
+                                    "cannot be inf, nor the upper bound -inf")
             case A.GraphType() if where != "param":
                 return self.err(texpr.span, "bad-type", "a graph can only be a program parameter")
             case A.FieldType() | A.BitsType() | A.VecType() if in_def:
@@ -915,7 +960,9 @@ class _Checker:
             self.vars, self.maybe = dict(carried), dict(before_maybe)
             outer, self.diags = self.diags, []
             self.block(s.body, top=False)
-            found, self.diags = self.diags, outer
+            # every pass's errors: a wrong expression makes its variable ERR, and ERR is
+            # silent, so the pass after one that found an error finds none
+            found, self.diags = found + self.diags, outer
             grown = {}
             for name, t in carried.items():
                 new = _widen(t, self.vars[name], attempt == 0)
@@ -924,7 +971,7 @@ class _Checker:
             if not grown:
                 break
             carried.update(grown)
-        self.diags.extend(found)
+        self.diags.extend(dict.fromkeys(found))
         new = {k: v for k, v in self.vars.items() if k not in carried}
         runs = count is not ERR and count.lo is not None and count.lo >= 1
         self.maybe = self.maybe if runs else {**before_maybe, **{k: s for k in new}}
@@ -959,6 +1006,9 @@ class _Checker:
             return t
         if isinstance(t, T.Bool) and allow_bool:
             return T.Int(0, 1)
+        if isinstance(t, T.Bool):
+            return self.err(e.span, "type-mismatch", "expected a number, got bool: a bool is not "
+                            "a number (write '1 if … else 0', or count booleans with sum or count)")
         if isinstance(t, T.Index):
             if t.optional:
                 return self.err(e.span, "type-mismatch",
@@ -1104,7 +1154,10 @@ class _Checker:
             return self.err(e.span, "arity", f"{_fmt(base)} takes {want}, not "
                             f"{len(e.indices)}")
         for axis, t, ie in zip(base.axes, idx, e.indices):
-            if t is ERR or isinstance(t, T.Int):
+            if isinstance(t, T.Int):
+                self.index_in_reach(axis, t, ie)
+                continue
+            if t is ERR:
                 continue
             if isinstance(t, T.Index):
                 if t.axis.kind != axis.kind:
@@ -1115,6 +1168,25 @@ class _Checker:
                 self.err(ie.span, "type-mismatch",
                          f"an index is an integer, a node or a position, not {_fmt(t)}")
         return base.elem
+
+    def index_in_reach(self, axis: T.Axis, t: T.Int, ie: A.Expr) -> None:
+        """Refuse an integer index that is outside `axis` at every size: every read of it would
+        fail, and a network has no failure to mirror that with."""
+        if _may_be_inf(t):
+            self.err(ie.span, "index-out-of-range",
+                     f"index {_expr_str(ie)} may be inf ({_fmt(t)}), which indexes nothing")
+            return
+        size = _size_value(axis.size, self.sizes) if axis.kind == "range" else T.Int(1, None)
+        below = t.hi is not None and t.hi != INF and t.hi < 0
+        beyond = (t.lo is not None and t.lo != -INF and size.hi is not None
+                  and size.hi != INF and t.lo >= size.hi)
+        if below or beyond:
+            constant = axis.kind == "range" and size.hi is not None and size.hi == size.lo
+            where = f"0..{_bound_str(size.hi - 1)}" if constant else "indexes from 0"
+            value = "" if t.lo == t.hi and _expr_str(ie) == _bound_str(t.lo) else f" (in {_fmt(t)})"
+            self.err(ie.span, "index-out-of-range",
+                     f"index {_expr_str(ie)}{value} is outside {_axis_str(axis)} ({where}) at "
+                     "every size, so every read of it fails")
 
     def edge_index(self, e: A.Index, base: T.Field):
         names = [i.id if isinstance(i, A.Name) else None for i in e.indices]
@@ -1331,9 +1403,44 @@ class _Checker:
             self.types[id(node)] = _size_value(node, self.sizes)
         return self.types[id(e)]
 
-    def bad_size(self, e):
+    def bad_size(self, e, rounded: bool = False):
+        """The error (ERR) when `e` is not a valid size expression, else None. `rounded`: `e` is
+        the argument of ceil or floor. Beyond the syntax, the rules that make a size an integer
+        at every size: a divisor is at least 1, and log2 takes at least 1 and, unless its value
+        is a constant power of two, sits directly under ceil or floor."""
         rule = (f"a size uses integers, {', '.join(sorted(self.sizes)) or 'size variables'}, "
                 "+ - * //, ceil, floor and log2")
+        match e:
+            case A.BinOp(op="//", left=l, right=r):
+                if self.bad_size(l) or self.bad_size(r):
+                    return ERR
+                divisor = _size_value(r, self.sizes)
+                if divisor.lo is None or divisor.lo < 1:
+                    text, low = _expr_str(r), _bound_str(divisor.lo)
+                    if divisor.lo is not None and divisor.lo == divisor.hi:
+                        what = f"division by {text}" + ("" if text == low else f", which is {low}")
+                    else:
+                        what = f"the divisor {text} of a size may be {low}"
+                    return self.err(r.span, "bad-size", f"{what}: a size divides only by values "
+                                    "of at least 1 at every size")
+                return None
+            case A.Call(func="log2", args=(arg,)):
+                if self.bad_size(arg):
+                    return ERR
+                x = _size_value(arg, self.sizes)
+                if x.lo is None or x.lo < 1:
+                    return self.err(e.span, "bad-size",
+                                    f"log2({_expr_str(arg)}) is undefined where its argument is "
+                                    f"{_bound_str(x.lo)}; log2 needs at least 1 at every size")
+                constant_power = x.lo == x.hi and int(x.lo) & (int(x.lo) - 1) == 0
+                if not rounded and not constant_power:
+                    return self.err(e.span, "bad-size",
+                                    f"log2({_expr_str(arg)}) is not an integer at every size; "
+                                    f"round it: ceil(log2({_expr_str(arg)})) or "
+                                    f"floor(log2({_expr_str(arg)}))")
+                return None
+            case A.Call(func="ceil" | "floor", args=(arg,)):
+                return self.bad_size(arg, rounded=True)
         match e:
             case A.IntLit():
                 return None
@@ -1346,10 +1453,8 @@ class _Checker:
                     return self.err(e.span, "bad-size", f"'{x}' is not a size variable; {rule}")
                 return self.err(e.span, "unknown-name", f"unknown size variable '{x}'"
                                 + did_you_mean(x, self.sizes))
-            case A.BinOp(op="+" | "-" | "*" | "//", left=l, right=r):
+            case A.BinOp(op="+" | "-" | "*", left=l, right=r):
                 return self.bad_size(l) or self.bad_size(r)
-            case A.Call(func="ceil" | "floor" | "log2", args=(arg,)):
-                return self.bad_size(arg)
         return self.err(e.span, "bad-size", f"not a size expression; {rule}")
 
 

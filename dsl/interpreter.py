@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from . import ast as A
+from . import limits
 from . import types as T
 from .diagnostics import Diagnostic, NclError
 from .sizes import eval_size
@@ -182,6 +183,7 @@ class _Interp:
         self.env: dict[str, Stored] = {}
         self._csr: dict = {}
         self._edge_keys: np.ndarray | None = None
+        self.trips = 0  # loop iterations so far, against limits.MAX_TRIPS
         self.family = getattr(checked, "family", None) or self._family()
 
     # ------------------------------------------------------------ plumbing
@@ -246,6 +248,11 @@ class _Interp:
     # ------------------------------------------------------------ running
 
     def run(self):
+        # before anything is allocated: a run too large for the limits is refused at once
+        found = (limits.check_sizes(self.sizes, self.program.name_span)
+                 or limits.check_spaces(self.checked, self.sizes))
+        if found:
+            raise RunError(found.span, "resource-limit", found.message)
         for p in self.program.params:
             t = T.from_syntax(p.type)
             if isinstance(t, T.Graph):
@@ -346,8 +353,16 @@ class _Interp:
         count = eval_size(s.count, self.sizes)
         if count < 0:
             raise RunError(s.count.span, "bad-size", f"repeat count is {count}, below 0")
+        total = 0 if s.until_stable else limits.loop_trips(s, count, self.sizes)
+        if self.trips + total > limits.MAX_TRIPS:
+            found = limits.trips_exceeded(s.span, total, self.trips)
+            raise RunError(found.span, "resource-limit", found.message)
         names = _assigned(s.body)
         for _ in range(count):
+            self.trips += 1
+            if self.trips > limits.MAX_TRIPS:
+                found = limits.trips_exceeded(s.span, count, self.trips - 1)
+                raise RunError(found.span, "resource-limit", found.message)
             before = {n: self.env[n].data for n in names if n in self.env}
             self.block(s.body)
             if self.trace is not None:
@@ -612,7 +627,9 @@ class _Interp:
                 lambda x, dom=dom, size=size: f"reading {label} at {x}, outside {dom} "
                                               f"(0..{size - 1})"), v.axes, "index"))
         axes = _union(*ids)
-        data = st.data[tuple(_lift(i, axes) for i in ids)]
+        # asarray: a read at constant indices gives a numpy scalar (a plain str for tokens),
+        # where every Val needs an array
+        data = np.asarray(st.data[tuple(_lift(i, axes) for i in ids)])
         return Val(data, axes, st.kind)
 
     def edge_value(self, e: A.Index, st: Stored, label: str, ctx: _Ctx) -> Val:

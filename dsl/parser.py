@@ -44,6 +44,21 @@ class _Build(Transformer):
     def __init__(self, file: str):
         super().__init__()
         self.file = file
+        # diagnostics found while building (a literal too large); raised once the tree is built
+        self.errors: list[Diagnostic] = []
+
+    def _int(self, tok: Token, negative: bool = False) -> int:
+        """The value of an INT token, refused (placeholder 0) at or beyond MAX_LITERAL. The length
+        test comes first: Python will not even read an int of more than 4,300 digits."""
+        value = int(tok) if len(tok) <= len(str(MAX_LITERAL)) else None
+        if value is None or value >= MAX_LITERAL:
+            digits = f"{tok[:12]}… ({len(tok)} digits)" if len(tok) > 20 else str(tok)
+            self.errors.append(Diagnostic.at(
+                self._tok(tok), "literal-too-large",
+                f"the integer {'-' if negative else ''}{digits} is too large: integers must stay "
+                "below 2^53 (9007199254740992) to be exact; use inf for an unbounded range"))
+            return 0
+        return -value if negative else value
 
     def _span(self, meta) -> A.Span:
         if getattr(meta, "empty", False) or not hasattr(meta, "line"):
@@ -99,7 +114,7 @@ class _Build(Transformer):
 
     def int_bound(self, c):
         sign, value = c
-        return -int(value) if sign else int(value)
+        return self._int(value, negative=bool(sign))
 
     def inf_bound(self, c):
         return float("-inf") if c[0] else float("inf")
@@ -207,7 +222,7 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def int_lit(self, meta, c):
-        return A.IntLit(int(c[0]), self._span(meta))
+        return A.IntLit(self._int(c[0]), self._span(meta))
 
     @v_args(meta=True)
     def true_lit(self, meta, c):
@@ -338,6 +353,8 @@ def _syntax_error(err: lark.exceptions.UnexpectedInput, file: str, text: str,
             got, width = "end of file", 1
         span = A.Span(file, line, col, line, col + width)
         message = f"unexpected {got}; expected {_expected(set(accepts))}"
+        if tok.type == "COMP_OP" and "INT" not in accepts:
+            message += " (note: comparisons do not chain; write 'a < b and b < c')"
         return Diagnostic.at(span, "syntax", message + _comment_hint(text, line, col))
     span = A.Span(file, line, col, line, col + 1)
     if isinstance(err, lark.exceptions.UnexpectedCharacters):
@@ -393,8 +410,16 @@ def parse(text: str, file: str = "<input>") -> A.Module:
         diagnostics = _all_syntax_errors(text, file) or [_syntax_error(err, file, text)]
         raise NclError(diagnostics) from None
     _check_nesting(tree, file)
-    return _Build(file).transform(tree)
+    build = _Build(file)
+    module = build.transform(tree)
+    if build.errors:
+        raise NclError(build.errors)
+    return module
 
+
+# Integers are exact only below 2^53 (the interpreter refuses larger values at run time, and
+# float64 cannot hold them), so a literal there could never run: refused as it is read.
+MAX_LITERAL = 2 ** 53
 
 # Every stage after the parser walks the tree recursively, a few Python frames per level; dsl
 # raises the interpreter's recursion limit to fit this depth (see dsl/__init__.py).

@@ -41,8 +41,11 @@ def smax(a, b):
         return a
     if diff.is_nonpositive:
         return b
-    va = [ir.evaluate(a, s) for s in _SAMPLES]
-    vb = [ir.evaluate(b, s) for s in _SAMPLES]
+    # a named width (bits[w]) is sampled like k
+    widths = {x.name for x in a.free_symbols | b.free_symbols}
+    samples = [{**{name: s["k"] for name in widths}, **s} for s in _SAMPLES]
+    va = [ir.evaluate(a, s) for s in samples]
+    vb = [ir.evaluate(b, s) for s in samples]
     if all(x >= y for x, y in zip(va, vb)):
         return a
     if all(y >= x for x, y in zip(va, vb)):

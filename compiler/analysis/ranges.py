@@ -14,6 +14,12 @@ Loops are solved, not widened: the bounds of every variable a `repeat` body upda
 symbols, the body is run once on them, and the resulting recurrences are solved in closed form
 (fixpoints, additive growth `h + c`, geometric growth `a*h + c`, and maxima and minima of those),
 then evaluated at the trip count. What cannot be solved falls back to "unbounded", with a note.
+
+Bounds are symbolic, so they stay small however large the sizes; only substituting numbers into
+them can explode (a doubling over `repeat 1000000` is 2^1000000, over `repeat n * n` at n = 2^20
+it is 2^(2^40)). Every such substitution goes through `capped_subs`, which takes a power beyond
+2^POW_CAP_BITS for "no finite bound" (sympy `oo`): far past any exactness limit, so no answer
+changes, and the program is refused as unbounded rather than hanging the analysis.
 """
 from __future__ import annotations
 
@@ -35,6 +41,41 @@ first integer it loses is 2^24 + 1, so the analysis asks for strictly less)."""
 NUMERIC = ("int", "frac", "index", "bool")
 _INTEGRAL = ("int", "index", "bool")
 _SEARCH_CAP = 2 ** 62
+POW_CAP_BITS = 256
+
+
+def _log2_abs(x: sp.Expr) -> float:
+    """log2 |x| of a nonzero sympy number, without converting a huge one to float."""
+    if x.is_Rational:
+        p, q = abs(int(x.p)), int(x.q)
+        return (p.bit_length() - q.bit_length()) if max(p, q) >= 2 ** 60 else math.log2(p / q)
+    return math.log2(abs(float(x)))
+
+
+def capped_subs(e, mapping: dict) -> sp.Expr:
+    """`e` with `mapping` substituted, except that a number raised to a number whose value
+    would pass 2^POW_CAP_BITS in magnitude becomes `oo` before sympy computes it."""
+    e = sp.sympify(e)
+    if not mapping:
+        return e
+
+    def walk(x):
+        if x in mapping:
+            return mapping[x]
+        if not x.args:
+            return x
+        args = [walk(a) for a in x.args]
+        if x.is_Pow:
+            base, ex = args
+            if (ex.is_Number and base.is_Number and ex.is_finite and base.is_finite
+                    and ex > 0 and base != 0 and abs(base) > 1
+                    and float(ex) * _log2_abs(base) > POW_CAP_BITS):
+                return sp.oo
+        if all(a is b for a, b in zip(args, x.args)):
+            return x
+        return x.func(*args)
+
+    return walk(e)
 
 # ---------------------------------------------------------------- sizes as sympy expressions
 
@@ -611,7 +652,7 @@ class RangeReport:
 
     # -- exactness
     def _at(self, e: sp.Expr, sizes: dict[str, int]) -> sp.Expr:
-        return sp.sympify(e).subs({size_symbol(k): sp.Integer(v) for k, v in sizes.items()})
+        return capped_subs(e, {size_symbol(k): sp.Integer(v) for k, v in sizes.items()})
 
     def value_at(self, sizes: dict[str, int]):
         """The largest integer magnitude at these sizes (a Python int, or math.inf)."""
@@ -718,7 +759,7 @@ def _largest_below(g: sp.Expr, x: sp.Symbol, start: int) -> int | None:
     """The largest integer X >= start - 1 with g(y) < 2^24 for start <= y <= X, assuming g is
     nondecreasing (every bound the analysis builds is). None when no size passes 2^24."""
     def ok(v: int) -> bool:
-        val = g.subs(x, sp.Integer(v))
+        val = capped_subs(g, {x: sp.Integer(v)})
         return bool(val.is_number and not val.has(sp.oo) and val < F32_EXACT)
 
     if not ok(start):
@@ -1169,10 +1210,10 @@ class _Analysis:
         final, last = dict(cur), dict(cur)
         for x in {x for x, _ in comps}:
             iv = cur[x]
-            d_end = _relax_powers(solved[(x, "hi")].subs(t, trips - t0))
-            e_end = _relax_powers(solved[(x, "lo")].subs(t, trips - t0))
-            d_last = _relax_powers(solved[(x, "hi")].subs(t, trips - 1 - t0))
-            e_last = _relax_powers(solved[(x, "lo")].subs(t, trips - 1 - t0))
+            d_end = _relax_powers(capped_subs(solved[(x, "hi")], {t: trips - t0}))
+            e_end = _relax_powers(capped_subs(solved[(x, "lo")], {t: trips - t0}))
+            d_last = _relax_powers(capped_subs(solved[(x, "hi")], {t: trips - 1 - t0}))
+            e_last = _relax_powers(capped_subs(solved[(x, "lo")], {t: trips - 1 - t0}))
             end = replace(iv, lo=sp.expand(iv.lo - e_end), hi=sp.expand(iv.hi + d_end))
             # with t0 concrete rounds a short loop may stop before the symbolic part begins
             final[x] = join(iv, end) if t0 else end
@@ -1287,7 +1328,7 @@ def _at_large(e: sp.Expr) -> float:
     bounds to name: the one that decides exactness for the sizes that matter."""
     big = {s: sp.Integer(2 ** 20) for s in sp.sympify(e).free_symbols}
     try:
-        v = sp.sympify(e).subs(big)
+        v = capped_subs(e, big)
         return math.inf if v.has(sp.oo) else float(v)
     except (TypeError, ValueError):
         return math.inf
