@@ -336,3 +336,37 @@ def test_interpolate_hits_every_point(pts, act):
     fn = (lambda z: max(z, 0)) if act == "relu" else (lambda z: int(z >= 0))
     for p, v in pts.items():
         assert c0 + sum(a * fn(p - t) for t, a in zip(ts, cs)) == v
+
+
+# issue 19: `x[i] for i in range(R)` with R != k was compiled as an aggregation over all k bits
+# (the read `x[i]` reused x itself, whose axis is range(k)); range(0) must give the identity
+RANGE_AGGS = {
+    "count": "program p(x: bits[k]) -> int { return count(i for i in range(R) if x[i]) }",
+    "sum": "program p(x: bits[k]) -> int { return sum(x[i] for i in range(R)) }",
+    "all": "program p(x: bits[k]) -> bool { return all(x[i] for i in range(R)) }",
+    "any": "program p(x: bits[k]) -> bool { return any(x[i] for i in range(R)) }",
+    "majority": "program p(x: bits[k]) -> bool { return 2 * count(i for i in range(R) if x[i]) "
+                "> k }",
+    "vector": "program p(x: bits[k]) -> vec[int, k] { "
+              "c[i] = count(j for j in range(R) if x[j] and j <= i); return c }",
+}
+
+
+@pytest.mark.parametrize("R", [0, 1, 2, 7, 8])
+@pytest.mark.parametrize("what", sorted(RANGE_AGGS))
+@pytest.mark.parametrize("act", ["relu", "step"])
+def test_aggregation_over_a_shorter_range_reads_only_that_range(what, R, act):
+    k = 8
+    (c,) = check_source(RANGE_AGGS[what].replace("R", str(R)), "range.ncl")
+    try:
+        art = compile_mlp(c, {"k": k}, act)
+    except NclError as err:  # step reads bits only: an integer result is fine, anything else not
+        pytest.fail(str(err))
+    X = np.array([[(v >> i) & 1 for i in range(k)] for v in range(2 ** k)], np.float32)
+    Y = forward(art, X)
+    for v, y in zip(range(2 ** k), Y):
+        want = interpreter.run(c, Instance({"k": k}, {"x": X[v].astype(bool)}))
+        (e,) = art.encodings["outputs"]
+        start, stop = e["channels"]
+        w = np.asarray(want[e["name"]]).astype(np.float64).reshape(-1)
+        assert np.array_equal(y[start:stop].astype(np.float64), w), (what, R, v, y, w)
