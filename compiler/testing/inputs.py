@@ -65,6 +65,9 @@ def vocabulary(checked, extra: tuple[str, ...] = EXTRA_TOKENS) -> tuple[str, ...
 
 # ---------------------------------------------------------------- scalars
 
+WIDE_BITS = 1024  # wider integers are drawn in 64-bit words
+
+
 def unsigned(width: int) -> st.SearchStrategy[int]:
     """A `width`-bit unsigned integer, the extremes (0, all ones, one bit set, one bit clear)
     drawn often. The uniform case is drawn bit by bit, so that hypothesis shrinks each bit to 0
@@ -73,8 +76,13 @@ def unsigned(width: int) -> st.SearchStrategy[int]:
         return st.just(0)
     top = (1 << width) - 1
     bit = st.integers(0, width - 1)
-    bitwise = st.lists(st.booleans(), min_size=width, max_size=width).map(
-        lambda bs: sum(1 << i for i, b in enumerate(bs) if b))
+    if width <= WIDE_BITS:
+        bitwise = st.lists(st.booleans(), min_size=width, max_size=width).map(
+            lambda bs: sum(1 << i for i, b in enumerate(bs) if b))
+    else:  # hypothesis cannot draw a list this long: 64-bit words, shrinking word by word
+        words = -(-width // 64)
+        bitwise = st.lists(st.integers(0, (1 << 64) - 1), min_size=words, max_size=words).map(
+            lambda ws: sum(w << (64 * i) for i, w in enumerate(ws)) & top)
     return st.one_of(bitwise, st.sampled_from([0, top]),
                      bit.map(lambda i: 1 << i), bit.map(lambda i: top ^ (1 << i)))
 
