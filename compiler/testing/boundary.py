@@ -1,0 +1,245 @@
+"""Boundary inputs: a small, deterministic set of the inputs a network's construction is most
+likely to get wrong, for any checked program, and the check that runs them.
+
+Random inputs find most disagreements, but a construction fails first where its own assumptions
+end: a sequence of one token (every read of a neighbour falls outside it), every length up to
+the compiled maximum, a single-node graph with and without its self-loop, a graph without
+edges (every aggregation over nothing), all-zero and all-one bit vectors, every value of a
+small domain at a position of its own, the bounds of every range. `boundary_instances` lists
+those inputs from the parameter types alone; `boundary_disagreement` runs them through the
+interpreter (dropping the inputs it rejects) and a network, and returns the first disagreement.
+
+No hypothesis and no torch here: the inputs are plain `Instance`s, so the compiler's own
+self-check (numpy) can use them as well as the tests.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from dsl import types as T
+from dsl.diagnostics import NclError
+from dsl.interpreter import run as interpret
+from dsl.jsonio import input_sizes
+from dsl.sizes import eval_size
+from dsl.values import GraphData, Instance, dtype_of
+
+from .inputs import DEFAULT_MAX_N, LARGEST_INT, finite_bounds, vocabulary
+
+# a domain this small is enumerated at length 1 and 2 (every value at a position of its own)
+SMALL_DOMAIN = 12
+SMALL_PAIRS = 6
+
+
+def extremes(t: T.Type, n: int | None, vocab: tuple[str, ...]) -> list:
+    """The values of scalar type `t` most worth trying: its bounds, 0, ±inf where allowed,
+    every token of the vocabulary, the first and last node."""
+    match t:
+        case T.Bool():
+            return [False, True]
+        case T.Int():
+            lo, hi = finite_bounds(t)
+            vals = sorted({lo, hi} | ({0} if lo <= 0 <= hi else set()))
+            if t.hi is not None and t.hi == math.inf:
+                vals.append(math.inf)
+            if t.lo is not None and t.lo == -math.inf:
+                vals.insert(0, -math.inf)
+            return [float(v) for v in vals]
+        case T.Frac():
+            return [0.0, 0.5, -1.25]
+        case T.Token():
+            return list(vocab)
+        case T.Index(axis=axis) if axis.kind == "node" and n is not None:
+            return sorted({0, n - 1})
+    return []
+
+
+def small_domain(t: T.Type, vocab: tuple[str, ...]) -> list | None:
+    """Every value of `t` when there are at most SMALL_DOMAIN of them (else None)."""
+    match t:
+        case T.Bool():
+            return [False, True]
+        case T.Token():
+            return list(vocab) if len(vocab) <= SMALL_DOMAIN else None
+        case T.Int():
+            lo, hi = finite_bounds(t)
+            if hi - lo + 1 <= SMALL_DOMAIN:
+                return [float(v) for v in range(lo, hi + 1)]
+    return None
+
+
+def _ramp(t: T.Type, count: int, vocab, n) -> list:
+    """An ascending field: lo, lo + 1, … (clipped), tokens in vocabulary order, alternating
+    booleans, node ids in order."""
+    match t:
+        case T.Int():
+            lo, hi = finite_bounds(t)
+            return [float(min(lo + i, hi)) for i in range(count)]
+        case T.Token():
+            return [vocab[i % len(vocab)] for i in range(count)]
+        case T.Index() if n is not None:
+            return [i % n for i in range(count)]
+    ex = extremes(t, n, vocab) or [0]
+    return [ex[i % len(ex)] for i in range(count)]
+
+
+def patterns(t: T.Type, count: int, n: int | None, vocab) -> list[list]:
+    """Fields of `count` elements of `t`: constant at each extreme, alternating, ascending,
+    descending, one odd element at either end."""
+    ex = extremes(t, n, vocab)
+    if not ex or count == 0:
+        return [[]] if count == 0 else []
+    out = [[e] * count for e in ex]
+    if len(ex) > 1:
+        a, b = ex[0], ex[-1]
+        out += [[(a, b)[i % 2] for i in range(count)], [b] + [a] * (count - 1),
+                [a] * (count - 1) + [b]]
+    ramp = _ramp(t, count, vocab, n)
+    out += [ramp, ramp[::-1]]
+    seen, uniq = set(), []
+    for p in out:
+        key = repr(p)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(p)
+    return uniq
+
+
+def _graphs(max_n: int) -> list[GraphData]:
+    def g(n, edges):
+        return GraphData(n, np.array([u for u, _ in edges], np.int64),
+                         np.array([v for _, v in edges], np.int64))
+    out = [g(1, []), g(1, [(0, 0)]), g(1, [(0, 0), (0, 0)])]
+    if max_n >= 2:
+        out += [g(2, []), g(2, [(0, 1)]), g(2, [(1, 0)]), g(2, [(0, 1), (1, 0)]),
+                g(2, [(0, 1), (0, 1), (1, 1)])]
+    for n in sorted({min(3, max_n), max_n} - {1, 2}):
+        path = [(i, i + 1) for i in range(n - 1)]
+        out += [g(n, []), g(n, path), g(n, [(v, u) for u, v in path]),
+                g(n, [(0, v) for v in range(1, n)]), g(n, [(v, 0) for v in range(1, n)]),
+                g(n, [(v, v) for v in range(n)])]
+    return out
+
+
+def _shape(t: T.Field, sizes: dict[str, int]) -> tuple[int, ...]:
+    out = []
+    for a in t.axes:
+        if a.kind in ("node", "pos"):
+            out.append(sizes["n"])
+        elif a.kind == "edge":
+            out.append(sizes["m"])
+        else:
+            out.append(eval_size(a.size, sizes))
+    return tuple(out)
+
+
+def _values(params, sizes, n, vocab, choice: int, small: list | None = None) -> dict | None:
+    """One value per parameter: pattern number `choice` of each (cycling), or `small`, a list
+    of values, for the first one-axis field."""
+    values = {}
+    first = True
+    for name, t in params:
+        if isinstance(t, T.Graph):
+            continue
+        if not isinstance(t, T.Field):
+            ex = extremes(t, n, vocab)
+            if not ex:
+                return None
+            values[name] = np.array(ex[choice % len(ex)], dtype=dtype_of(t))
+            continue
+        shape = _shape(t, sizes)
+        count = int(np.prod(shape)) if shape else 1
+        if small is not None and first and len(shape) == 1:
+            cells = small
+        else:
+            ps = patterns(t.elem, count, n, vocab)
+            if not ps:
+                return None
+            cells = ps[choice % len(ps)]
+        first = False
+        arr = np.empty(shape, dtype=dtype_of(t))
+        flat = arr.reshape(-1)
+        for i, c in enumerate(cells):
+            flat[i] = c
+        values[name] = arr
+    return values
+
+
+def boundary_instances(checked, sizes: dict[str, int] | None = None, *,
+                       max_n: int | None = None, vocab: tuple[str, ...] | None = None,
+                       limit: int = 400) -> list[Instance]:
+    """At most `limit` boundary inputs of `checked`'s program at `sizes` (for a size the input
+    fixes, `n`, every value up to `max_n`, default sizes["n"] or DEFAULT_MAX_N). They are inputs
+    the types allow; the program itself may still reject some (run them through the
+    interpreter)."""
+    sizes = dict(sizes or {})
+    from_input = input_sizes(checked)
+    vocab = vocab or vocabulary(checked)
+    params = [(p.name, T.from_syntax(p.type)) for p in checked.program.params]
+    fixed = {k: v for k, v in sizes.items() if k not in from_input}
+    if max_n is None:
+        max_n = sizes.get("n", DEFAULT_MAX_N)
+    out: list[Instance] = []
+
+    def add(sz, graph=None, small=None, choices=None):
+        n = sz.get("n") if checked.family == "graph" else None
+        count = choices if choices is not None else max(
+            [len(patterns(t.elem if isinstance(t, T.Field) else t, 2, n, vocab))
+             for _, t in params if not isinstance(t, T.Graph)] + [1])
+        for c in range(count):
+            values = _values(params, sz, n, vocab, c, small)
+            if values is not None:
+                out.append(Instance(sizes=dict(sz), values=values, graph=graph))
+
+    if checked.family == "graph":
+        for g in _graphs(max_n):
+            add({**fixed, "n": g.n, "m": g.m}, g)
+    elif "n" in from_input:
+        seq_elems = [t.elem for _, t in params if isinstance(t, T.Field)]
+        dom = small_domain(seq_elems[0], vocab) if seq_elems else None
+        for L in range(1, max_n + 1):
+            add({**fixed, "n": L})
+            if dom is not None and L == 1:
+                for v in dom:
+                    add({**fixed, "n": 1}, small=[v], choices=1)
+            if dom is not None and L == 2 and len(dom) <= SMALL_PAIRS:
+                for a, b in itertools.product(dom, repeat=2):
+                    add({**fixed, "n": 2}, small=[a, b], choices=1)
+    else:
+        add(fixed)
+    from .property import _key
+    seen, uniq = set(), []
+    for inst in out:
+        key = _key(inst)
+        if key not in seen:
+            seen.add(key)
+            uniq.append(inst)
+    return uniq[:limit]
+
+
+def boundary_disagreement(checked, run_network, sizes: dict[str, int] | None = None, *,
+                          max_n: int | None = None, vocab: tuple[str, ...] | None = None,
+                          limit: int = 400):
+    """The first boundary input on which `run_network(list[Instance]) -> list[dict]` disagrees
+    with the interpreter, as (instance, expected, got, output names), or None. Inputs the
+    interpreter rejects are outside the program's domain and skipped."""
+    from .property import outputs_agree
+    cases = []
+    for inst in boundary_instances(checked, sizes, max_n=max_n, vocab=vocab, limit=limit):
+        try:
+            cases.append((inst, interpret(checked, inst)))
+        except NclError:
+            continue
+    if not cases:
+        return None
+    got = run_network([inst for inst, _ in cases])
+    for (inst, expected), g in zip(cases, got):
+        bad = outputs_agree(checked, expected, g)
+        if bad:
+            return inst, expected, g, bad
+    return None
+
+
+__all__ = ["boundary_disagreement", "boundary_instances", "extremes", "patterns", "LARGEST_INT"]
