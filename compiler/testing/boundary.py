@@ -26,7 +26,7 @@ from dsl.jsonio import input_sizes
 from dsl.sizes import eval_size
 from dsl.values import GraphData, Instance, dtype_of
 
-from .inputs import DEFAULT_MAX_N, LARGEST_INT, finite_bounds, vocabulary
+from .domains import DEFAULT_MAX_N, LARGEST_INT, finite_bounds, vocabulary
 
 # a domain this small is enumerated at length 1 and 2 (every value at a position of its own)
 SMALL_DOMAIN = 12
@@ -209,14 +209,47 @@ def boundary_instances(checked, sizes: dict[str, int] | None = None, *,
                     add({**fixed, "n": 2}, small=[a, b], choices=1)
     else:
         add(fixed)
-    from .property import _key
     seen, uniq = set(), []
     for inst in out:
-        key = _key(inst)
+        key = instance_key(inst)
         if key not in seen:
             seen.add(key)
             uniq.append(inst)
     return uniq[:limit]
+
+
+def same(expected, got) -> bool:
+    """Exact equality of one output: same shape, tokens equal as strings, numbers equal as
+    float64 (bool as 0/1, ±inf equal to itself, NaN equal to nothing)."""
+    e, g = np.asarray(expected), np.asarray(got)
+    if e.shape != g.shape:
+        return False
+    if e.dtype == object or g.dtype == object:
+        return e.dtype == g.dtype and e.tolist() == g.tolist()
+    try:
+        return bool(np.array_equal(e.astype(np.float64), g.astype(np.float64)))
+    except (TypeError, ValueError):
+        return False
+
+
+def outputs_agree(checked, expected: dict, got: dict) -> list[str]:
+    """The names of the outputs on which `got` differs from `expected` (empty when they agree)."""
+    return [name for name in checked.result_names
+            if name not in got or not same(expected[name], got[name])]
+
+
+def instance_key(instance: Instance) -> tuple:
+    """What tells two drawn inputs apart: the values' exact contents. (Not their JSON: a bits
+    input of tens of thousands of bits is an integer Python will not turn into a decimal
+    string.)"""
+    def exact(a):
+        a = np.asarray(a)
+        return (a.shape, str(a.dtype), tuple(a.reshape(-1).tolist()) if a.dtype == object
+                else a.tobytes())
+    g = instance.graph
+    graph = None if g is None else (g.n, exact(g.src), exact(g.dst))
+    return (tuple(sorted(instance.sizes.items())), graph,
+            tuple((k, exact(v)) for k, v in sorted(instance.values.items())))
 
 
 def boundary_disagreement(checked, run_network, sizes: dict[str, int] | None = None, *,
@@ -225,7 +258,6 @@ def boundary_disagreement(checked, run_network, sizes: dict[str, int] | None = N
     """The first boundary input on which `run_network(list[Instance]) -> list[dict]` disagrees
     with the interpreter, as (instance, expected, got, output names), or None. Inputs the
     interpreter rejects are outside the program's domain and skipped."""
-    from .property import outputs_agree
     cases = []
     for inst in boundary_instances(checked, sizes, max_n=max_n, vocab=vocab, limit=limit):
         try:
@@ -242,4 +274,5 @@ def boundary_disagreement(checked, run_network, sizes: dict[str, int] | None = N
     return None
 
 
-__all__ = ["boundary_disagreement", "boundary_instances", "extremes", "patterns", "LARGEST_INT"]
+__all__ = ["boundary_disagreement", "boundary_instances", "extremes", "instance_key",
+           "outputs_agree", "patterns", "same", "LARGEST_INT"]

@@ -28,6 +28,8 @@ from dsl.interpreter import run as interpret
 from dsl.jsonio import encode, encode_value, input_sizes
 from dsl.values import Instance
 
+from .boundary import instance_key as _key
+from .boundary import outputs_agree, same as _same  # noqa: F401
 from .inputs import DEFAULT_MAX_N, instance_to_json, instances
 
 DEFAULT_EXAMPLES = 200
@@ -93,26 +95,6 @@ class _Disagreement(Exception):
 
 
 # ---------------------------------------------------------------- comparing
-
-def _same(expected, got) -> bool:
-    """Exact equality of one output: same shape, tokens equal as strings, numbers equal as
-    float64 (bool as 0/1, ±inf equal to itself, NaN equal to nothing)."""
-    e, g = np.asarray(expected), np.asarray(got)
-    if e.shape != g.shape:
-        return False
-    if e.dtype == object or g.dtype == object:
-        return e.dtype == g.dtype and e.tolist() == g.tolist()
-    try:
-        return bool(np.array_equal(e.astype(np.float64), g.astype(np.float64)))
-    except (TypeError, ValueError):
-        return False
-
-
-def outputs_agree(checked, expected: dict, got: dict) -> list[str]:
-    """The names of the outputs on which `got` differs from `expected` (empty when they agree)."""
-    return [name for name in checked.result_names
-            if name not in got or not _same(expected[name], got[name])]
-
 
 # ---------------------------------------------------------------- showing what the network gave
 
@@ -182,20 +164,6 @@ def _counterexample(checked, instance, expected, got, outputs) -> Counterexample
 
 
 # ---------------------------------------------------------------- the runner
-
-def _key(instance: Instance) -> tuple:
-    """What tells two drawn inputs apart: the values' exact contents. (Not their JSON: a bits
-    input of tens of thousands of bits is an integer Python will not turn into a decimal
-    string.)"""
-    def exact(a):
-        a = np.asarray(a)
-        return (a.shape, str(a.dtype), tuple(a.reshape(-1).tolist()) if a.dtype == object
-                else a.tobytes())
-    g = instance.graph
-    graph = None if g is None else (g.n, exact(g.src), exact(g.dst))
-    return (tuple(sorted(instance.sizes.items())), graph,
-            tuple((k, exact(v)) for k, v in sorted(instance.values.items())))
-
 
 def _network(net):
     if isinstance(net, (str, os.PathLike)):
