@@ -74,8 +74,9 @@ class MLPArtifact:
 # ---------------------------------------------------------------- entry point
 
 def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
-                dtype: str = "float32") -> MLPArtifact:
-    """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be)."""
+                dtype: str = "float32", self_check: bool = True) -> MLPArtifact:
+    """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be);
+    with `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
     p = checked.program
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -125,8 +126,12 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
         "natural_depth": net.natural_depth,
         "max_magnitude": net.magnitude,
     }
-    return MLPArtifact(tensors, architecture, {"inputs": builder.in_enc,
-                                               "outputs": builder.out_enc})
+    art = MLPArtifact(tensors, architecture, {"inputs": builder.in_enc,
+                                              "outputs": builder.out_enc})
+    if self_check:
+        from .verify import verify_mlp
+        verify_mlp(checked, art, sizes, dtype)
+    return art
 
 
 # ---------------------------------------------------------------- refusals

@@ -210,9 +210,10 @@ def _unsupported(span, what: str) -> NclError:
 # ---------------------------------------------------------------- entry point
 
 def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu",
-                        dtype: str = "float32", vocab: tuple[str, ...] | None = None
-                        ) -> TransformerArtifact:
-    """The exact transformer of a sequence program for every length 1..sizes["n"]."""
+                        dtype: str = "float32", vocab: tuple[str, ...] | None = None,
+                        self_check: bool = True) -> TransformerArtifact:
+    """The exact transformer of a sequence program for every length 1..sizes["n"]; with
+    `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
     p = checked.program
     if checked.family != "seq":
         raise NclError.at(p.name_span, "wrong-target",
@@ -232,7 +233,11 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
     b = _Builder(checked, lower(checked), n, dtype, vocab)
     b.run()
-    return b.artifact()
+    art = b.artifact()
+    if self_check:
+        from .verify import verify_transformer
+        verify_transformer(checked, art, n, dtype, [lp["expr"] for lp in b.loops], vocab)
+    return art
 
 
 def default_vocabulary(checked) -> tuple[str, ...]:
@@ -1022,7 +1027,7 @@ class _Builder:
             self.materialized[c.out] = C
         self.loops.append({"tasks": (start_task, len(self.tasks)),
                            "slots": (start_slot, len(self.slots)),
-                           "count": ir.format_size(loop.count),
+                           "count": ir.format_size(loop.count), "expr": loop.count,
                            "until_stable": bool(loop.until_stable),
                            "carried": [c.name for c in loop.carried]})
 

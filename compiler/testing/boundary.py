@@ -135,36 +135,47 @@ def _shape(t: T.Field, sizes: dict[str, int]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _values(params, sizes, n, vocab, choice: int, small: list | None = None) -> dict | None:
-    """One value per parameter: pattern number `choice` of each (cycling), or `small`, a list
-    of values, for the first one-axis field."""
-    values = {}
+def _options(params, sizes, n, vocab, small: list | None = None) -> list[list] | None:
+    """Per parameter, the values to try: its patterns (or, for the first one-axis field, just
+    `small`); None when a parameter has none (a node id of a graph without nodes)."""
+    out = []
     first = True
-    for name, t in params:
+    for _, t in params:
         if isinstance(t, T.Graph):
             continue
         if not isinstance(t, T.Field):
-            ex = extremes(t, n, vocab)
-            if not ex:
-                return None
-            values[name] = np.array(ex[choice % len(ex)], dtype=dtype_of(t))
-            continue
-        shape = _shape(t, sizes)
-        count = int(np.prod(shape)) if shape else 1
-        if small is not None and first and len(shape) == 1:
-            cells = small
+            opts = [np.array(e, dtype=dtype_of(t)) for e in extremes(t, n, vocab)]
         else:
-            ps = patterns(t.elem, count, n, vocab)
-            if not ps:
-                return None
-            cells = ps[choice % len(ps)]
-        first = False
-        arr = np.empty(shape, dtype=dtype_of(t))
-        flat = arr.reshape(-1)
-        for i, c in enumerate(cells):
-            flat[i] = c
-        values[name] = arr
-    return values
+            shape = _shape(t, sizes)
+            count = int(np.prod(shape)) if shape else 1
+            cells = [small] if small is not None and first and len(shape) == 1 else \
+                patterns(t.elem, count, n, vocab)
+            first = False
+            opts = []
+            for cs in cells:
+                arr = np.empty(shape, dtype=dtype_of(t))
+                flat = arr.reshape(-1)
+                for i, c in enumerate(cs):
+                    flat[i] = c
+                opts.append(arr)
+        if not opts:
+            return None
+        out.append(opts)
+    return out
+
+
+def _combinations(options: list[list]) -> list[tuple[int, ...]]:
+    """Which option of each parameter: the i-th of all together (cycling), then, for two or
+    more parameters, every pair of the first few options of the first two."""
+    if not options:
+        return [()]
+    longest = max(len(o) for o in options)
+    picks = [tuple(i % len(o) for o in options) for i in range(longest)]
+    if len(options) >= 2:
+        for a, b in itertools.product(range(min(4, len(options[0]))),
+                                      range(min(4, len(options[1])))):
+            picks.append((a, b) + tuple(0 for _ in options[2:]))
+    return picks
 
 
 def boundary_instances(checked, sizes: dict[str, int] | None = None, *,
@@ -181,17 +192,23 @@ def boundary_instances(checked, sizes: dict[str, int] | None = None, *,
     fixed = {k: v for k, v in sizes.items() if k not in from_input}
     if max_n is None:
         max_n = sizes.get("n", DEFAULT_MAX_N)
-    out: list[Instance] = []
 
-    def add(sz, graph=None, small=None, choices=None):
+    names = [name for name, t in params if not isinstance(t, T.Graph)]
+
+    # (priority, order, instance): the first pick of every shape, then the second of every
+    # shape, …, so that a `limit` keeps every length and graph shape
+    ranked: list[tuple[int, int, Instance]] = []
+
+    def add(sz, graph=None, small=None, choices=None, priority=0):
         n = sz.get("n") if checked.family == "graph" else None
-        count = choices if choices is not None else max(
-            [len(patterns(t.elem if isinstance(t, T.Field) else t, 2, n, vocab))
-             for _, t in params if not isinstance(t, T.Graph)] + [1])
-        for c in range(count):
-            values = _values(params, sz, n, vocab, c, small)
-            if values is not None:
-                out.append(Instance(sizes=dict(sz), values=values, graph=graph))
+        options = _options(params, sz, n, vocab, small)
+        if options is None:
+            return
+        picks = _combinations(options)
+        for rank, pick in enumerate(picks[:choices]):
+            values = {name: options[i][c] for i, (name, c) in enumerate(zip(names, pick))}
+            ranked.append((priority + rank, len(ranked),
+                           Instance(sizes=dict(sz), values=values, graph=graph)))
 
     if checked.family == "graph":
         for g in _graphs(max_n):
@@ -206,11 +223,11 @@ def boundary_instances(checked, sizes: dict[str, int] | None = None, *,
                     add({**fixed, "n": 1}, small=[v], choices=1)
             if dom is not None and L == 2 and len(dom) <= SMALL_PAIRS:
                 for a, b in itertools.product(dom, repeat=2):
-                    add({**fixed, "n": 2}, small=[a, b], choices=1)
+                    add({**fixed, "n": 2}, small=[a, b], choices=1, priority=2)
     else:
         add(fixed)
     seen, uniq = set(), []
-    for inst in out:
+    for _, _, inst in sorted(ranked, key=lambda r: r[:2]):
         key = instance_key(inst)
         if key not in seen:
             seen.add(key)
