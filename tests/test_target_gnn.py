@@ -375,3 +375,21 @@ def test_diagonals_and_loops_of_no_rounds_run_like_the_interpreter(what, tmp_pat
     assert result.ok, result.counterexample and result.counterexample.to_json()
     result = test_program(c, net, examples=120, seed=11, max_n=6)
     assert result.ok, result.counterexample and result.counterexample.to_json()
+
+
+def test_comparisons_with_values_that_may_be_infinite(tmp_path):
+    # a distance compared with a number, a field, another distance or inf itself: was refused
+    # ("a comparison with a value that may be infinite"); now (flag, value) pairs and a table
+    text = ("program q(g: graph, w: edge[int[0..9]], source: node[bool], x: node[int[0..20]]) -> "
+            "(node[bool], node[bool], node[bool], node[bool]) {\n"
+            "    dist[v] = 0 if source[v] else inf\n"
+            "    repeat n - 1 {\n"
+            "        dist[v] = min(dist[v], min(dist[u] + w[u, v] for u in in(v)))\n    }\n"
+            "    a[v] = dist[v] == x[v]\n    b[v] = dist[v] >= min(dist[u] for u in in(v))\n"
+            "    c[v] = dist[v] < 4\n    f[v] = inf > dist[v]\n    return a, b, c, f\n}\n")
+    src = tmp_path / "q.ncl"
+    src.write_text(text)
+    (c,) = check_source(text, str(src))
+    net = load(compile_file(src, tmp_path / "q.safetensors"))
+    result = test_program(c, net, examples=150, seed=2, max_n=6)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
