@@ -95,7 +95,7 @@ def test_self_check_costs_little(path, sizes):
         V.verify_mlp(c, art, sizes, "float32")
     else:
         V.verify_transformer(c, art, sizes["n"], "float32", [], None)
-    assert time.perf_counter() - start < 1.0  # 0.01-0.15 s measured; slack for a busy machine
+    assert time.perf_counter() - start < 2.0  # 0.02-0.06 s measured; slack for a busy machine
 
 
 def test_compile_with_self_check_imports_neither_torch_nor_hypothesis(tmp_path):
