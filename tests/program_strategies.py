@@ -116,6 +116,45 @@ def seq_programs(draw) -> str:
             f"    e[i] = {b}\n    f[i] = {op}({a}, {c})\n    return e, f\n}}\n")
 
 
+# ---------------------------------------------------------------- seq: tokens: seq[token]
+
+
+def _token_bool(depth: int):
+    leaves = st.sampled_from([
+        '(tokens[i] == "a")', '(i > 0 and tokens[i - 1] == "a")',
+        '(i < n - 2 and tokens[i + 2] == "b")', '(i > 1 and tokens[i - 2] == tokens[i])',
+        '(tokens[n - 1 - i] == "b")',
+        'any(tokens[j] == "b" for j in positions if j < i)',
+        'all(tokens[j] != tokens[i] for j in positions if j != i)',
+        '(count(j for j in positions if tokens[j] == tokens[i]) > 1)',
+    ])
+    if depth <= 0:
+        return leaves
+    sub = _token_bool(depth - 1)
+    return st.one_of(
+        leaves,
+        st.builds(lambda a: f"(not {a})", sub),
+        st.builds(lambda o, a, b: f"({a} {o} {b})", st.sampled_from(["and", "or", "xor"]),
+                  sub, sub),
+    )
+
+
+@st.composite
+def token_programs(draw) -> str:
+    b = draw(_token_bool(2))
+    c = draw(st.sampled_from([
+        "count(j for j in positions if j > i and tokens[j] == tokens[i])",
+        'count(j for j in positions if tokens[j] == "a" and j <= i)',
+        "(n - i)"]))
+    # not yet: a token read at a constant index (tokens[0]) crashes the interpreter
+    # (AttributeError in dsl/interpreter.py, reported); the compiled side is tested in
+    # tests/test_target_transformer.py
+    r = draw(st.sampled_from(["tokens[n - 1 - i]", "tokens[i]",
+                              '(tokens[i - 1] if i > 0 else "z")']))
+    return ("program fz(tokens: seq[token]) -> (seq[bool], seq[int], seq[token]) {\n"
+            f"    e[i] = {b}\n    f[i] = {c}\n    r[i] = {r}\n    return e, f, r\n}}\n")
+
+
 # ---------------------------------------------------------------- graph: s: node[bool], w: node[int[0..5]]
 
 
@@ -151,4 +190,5 @@ def graph_programs(draw) -> str:
             "    d[v] = count(u for u in in(v) if r[u])\n    return r, d\n}\n")
 
 
-FAMILIES = {"bits": bits_programs, "seq": seq_programs, "graph": graph_programs}
+FAMILIES = {"bits": bits_programs, "seq": seq_programs, "tokens": token_programs,
+            "graph": graph_programs}

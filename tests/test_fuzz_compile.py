@@ -27,7 +27,7 @@ from dsl.interpreter import run as interpret
 from program_strategies import FAMILIES
 
 CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
-SIZES = {"bits": {"k": 5}, "seq": {"n": 6}, "graph": {}}
+SIZES = {"bits": {"k": 5}, "seq": {"n": 6}, "tokens": {"n": 6}, "graph": {}}
 MAX_N = 5
 DRAWN_INPUTS = 12
 
