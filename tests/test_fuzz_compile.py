@@ -4,7 +4,7 @@
 with the interpreter on the boundary inputs and on drawn inputs, bit for bit.
 
 A drawn program a target refuses must be refused with a located error (an NclError), never an
-internal error; one it compiles must never disagree. Bounded for CI (derandomized, a few dozen
+internal error; one it compiles must never disagree. Bounded for CI (derandomized, 15
 programs a family); a disagreement found here belongs in the corpus, with its sizes in a
 `// sizes: k=8` line.
 """
@@ -70,7 +70,7 @@ def test_corpus_program_compiles_and_agrees(path, tmp_path):
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+@settings(max_examples=15, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_drawn_program_compiles_and_agrees_or_is_refused(family, data, tmp_path_factory):
