@@ -101,7 +101,9 @@ def _eval(e, values: dict) -> float:
     if e.is_Pow:
         return args[0] ** args[1]
     if isinstance(e, log2):
-        return math.log2(args[0])
+        # a tree over fewer than one leaf (range(k - 1) at k = 1) has no depth: log2 of a size
+        # below 1 counts as 0 rather than a math domain error
+        return math.log2(args[0]) if args[0] >= 1 else 0.0
     if isinstance(e, sympy.log):
         return math.log(args[0])
     if isinstance(e, sympy.ceiling):

@@ -296,7 +296,12 @@ class _Lowerer:
 
     def read(self, table: ir.Value, comps, type_, span) -> _LV:
         """`table[comps]`, each component a binder (`_Bind`) or a computed index (`_LV`)."""
-        if all(isinstance(c, _Bind) for c in comps):
+        if all(isinstance(c, _Bind) for c in comps) and all(
+                c.endpoint or self.dims[c.uid].axis.size == a.size
+                for c, a in zip(comps, table.domain)):
+            # Binders over the table's own axes: the table itself (wiring). A binder over a
+            # range of another size (`x[i] for i in range(2)` of a bits[k]) is a Gather below,
+            # so that the value lives on the binder's domain, not the table's.
             dims = tuple(sorted({c.uid for c in comps}))
             axes = tuple(dims.index(c.uid) for c in comps)
             if any(c.endpoint for c in comps):

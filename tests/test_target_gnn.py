@@ -344,3 +344,52 @@ def test_default_bellman_ford_file_agrees_with_networkx_on_100k_nodes(tmp_path):
             G.add_edge(u, v, weight=x)
     found = nx.single_source_dijkstra_path_length(G, 0)
     assert got == [found.get(v, "inf") for v in range(n)]
+
+
+# issue 19: `edge(v, v)` and `r[v, v]` (a diagonal) compiled, but every exec stopped with "a
+# diagonal broadcast is not supported" (exit 70); issue 12 #3: a `repeat n - 1` whose body first
+# assigns a variable ran no rounds at n = 1 and the runtime stopped on that variable (exit 70)
+EDGE_CASES = {
+    "jump": "program jump(g: graph, succ: node[node], val: node[int[0..9]]) -> (node[int], "
+            "node[node], node[bool]) {\n    next_val[v] = val[succ[v]]\n"
+            "    two_ahead[v] = succ[succ[v]]\n    loop_here[v] = edge(v, v)\n"
+            "    return next_val, two_ahead, loop_here\n}\n",
+    "diagonal": "program d(g: graph, w: pair[int[0..5]]) -> (node[int], node[bool], pair[bool]) {\n"
+                "    r[i, j] = edge(j, i) and w[j, i] > 2\n"
+                "    d[v] = w[v, v] + (1 if edge(v, v) else 0)\n    s[v] = r[v, v]\n"
+                "    t[i, j] = r[j, j] and edge(i, i)\n    return d, s, t\n}\n",
+    "zero_rounds": "program z(g: graph, source: node[bool]) -> node[bool] {\n    r = source\n"
+                   "    repeat n - 1 {\n        tmp[v] = any(r[u] for u in in(v))\n"
+                   "        r[v] = r[v] or tmp[v]\n    }\n    return r\n}\n",
+}
+
+
+@pytest.mark.parametrize("what", sorted(EDGE_CASES))
+def test_diagonals_and_loops_of_no_rounds_run_like_the_interpreter(what, tmp_path):
+    src = tmp_path / f"{what}.ncl"
+    src.write_text(EDGE_CASES[what])
+    (c,) = check_source(src.read_text(), str(src))
+    net = load(compile_file(src, tmp_path / f"{what}.safetensors"))
+    # n = 1 first: the single-node graph (with and without its self-loop) is where both broke
+    result = test_program(c, net, examples=120, seed=11, max_n=1)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
+    result = test_program(c, net, examples=120, seed=11, max_n=6)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
+
+
+def test_comparisons_with_values_that_may_be_infinite(tmp_path):
+    # a distance compared with a number, a field, another distance or inf itself: was refused
+    # ("a comparison with a value that may be infinite"); now (flag, value) pairs and a table
+    text = ("program q(g: graph, w: edge[int[0..9]], source: node[bool], x: node[int[0..20]]) -> "
+            "(node[bool], node[bool], node[bool], node[bool]) {\n"
+            "    dist[v] = 0 if source[v] else inf\n"
+            "    repeat n - 1 {\n"
+            "        dist[v] = min(dist[v], min(dist[u] + w[u, v] for u in in(v)))\n    }\n"
+            "    a[v] = dist[v] == x[v]\n    b[v] = dist[v] >= min(dist[u] for u in in(v))\n"
+            "    c[v] = dist[v] < 4\n    f[v] = inf > dist[v]\n    return a, b, c, f\n}\n")
+    src = tmp_path / "q.ncl"
+    src.write_text(text)
+    (c,) = check_source(text, str(src))
+    net = load(compile_file(src, tmp_path / "q.safetensors"))
+    result = test_program(c, net, examples=150, seed=2, max_n=6)
+    assert result.ok, result.counterexample and result.counterexample.to_json()

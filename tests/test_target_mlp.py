@@ -336,3 +336,85 @@ def test_interpolate_hits_every_point(pts, act):
     fn = (lambda z: max(z, 0)) if act == "relu" else (lambda z: int(z >= 0))
     for p, v in pts.items():
         assert c0 + sum(a * fn(p - t) for t, a in zip(ts, cs)) == v
+
+
+# issue 19: `x[i] for i in range(R)` with R != k was compiled as an aggregation over all k bits
+# (the read `x[i]` reused x itself, whose axis is range(k)); range(0) must give the identity
+RANGE_AGGS = {
+    "count": "program p(x: bits[k]) -> int { return count(i for i in range(R) if x[i]) }",
+    "sum": "program p(x: bits[k]) -> int { return sum(x[i] for i in range(R)) }",
+    "all": "program p(x: bits[k]) -> bool { return all(x[i] for i in range(R)) }",
+    "any": "program p(x: bits[k]) -> bool { return any(x[i] for i in range(R)) }",
+    "majority": "program p(x: bits[k]) -> bool { return 2 * count(i for i in range(R) if x[i]) "
+                "> k }",
+    "vector": "program p(x: bits[k]) -> vec[int, k] { "
+              "c[i] = count(j for j in range(R) if x[j] and j <= i); return c }",
+}
+
+
+@pytest.mark.parametrize("R", [0, 1, 2, 7, 8])
+@pytest.mark.parametrize("what", sorted(RANGE_AGGS))
+@pytest.mark.parametrize("act", ["relu", "step"])
+def test_aggregation_over_a_shorter_range_reads_only_that_range(what, R, act):
+    k = 8
+    (c,) = check_source(RANGE_AGGS[what].replace("R", str(R)), "range.ncl")
+    try:
+        art = compile_mlp(c, {"k": k}, act)
+    except NclError as err:  # step reads bits only: an integer result is fine, anything else not
+        pytest.fail(str(err))
+    X = np.array([[(v >> i) & 1 for i in range(k)] for v in range(2 ** k)], np.float32)
+    Y = forward(art, X)
+    for v, y in zip(range(2 ** k), Y):
+        want = interpreter.run(c, Instance({"k": k}, {"x": X[v].astype(bool)}))
+        (e,) = art.encodings["outputs"]
+        start, stop = e["channels"]
+        w = np.asarray(want[e["name"]]).astype(np.float64).reshape(-1)
+        assert np.array_equal(y[start:stop].astype(np.float64), w), (what, R, v, y, w)
+
+
+# issue 19: --size k=100000 hung (add) or stopped with a MemoryError, exit 70 (parity); the
+# layers are dense, so the target refuses past documented limits, before it runs out of memory
+def test_huge_width_is_refused_up_front_with_a_located_error():
+    import time
+    start = time.perf_counter()
+    with pytest.raises(NclError) as err:
+        compile_mlp(checked("add"), {"k": 100_000})
+    assert time.perf_counter() - start < 10
+    (d,) = err.value.diagnostics
+    assert d.code == "too-large" and d.line > 1  # at the program's name, not at 1:1
+    assert "200,000 input channels" in d.message and "limit of 131,072" in d.message
+
+
+@pytest.mark.parametrize("limit, what", [("MAX_NEURONS", "neurons"),
+                                         ("MAX_PARAMETERS", "parameters")])
+def test_size_limits_refuse_while_building_and_before_allocating(limit, what, monkeypatch):
+    import compiler.targets.mlp as M
+    monkeypatch.setattr(M, limit, 200)  # parity at k = 64 has 64 inputs, ~190 neurons, ~7k weights
+    with pytest.raises(NclError) as err:
+        compile_mlp(checked("parity"), {"k": 64 if what == "parameters" else 150})
+    (d,) = err.value.diagnostics
+    assert d.code == "too-large" and what in d.message and "limit of 200" in d.message
+    monkeypatch.undo()
+    assert compile_mlp(checked("parity"), {"k": 64}).architecture["depth"] > 1
+
+
+def test_cli_refuses_a_huge_width_with_exit_1(tmp_path, capsys):
+    from compiler import cli
+    code = cli.main(["compile", str(STDLIB / "add.ncl"), "--size", "k=100000",
+                     "-o", str(tmp_path / "add.safetensors")])
+    assert code == 1
+    assert "past the mlp target's limit" in capsys.readouterr().err
+    assert not (tmp_path / "add.safetensors").exists()
+
+
+def test_property_test_draws_inputs_wider_than_hypothesis_lists(tmp_path):
+    # k = 40,000 stopped `nclang test` with exit 70: hypothesis cannot draw a list of 40,000
+    # booleans, nor Python print the integer as JSON; popcount is one linear layer at any k
+    from compiler.driver import compile_checked, read_source
+    from compiler.testing import test_program
+    src = read_source(STDLIB / "popcount.ncl")
+    (c,) = check_source(src.text, src.file)
+    out = tmp_path / "popcount.safetensors"
+    compile_checked(src, c, out, sizes={"k": 40_000})
+    result = test_program(c, str(out), {"k": 40_000}, examples=5, seed=1)
+    assert result.ok and result.examples >= 2

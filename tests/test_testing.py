@@ -373,3 +373,23 @@ def test_nclang_test_refuses_conflicting_sizes_and_options(capsys, tmp_path):
     code, _, err = nclang(capsys, "test", stdlib.path("bits/parity"))
     assert code == cli.EXIT_USER
     assert "size k is not fixed" in err
+
+
+# ---------------------------------------------------------------- boundary inputs
+
+def test_boundary_inputs_hold_the_cases_constructions_break_on():
+    from compiler.testing.boundary import boundary_instances
+    (seq,) = check_source("program p(tokens: seq[int[0..9]]) -> seq[int] {\n"
+                          "    o[i] = tokens[i]\n    return o\n}\n", "s.ncl")
+    cases = boundary_instances(seq, {"n": 4})
+    singles = {float(c.values["tokens"][0]) for c in cases if c.sizes["n"] == 1}
+    assert singles == set(map(float, range(10)))          # every value alone
+    assert {c.sizes["n"] for c in cases} == {1, 2, 3, 4}   # every length
+    (g,) = check_source("program q(g: graph, s: node[bool]) -> node[bool] {\n"
+                        "    r = s\n    return r\n}\n", "g.ncl")
+    shapes = {(c.graph.n, tuple(zip(c.graph.src.tolist(), c.graph.dst.tolist())))
+              for c in boundary_instances(g, max_n=4)}
+    assert {(1, ()), (1, ((0, 0),)), (4, ())} <= shapes
+    (b,) = check_source("program r(x: bits[k]) -> bool {\n    return x[0]\n}\n", "b.ncl")
+    bits = {tuple(c.values["x"].tolist()) for c in boundary_instances(b, {"k": 3})}
+    assert {(False,) * 3, (True,) * 3} <= bits

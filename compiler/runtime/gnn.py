@@ -340,8 +340,13 @@ class GNNNet(CompiledNet):
             t = t[rows]
         out_nodes = [j for j, k in enumerate(out_dom) if k == "node"]
         targets = [out_nodes.index(axes[i]) for i in cur]
-        if len(set(targets)) != len(targets):
-            raise ValueError("a diagonal broadcast is not supported by this runtime")
+        # two node axes onto one (`edge(v, v)`, `r[v, v]`): the diagonal, kept at the first
+        # axis's place (torch.diagonal puts it last, behind the channels)
+        while len(set(targets)) != len(targets):
+            i = next(i for i in range(len(targets)) if targets[i] in targets[:i])
+            j = targets.index(targets[i])
+            t = torch.diagonal(t, 0, 1 + j, 1 + i).movedim(-1, 1 + j)
+            del targets[i]
         order = sorted(range(len(targets)), key=lambda j: targets[j])
         t = t.permute(0, *[1 + o for o in order], t.dim() - 1)
         shape = [g.n if p in targets else 1 for p in range(len(out_nodes))]
@@ -499,7 +504,9 @@ class GNNNet(CompiledNet):
         for c in carried:
             v = cur[c["name"]]
             if v is None:
-                raise ValueError(f"'{c['name']}' after a loop that ran no rounds")
+                # first assigned inside a loop that ran no rounds: unassigned, as in the
+                # interpreter; the checker refuses every read of it after the loop
+                continue
             self.env[c["out"]] = v
         self.loop_rounds.append(done.tolist())
 

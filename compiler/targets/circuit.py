@@ -94,6 +94,15 @@ class Unit:
     gate: int = -1  # the first unit of the gate this neuron belongs to
 
 
+class TooLargeError(Exception):
+    """The network would pass a size limit: `what` ("neurons", "parameters"), how many it needs
+    at least (`count`), and the limit."""
+
+    def __init__(self, what: str, count: int, limit: int):
+        super().__init__(f"{count} {what}, past the limit of {limit}")
+        self.what, self.count, self.limit = what, count, limit
+
+
 class ExactnessError(Exception):
     """A neuron whose partial sums may pass the dtype's exact-integer range."""
 
@@ -118,16 +127,27 @@ class Circuit:
     mode: str  # "relu" or "step"
     units: list[Unit] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
+    # refuse (TooLargeError) rather than build past these: neurons (inputs and copies included)
+    # and dense weight entries; checked as the circuit grows and before any matrix is allocated,
+    # so a huge size stops in seconds instead of exhausting memory
+    max_units: int | None = None
+    max_params: int | None = None
+
+    def _grow(self) -> None:
+        if self.max_units is not None and len(self.units) >= self.max_units:
+            raise TooLargeError("neurons", len(self.units) + 1, self.max_units)
 
     # ---- building
 
     def input(self, lo: int, hi: int) -> Form:
+        self._grow()
         u = len(self.units)
         self.units.append(Unit(0, "input", None, lo, hi))
         self.inputs.append(u)
         return Form(((u, 1),), 0, lo, hi, 0) if lo != hi else const(lo)
 
     def _unit(self, layer: int, act: str, pre: Form, origin) -> int:
+        self._grow()
         if act == "relu":
             lo, hi = max(pre.lo, 0), max(pre.hi, 0)
         else:
@@ -205,6 +225,12 @@ class Circuit:
         elide = (self.mode == "step" and final == "step" and H >= 1 and outs and single
                  and all(len(f.terms) == 1 and f.terms[0][1] == 1 and f.c == 0
                          and self._layer(f.terms[0][0]) == H for f in outs))
+        if self.max_params is not None:
+            widths = [max(len(ids), 1) for ids in by_layer]
+            total = sum(a * b for a, b in zip(widths, widths[1:])) + \
+                (0 if elide else len(outs) * widths[-1])
+            if total > self.max_params:
+                raise TooLargeError("parameters", total, self.max_params)
         col = {}
         for ids in by_layer:
             for j, u in enumerate(ids):

@@ -12,12 +12,15 @@ Nothing here knows a program by name, and no gadget is derived here: each op is 
 from __future__ import annotations
 
 import math
+import operator
 
 from compiler import gadgets as G
 from dsl import types as T
 
 CHANNELS = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_PY_CMP = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
+           "gt": operator.gt, "ge": operator.ge}
 
 
 class Unsupported(Exception):
@@ -79,6 +82,35 @@ def _lift(kind: str, rs: list[G.Range], want: str) -> G.Block:
     raise Unsupported(f"mixing +inf and -inf values ({kind} with {want})")
 
 
+def _flagged_compare(op: str, kinds: list[str], rs: list[list[G.Range]]) -> G.Block:
+    """[a op b] where either may be infinite: each operand as (f, v) (a finite one gets f = 1),
+    the comparison c of the value channels, then a table of (f_a, f_b, c): c when both are
+    finite, else the comparison of the infinity (or any finite stand-in) itself. c is read only
+    when both flags are 1, so what an infinite value's channel holds does not matter (it lies in
+    its range, which is all the compare gadget needs)."""
+    pre, infs = [], []
+    for k, r in zip(kinds, rs):
+        if k in ("pinf", "ninf"):
+            pre.append(G.identity(r))
+            infs.append(math.inf if k == "pinf" else -math.inf)
+        else:
+            pre.append(_lift(k, r, "pinf"))  # (1, v)
+            infs.append(None)
+    both = G.parallel(*pre)  # fa, va, fb, vb
+    mid = G.chain(G.route(both.out, [0, 2, 1, 3]),
+                  G.parallel(G.identity([G.BOOL, G.BOOL]),
+                             G.compare(_CMP[op], both.out[1], both.out[3])))
+    py = _PY_CMP[op]
+
+    def outcome(fa: int, fb: int, c: int) -> int:
+        if fa and fb:
+            return c
+        if (not fa and infs[0] is None) or (not fb and infs[1] is None):
+            return 0  # a finite operand's flag is always 1: never reached
+        return int(py(0.0 if fa else infs[0], 0.0 if fb else infs[1]))
+    return G.chain(both, mid, G.lookup(outcome, [G.BOOL] * 3))
+
+
 def _stack(parts: list[G.Block]) -> G.Block:
     return G.parallel(*parts)
 
@@ -101,7 +133,7 @@ def local_block(op: str, arg_types: list, out_type, R: int) -> G.Block:
         return gate
     if op in _CMP:
         if flagged:
-            raise Unsupported(f"a comparison with a value that may be infinite ('{op}')")
+            return _tight(_flagged_compare(op, kinds, rs), out_rs)
         return _tight(G.compare(_CMP[op], flat[0], flat[1]), out_rs)
     if op in ("add", "sub", "neg") and not flagged:
         W = {"add": [[1, 1]], "sub": [[1, -1]], "neg": [[-1]]}[op]

@@ -46,7 +46,7 @@ from dsl import types as T
 from dsl.diagnostics import NclError
 from dsl.pretty import pretty_type
 
-from .circuit import Circuit, ExactnessError, Form, clip, const, lin
+from .circuit import Circuit, ExactnessError, Form, TooLargeError, clip, const, lin
 
 ACTIVATIONS = ("relu", "step")
 DTYPES = {"float32": (np.float32, 2 ** 24), "float64": (np.float64, 2 ** 53)}
@@ -54,6 +54,14 @@ NONE = -1          # the index `none`
 TABLE_LIMIT = 1 << 16  # grid points a table gate may enumerate
 SMALL_SELECT = 4096    # above this, a select uses the two-ridge gadget instead of a table
 _OTHER_TARGET = {"graph": "gnn", "seq": "transformer"}
+# Size limits (docs/performance.md): the layers are dense matrices, so a network past these
+# would take gigabytes and minutes to build; the compiler refuses instead: before building when
+# the input channels alone pass MAX_NEURONS, while building as soon as the circuit's neurons
+# (inputs and carrying copies included) pass it (the builder makes some 20,000 a second, so
+# this stops within seconds), and before allocating the matrices when their entries would pass
+# MAX_PARAMETERS (2^27: 512 MiB of float32)
+MAX_NEURONS = 1 << 17
+MAX_PARAMETERS = 1 << 27
 
 
 @dataclass
@@ -66,8 +74,9 @@ class MLPArtifact:
 # ---------------------------------------------------------------- entry point
 
 def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
-                dtype: str = "float32") -> MLPArtifact:
-    """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be)."""
+                dtype: str = "float32", self_check: bool = True) -> MLPArtifact:
+    """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be);
+    with `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
     p = checked.program
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -85,8 +94,15 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
     program = lower(checked)
     want = analyse(checked, None, program).layers
     layers_at_sizes = int(round(ir.evaluate(want, sizes)))
+    channels = sum(_count(op.out.domain, sizes) for op in program.ops
+                   if isinstance(op, ir.Input))
+    if channels > MAX_NEURONS:
+        raise _too_large(checked, TooLargeError("input channels", channels, MAX_NEURONS), sizes)
     builder = _Builder(checked, program, sizes, activation)
-    outputs = builder.run()
+    try:
+        outputs = builder.run()
+    except TooLargeError as err:
+        raise _too_large(checked, err, sizes) from None
     final = "id"
     if activation == "step" and all(k in ("bool", "bits") for k in builder.output_kinds):
         final = "step"
@@ -95,6 +111,8 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
         net = builder.circuit.assemble(outputs, layers_at_sizes - 1, final, limit)
     except ExactnessError as err:
         raise _inexact(checked, err, sizes, dtype) from None
+    except TooLargeError as err:
+        raise _too_large(checked, err, sizes) from None
     tensors, specs = {}, []
     for i, (W, b, act) in enumerate(net.layers):
         tensors[f"layers.{i}.weight"] = W.astype(np_dtype)
@@ -108,8 +126,12 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
         "natural_depth": net.natural_depth,
         "max_magnitude": net.magnitude,
     }
-    return MLPArtifact(tensors, architecture, {"inputs": builder.in_enc,
-                                               "outputs": builder.out_enc})
+    art = MLPArtifact(tensors, architecture, {"inputs": builder.in_enc,
+                                              "outputs": builder.out_enc})
+    if self_check:
+        from .verify import verify_mlp
+        verify_mlp(checked, art, sizes, dtype)
+    return art
 
 
 # ---------------------------------------------------------------- refusals
@@ -178,6 +200,19 @@ def _inexact(checked, err: ExactnessError, sizes, dtype) -> NclError:
                        f"the network for this value needs intermediates up to "
                        f"{err.magnitude:.0f} (2^{bits:.1f}) at {at}, past {bound}, where "
                        f"{dtype} stops being exact{hint}")
+
+
+def _count(domain, sizes) -> int:
+    return math.prod(max(int(round(ir.evaluate(a.size, sizes))), 0) for a in domain)
+
+
+def _too_large(checked, err: TooLargeError, sizes) -> NclError:
+    at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "these sizes"
+    need = "more than " if err.what == "neurons" else ""
+    return NclError.at(checked.program.name_span, "too-large",
+                       f"the mlp network for '{checked.program.name}' at {at} needs "
+                       f"{need}{err.count:,} {err.what}, past the mlp target's limit of "
+                       f"{err.limit:,} (its layers are dense matrices); use a smaller size")
 
 
 def _check_step_inputs(checked) -> None:
@@ -251,7 +286,7 @@ class _Builder:
         self.program = program
         self.sizes = sizes
         self.act = act
-        self.circuit = Circuit(act)
+        self.circuit = Circuit(act, max_units=MAX_NEURONS, max_params=MAX_PARAMETERS)
         self.static = ir.static_values(program.ops)
         self.env: dict[ir.Value, np.ndarray] = {}
         self.tables: dict = {}

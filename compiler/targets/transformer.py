@@ -210,9 +210,10 @@ def _unsupported(span, what: str) -> NclError:
 # ---------------------------------------------------------------- entry point
 
 def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu",
-                        dtype: str = "float32", vocab: tuple[str, ...] | None = None
-                        ) -> TransformerArtifact:
-    """The exact transformer of a sequence program for every length 1..sizes["n"]."""
+                        dtype: str = "float32", vocab: tuple[str, ...] | None = None,
+                        self_check: bool = True) -> TransformerArtifact:
+    """The exact transformer of a sequence program for every length 1..sizes["n"]; with
+    `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
     p = checked.program
     if checked.family != "seq":
         raise NclError.at(p.name_span, "wrong-target",
@@ -232,7 +233,11 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
     b = _Builder(checked, lower(checked), n, dtype, vocab)
     b.run()
-    return b.artifact()
+    art = b.artifact()
+    if self_check:
+        from .verify import verify_transformer
+        verify_transformer(checked, art, n, dtype, [lp["expr"] for lp in b.loops], vocab)
+    return art
 
 
 def default_vocabulary(checked) -> tuple[str, ...]:
@@ -425,6 +430,15 @@ class _Builder:
             for x in fn.leaves:
                 if x not in leaves:
                     leaves.append(x)
+        if dest is None:
+            dest = outs[0]
+        if not leaves:
+            # constants only (the query row of `tokens[0]`: indicators of a constant index):
+            # biases, read off the constant-1 channel so that the task has an input
+            cs = [int(fn.f()) for fn in fns]
+            blk = G._make([G.Layer(np.zeros((len(cs), 1)), cs, "id")], [(1, 1)],
+                          [(c, c) for c in cs])
+            return MLPTask([self.one], blk, dest, what)
         inputs = [self.leaf_slot(x) for x in leaves]
         codes = []  # per leaf: (list of domain values, block mapping the leaf's channels to an index)
         for x, s in zip(leaves, inputs):
@@ -458,8 +472,6 @@ class _Builder:
                                           w), body) if leaves else body)
         front = G.parallel(*[c for _, c in codes])
         outer = G.chain(front, G.share(*blocks)) if len(blocks) > 1 else G.chain(front, blocks[0])
-        if dest is None:
-            dest = outs[0]
         _check_block(outer, self.limit, span)
         return MLPTask(inputs, outer, dest, what)
 
@@ -877,9 +889,29 @@ class _Builder:
         pos_fn = _leaf(self._pos_value())
         lit = ("atom", "eq", pos_fn, idx)
         fake = ir.Aggregate(op.out, "only", 1, None, None, None, None, span)
-        q, k, mask = self.features([lit], fake, False)
+        # An index outside the sequence (`tokens[i - 1]` at i = 0, `tokens[i + 1]` at the last
+        # position) matches no key. The program never observes such a read (it is guarded, or
+        # the interpreter errs), but the fused gadgets that consume it are exact only on their
+        # domain's grid, so a miss must still give a value of the domain, not an average of
+        # every row. Hence the BOS row scores half a level below the match: the matching key
+        # wins, and on a miss the BOS row wins alone and contributes the fill value (the
+        # domain's first value; the BOS row's value features are its embedding terms only, see
+        # `artifact`). Half a level is LAMBDA / 2 = 512 score units: exp(-512) is 0 in float32
+        # (it underflows below exp(-104)), so float32 keeps the scores' size; in float64 it is
+        # not 0, so there the scores are doubled instead (2^53 leaves room) and the BOS row
+        # sits one full unit below the match.
+        q, k, mask = self.features([lit], fake, True)
+        if self.dtype == "float64":
+            q = [[(s, c, 2 * w) for s, c, w in f] for f in q]
+            q.append([(self.one, 0, 1)])
+            k.append([(self.bos, 0, -1)])
+        else:
+            q.append([(self.one, 0, 1)])
+            k.append([(self.bos, 0, -0.5)])
         out = self.slot(f"gather %{op.out.id}", table.width, table.onehot, table.domain)
-        v = [[(table, c, 1)] for c in range(table.width)]
+        fill = 1 if table.onehot else table.lo  # channel 0: the first value's, or the number
+        v = [[(table, c, 1)] + ([(self.bos, 0, fill)] if c == 0 and fill else [])
+             for c in range(table.width)]
         return self.head(q, k, v, out, mask, f"gather %{op.out.id}", span)
 
     def _pos_value(self) -> ir.Value:
@@ -995,7 +1027,7 @@ class _Builder:
             self.materialized[c.out] = C
         self.loops.append({"tasks": (start_task, len(self.tasks)),
                            "slots": (start_slot, len(self.slots)),
-                           "count": ir.format_size(loop.count),
+                           "count": ir.format_size(loop.count), "expr": loop.count,
                            "until_stable": bool(loop.until_stable),
                            "carried": [c.name for c in loop.carried]})
 

@@ -5,8 +5,20 @@ them and shrinks a disagreement to a small counterexample (`property`).
 `nclang test` is built on `test_program`; the tests of every target use the same two pieces, so a
 target is held to one definition of "agrees with the interpreter".
 """
-from .inputs import instance_to_json, instances, vocabulary
-from .property import Counterexample, Result, outputs_agree, test_program
+import importlib
+
+# Loaded on first use, so that `compiler.testing.boundary` (numpy only: the compiler's
+# self-check uses it) does not load hypothesis with the package.
+_WHERE = {"instance_to_json": "inputs", "instances": "inputs", "vocabulary": "domains",
+          "Counterexample": "property", "Result": "property", "outputs_agree": "boundary",
+          "test_program": "property"}
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Counterexample", "Result", "instance_to_json", "instances", "outputs_agree",
            "test_program", "vocabulary"]

@@ -16,54 +16,27 @@ programs want.
 from __future__ import annotations
 
 import math
-from dataclasses import fields, is_dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 
-from dsl import ast as A
 from dsl import types as T
 from dsl.jsonio import encode_value, input_sizes
 from dsl.sizes import eval_size
-from dsl.values import EXACT_INT_LIMIT, GraphData, Instance, dtype_of
+from dsl.values import GraphData, Instance, dtype_of
 
-# How many nodes or positions an input has at most when the sizes do not say: enough for paths,
-# components and repeated values to show up, small enough that the interpreter stays fast.
-DEFAULT_MAX_N = 8
-# Tokens besides the program's own literals, so that a program also sees symbols it ignores.
-EXTRA_TOKENS = ("a", "b", "z")
-# The span of values drawn for an `int` whose range is open on one or both sides.
-OPEN_RANGE_SPAN = 1000
-LARGEST_INT = EXACT_INT_LIMIT - 1
+# the plain (hypothesis-free) pieces, re-exported here where they used to live
+from .domains import (DEFAULT_MAX_N, EXTRA_TOKENS, LARGEST_INT, OPEN_RANGE_SPAN,  # noqa: F401
+                      finite_bounds, vocabulary)
+
 
 
 # ---------------------------------------------------------------- vocabulary
 
-def _string_literals(node, found: list[str]) -> None:
-    if isinstance(node, A.StrLit):
-        if node.value not in found:
-            found.append(node.value)
-        return
-    if isinstance(node, (list, tuple)):
-        for item in node:
-            _string_literals(item, found)
-        return
-    if is_dataclass(node) and not isinstance(node, A.Span):
-        for f in fields(node):
-            _string_literals(getattr(node, f.name), found)
-
-
-def vocabulary(checked, extra: tuple[str, ...] = EXTRA_TOKENS) -> tuple[str, ...]:
-    """The tokens to draw: the string literals of the program and its defs (in source order, so
-    that shrinking goes towards the first), then `extra`."""
-    found: list[str] = []
-    _string_literals(checked.program, found)
-    for d in checked.defs.values():
-        _string_literals(d, found)
-    return tuple(found) + tuple(t for t in extra if t not in found)
-
-
 # ---------------------------------------------------------------- scalars
+
+WIDE_BITS = 1024  # wider integers are drawn in 64-bit words
+
 
 def unsigned(width: int) -> st.SearchStrategy[int]:
     """A `width`-bit unsigned integer, the extremes (0, all ones, one bit set, one bit clear)
@@ -73,23 +46,15 @@ def unsigned(width: int) -> st.SearchStrategy[int]:
         return st.just(0)
     top = (1 << width) - 1
     bit = st.integers(0, width - 1)
-    bitwise = st.lists(st.booleans(), min_size=width, max_size=width).map(
-        lambda bs: sum(1 << i for i, b in enumerate(bs) if b))
+    if width <= WIDE_BITS:
+        bitwise = st.lists(st.booleans(), min_size=width, max_size=width).map(
+            lambda bs: sum(1 << i for i, b in enumerate(bs) if b))
+    else:  # hypothesis cannot draw a list this long: 64-bit words, shrinking word by word
+        words = -(-width // 64)
+        bitwise = st.lists(st.integers(0, (1 << 64) - 1), min_size=words, max_size=words).map(
+            lambda ws: sum(w << (64 * i) for i, w in enumerate(ws)) & top)
     return st.one_of(bitwise, st.sampled_from([0, top]),
                      bit.map(lambda i: 1 << i), bit.map(lambda i: top ^ (1 << i)))
-
-
-def finite_bounds(t: T.Int) -> tuple[int, int]:
-    """A finite interval to draw the finite values of `t` from."""
-    lo = t.lo if t.lo is not None and math.isfinite(t.lo) else None
-    hi = t.hi if t.hi is not None and math.isfinite(t.hi) else None
-    if lo is None and hi is None:
-        lo, hi = -OPEN_RANGE_SPAN // 2, OPEN_RANGE_SPAN // 2
-    elif lo is None:
-        lo = hi - OPEN_RANGE_SPAN
-    elif hi is None:
-        hi = lo + OPEN_RANGE_SPAN
-    return max(int(lo), -LARGEST_INT), min(int(hi), LARGEST_INT)
 
 
 def _int_values(t: T.Int) -> st.SearchStrategy[float]:

@@ -12,7 +12,6 @@ shrinks it to a small counterexample.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -29,6 +28,8 @@ from dsl.interpreter import run as interpret
 from dsl.jsonio import encode, encode_value, input_sizes
 from dsl.values import Instance
 
+from .boundary import instance_key as _key
+from .boundary import outputs_agree, same as _same  # noqa: F401
 from .inputs import DEFAULT_MAX_N, instance_to_json, instances
 
 DEFAULT_EXAMPLES = 200
@@ -94,26 +95,6 @@ class _Disagreement(Exception):
 
 
 # ---------------------------------------------------------------- comparing
-
-def _same(expected, got) -> bool:
-    """Exact equality of one output: same shape, tokens equal as strings, numbers equal as
-    float64 (bool as 0/1, ±inf equal to itself, NaN equal to nothing)."""
-    e, g = np.asarray(expected), np.asarray(got)
-    if e.shape != g.shape:
-        return False
-    if e.dtype == object or g.dtype == object:
-        return e.dtype == g.dtype and e.tolist() == g.tolist()
-    try:
-        return bool(np.array_equal(e.astype(np.float64), g.astype(np.float64)))
-    except (TypeError, ValueError):
-        return False
-
-
-def outputs_agree(checked, expected: dict, got: dict) -> list[str]:
-    """The names of the outputs on which `got` differs from `expected` (empty when they agree)."""
-    return [name for name in checked.result_names
-            if name not in got or not _same(expected[name], got[name])]
-
 
 # ---------------------------------------------------------------- showing what the network gave
 
@@ -248,7 +229,7 @@ def test_program(checked, net, sizes: dict[str, int] | None = None, *,
     @given(strategy)
     def collect(instance):
         # Different draws can give one input (a small domain has few); count each input once.
-        key = json.dumps(instance_to_json(checked, instance), sort_keys=True)
+        key = _key(instance)
         if key in seen:
             return
         seen.add(key)
