@@ -458,9 +458,9 @@ def _broadcast(ins, at, dom) -> list[str]:
     if any(e is not None and arg_dom[i] != "node" for i, e in enumerate(ends)) \
             or (any(e is not None for e in ends) and "edge" not in dom):
         return [f"{at}: an endpoint reads a node axis at an edge"]
-    if any(axes[i] not in out_nodes for i in kept) \
-            or len({axes[i] for i in kept}) != len(kept):
-        return [f"{at}: 'axes' must send each node axis to a distinct node axis of {dom}"]
+    # two axes onto one node axis is the diagonal (`edge(v, v)`, `r[v, v]`), which the runtime takes
+    if any(axes[i] not in out_nodes for i in kept):
+        return [f"{at}: 'axes' must send each node axis to a node axis of {dom}"]
     if "edge" in arg_dom and "edge" not in dom:
         return [f"{at}: a broadcast cannot drop the edge axis"]
     return []

@@ -145,11 +145,8 @@ def token_programs(draw) -> str:
     c = draw(st.sampled_from([
         "count(j for j in positions if j > i and tokens[j] == tokens[i])",
         'count(j for j in positions if tokens[j] == "a" and j <= i)',
-        "(n - i)"]))
-    # not yet: a token read at a constant index (tokens[0]) crashes the interpreter
-    # (AttributeError in dsl/interpreter.py, reported); the compiled side is tested in
-    # tests/test_target_transformer.py
-    r = draw(st.sampled_from(["tokens[n - 1 - i]", "tokens[i]",
+        "count(j for j in positions if tokens[j] == tokens[0])", "(n - i)"]))
+    r = draw(st.sampled_from(["tokens[n - 1 - i]", "tokens[i]", "tokens[0]",
                               '(tokens[i - 1] if i > 0 else "z")']))
     return ("program fz(tokens: seq[token]) -> (seq[bool], seq[int], seq[token]) {\n"
             f"    e[i] = {b}\n    f[i] = {c}\n    r[i] = {r}\n    return e, f, r\n}}\n")

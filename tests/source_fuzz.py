@@ -43,19 +43,6 @@ INSERTS = ("repeat 1000000000000 {", "repeat n * n {", "repeat log2(n) {", "}", 
            "int[0..9007199254740993]", "vec[int, 1099511627776]", "scan(+, x)")
 
 
-# Crashes inside a target that its owners track (not source handling): tolerated only when
-# raised from these files with this message, so that any other crash still fails. Remove an
-# entry when its bug is fixed.
-KNOWN_TARGET_BUGS = (
-    # the transformer cannot lay out a token-valued global such as tokens[0]: issue 12 #4
-    ("compiler/targets/transformer.py", "ValueError: parallel of no blocks"),
-)
-
-
-def known_target_bug(error: str) -> bool:
-    return any(path in error and message in error for path, message in KNOWN_TARGET_BUGS)
-
-
 def seeds() -> list[str]:
     """Every stdlib program and every `ncl` block of the docs."""
     out = [p.read_text() for p in sorted((ROOT / "stdlib").rglob("*.ncl"))]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import ast_strategies
 from compiler import cli
 from dsl.pretty import pretty
-from source_fuzz import MUTATIONS, check_and_compile, known_target_bug, mutate, seeds
+from source_fuzz import MUTATIONS, check_and_compile, mutate, seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -307,19 +307,15 @@ def run_cli(tmp_path, capsys, c: Case) -> tuple[int, str, str, str]:
     return status, out, err, str(prog)
 
 
-# crashes in a target, not in source handling: kept here so that the case is not lost, expected
-# to fail until the targets work fixes them (then they pass, and the mark can go)
+# once a crash inside the transformer target (issue 12 #4: 'parallel of no blocks')
 case("count-against-tokens-0-compiles", Case(
     src("program p(tokens: seq[token]) -> seq[int] {",
         "    c[i] = count(j for j in positions if tokens[j] == tokens[0])",
         "    return c",
         "}"), "compile", ("--size", "n=4"), status=0))
-TARGET_BUGS = {"count-against-tokens-0-compiles": "transformer: 'parallel of no blocks' on a "
-                                                  "token-valued global (issue 12 #4)"}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=TARGET_BUGS[n]))
-                                  if n in TARGET_BUGS else n for n in sorted(CORPUS)])
+@pytest.mark.parametrize("name", sorted(CORPUS))
 def test_reported_crash_is_now_an_answer_or_a_located_error(name, tmp_path, capsys):
     c = CORPUS[name]
     status, out, err, prog = run_cli(tmp_path, capsys, c)
@@ -345,7 +341,7 @@ SEEDS = seeds()
 
 def assert_only_located_errors(text: str, compile_too: bool = True) -> None:
     out = check_and_compile(text, compile_too=compile_too, seconds=60)
-    if out.error and not known_target_bug(out.error):
+    if out.error:
         raise AssertionError(f"{out.stage}: not a located error:\n{out.error}\n--- source:\n{text}")
 
 
@@ -405,7 +401,7 @@ def test_ten_thousand_mutants_give_no_internal_error():
         for _ in range(rng.choice((1, 1, 2, 3))):
             text = mutate(text, rng.choice)
         out = check_and_compile(text, seconds=60)
-        if out.error and not known_target_bug(out.error):
+        if out.error:
             failures.append((out.error.strip().splitlines()[-1], text))
     assert not failures, f"{len(failures)} internal errors; first: {failures[0]}"
 
