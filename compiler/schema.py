@@ -425,10 +425,11 @@ def _gnn_block(code, env: dict, stages, inputs: dict, where: str, depth: int) ->
                 if env[ins["arg"]][1] != width:
                     return [f"{at} changes the number of channels"]
             elif op == "gather":
-                if dom != ("node",):
-                    return [f"{at} must be a value over node"]
+                # x[p[v]] over node, or a global read at one node (`x[0]`, `x[s]`)
+                if dom not in ((), ("node",)):
+                    return [f"{at} must be a value over node or a global"]
                 _, w = read("table", ("node",))
-                read("index", ("node",))
+                read("index", dom)
                 if w != width:
                     return [f"{at} changes the number of channels"]
             elif op == "aggregate":

@@ -393,3 +393,24 @@ def test_comparisons_with_values_that_may_be_infinite(tmp_path):
     net = load(compile_file(src, tmp_path / "q.safetensors"))
     result = test_program(c, net, examples=150, seed=2, max_n=6)
     assert result.ok, result.counterexample and result.counterexample.to_json()
+
+
+READ_AT_A_NODE = """\
+program p(g: graph, source: node[bool]) -> node[bool] {
+    reached = source
+    repeat n - 1 {
+        reached[v] = reached[0] or any(reached[u] for u in in(v))
+    }
+    return reached
+}
+"""
+
+
+def test_a_node_field_read_at_a_constant_node_compiles_and_agrees(tmp_path):
+    # `reached[0]` is a gather into a global; the file's schema once refused it (fuzzer find)
+    src = tmp_path / "at_node.ncl"
+    src.write_text(READ_AT_A_NODE)
+    (c,) = check_source(READ_AT_A_NODE, str(src))
+    net = load(compile_file(src, tmp_path / "at_node.safetensors"))
+    result = test_program(c, net, examples=80, seed=3, max_n=6)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
