@@ -103,10 +103,12 @@ def select_program(checked: list[CheckedProgram], name: str | None, file: str) -
 def reads_outside(checked: CheckedProgram, sizes: dict[str, int]) -> list[Diagnostic]:
     """The reads of a field at an integer index that is outside the field at these sizes for
     every element (`tokens[5]` at n = 4): the interpreter fails on every input there, so a
-    compiler refuses them rather than build a network for a program that cannot run."""
+    compiler refuses them rather than build a network for a program that cannot run. Only reads
+    that every run evaluates count: one behind a lazy guard (`i > 0 and tokens[i - 1]`), in a
+    branch, a comprehension or a loop body that may run no rounds may never happen."""
     from .sizes import eval_size
     out = []
-    for e in _walk(checked.program.body):
+    for e in _always_evaluated(checked.program.body):
         if not isinstance(e, A.Index) or id(e.base) not in checked.types:
             continue
         base = checked.types[id(e.base)]
@@ -198,6 +200,30 @@ def _value_str(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def _always_evaluated(node):
+    """The AST nodes of `node` that every run evaluates: not the lazy operand of `and`/`or`, the
+    branches of `a if c else b`, a comprehension's body or filter, or a `repeat` body."""
+    if isinstance(node, tuple):
+        for x in node:
+            yield from _always_evaluated(x)
+        return
+    if not dataclasses.is_dataclass(node) or isinstance(node, A.Span):
+        return
+    yield node
+    match node:
+        case A.BoolOp(left=left):
+            yield from _always_evaluated(left)
+        case A.IfExpr(cond=cond):
+            yield from _always_evaluated(cond)
+        case A.Comprehension(domain=domain):
+            yield from _always_evaluated(domain)
+        case A.Repeat(count=count):
+            yield from _always_evaluated(count)
+        case _:
+            for f in dataclasses.fields(node):
+                yield from _always_evaluated(getattr(node, f.name))
 
 
 def _walk(node):
