@@ -12,8 +12,9 @@ refused before its first iteration when its iterations, its nested loops' includ
 the limit; one with `until stable` when its iterations do.
 
 The compile limits live here too, beside the interpreter's, so that one table documents them:
-the mlp and transformer targets build one block per loop iteration and size × size matrices, so
-`compiler.driver` bounds their sizes (MAX_UNROLLED_SIZE) and unrolled iterations (MAX_UNROLLED).
+the mlp and transformer targets build one block per loop iteration, so `compiler.driver` bounds
+their unrolled iterations (MAX_UNROLLED), and the transformer's sizes (MAX_UNROLLED_SIZE: it
+builds size × size matrices); the mlp bounds its own network by neurons and weights.
 """
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ one array of 64-bit integers)."""
 MAX_TRIPS = 10 ** 6
 """The most loop iterations one run may execute, over all its `repeat`s together."""
 MAX_UNROLLED_SIZE = 4096
-"""The largest size (a `--size` value, or a constant width such as `bits[5000]`) the mlp and
-transformer targets compile for: they build matrices of size × size (4096² float64 is 128 MiB,
+"""The largest size (a `--size` value, or a constant width) the transformer target compiles
+for: it builds matrices of size × size (4096² float64 is 128 MiB,
 10^5² would be 75 GiB)."""
 MAX_UNROLLED = 10 ** 4
 """The most loop iterations a compiler may unroll into layers (the mlp and transformer targets
