@@ -175,3 +175,101 @@ def test_gap_on_loaded_files(tmp_path):
     build(checked, init="random").save(tmp_path / "other.safetensors")
     with pytest.raises(NclError, match="architecture"):
         gap(path, config, load=[tmp_path / "other.safetensors"], progress=False)
+
+
+# ---------------------------------------------------------------- baselines, lift, flags
+
+def _bfs_checked():
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/bfs")
+    return select_program(check_source(path.read_text(), str(path)), None, str(path))
+
+
+def test_constant_network_scores_lift_zero_and_is_flagged():
+    # a network that answers "reached" everywhere is the all-true rule: lift exactly 0 at
+    # every size and metric, flagged constant and = all-true, never counted as learning
+    from compiler.training import baselines as B
+    from compiler.training.data import reference, sample_instances
+    from compiler.training.subject import Point
+    checked = _bfs_checked()
+    rng = np.random.default_rng(0)
+    train = sample_instances(checked, 50, rng, n_range=(4, 16))
+    fitted = B.fit(checked, reference(checked, train))
+    points = [Point("n=16", 16, 40), Point("n=64", 64, 40)]
+    evals = {p.label: sample_instances(checked, p.count, rng, n_range=(p.n, p.n))
+             for p in points}
+    expected = {l: reference(checked, v) for l, v in evals.items()}
+    base = {b.name: {l: b.predict(evals[l], expected[l]) for l in evals} for b in fitted}
+    constant = {l: [{"reached": np.ones(i.graph.n, bool)} for i in evals[l]] for l in evals}
+    init = {l: [{"reached": np.zeros(i.graph.n, bool)} for i in evals[l]] for l in evals}
+    doc = B.lift_section(("reached",), points, expected, base, [constant], [0], fitted, [init])
+    seed = doc["seeds"][0]
+    assert seed["constant"] and "all-true" in seed["same_as"]
+    assert seed["flags"][:2] == ["constant", "= all-true"]
+    for l in evals:
+        row = seed["by_size"][l]
+        assert row["best_baseline_exact_match"]["name"] == "all-true"
+        assert row["lift_exact_match"]["value"] == 0.0
+        assert row["lift_exact_match"]["ci"] == [0.0, 0.0]
+        assert row["lift_per_element"]["value"] == 0.0 and not row["learned"]
+        assert doc["mean"][l]["learned_seeds"] == 0
+    # the baselines a reviewer would try are there, chosen by type: copy-input is the source
+    assert {"all-true", "all-false", "copy source"} <= {b.name for b in fitted}
+
+
+def test_a_correct_network_has_positive_lift_and_no_flag():
+    from compiler.training import baselines as B
+    from compiler.training.data import reference, sample_instances
+    from compiler.training.subject import Point
+    checked = _bfs_checked()
+    rng = np.random.default_rng(1)
+    fitted = B.fit(checked, reference(checked, sample_instances(checked, 50, rng)))
+    points = [Point("n=32", 32, 60)]
+    evals = {"n=32": sample_instances(checked, 60, rng, n_range=(32, 32))}
+    expected = {"n=32": reference(checked, evals["n=32"])}
+    base = {b.name: {"n=32": b.predict(evals["n=32"], expected["n=32"])} for b in fitted}
+    doc = B.lift_section(("reached",), points, expected, base, [expected], [0], fitted,
+                         [base["all-false"]])
+    seed = doc["seeds"][0]
+    assert not seed["flags"] and seed["by_size"]["n=32"]["learned"]
+    lift = seed["by_size"]["n=32"]["lift_exact_match"]
+    assert lift["value"] > 0 and lift["ci"][0] > 0
+
+
+def test_pointer_baselines_are_generic_by_type():
+    # dfs's parent is a node-valued output: argmin-in and self apply; disc takes its mode
+    from compiler.training import baselines as B
+    from compiler.training.data import reference, sample_instances
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/dfs")
+    checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
+    inst = sample_instances(checked, 5, np.random.default_rng(2))
+    fitted = {b.name: b for b in B.fit(checked, reference(checked, inst))}
+    assert {"most-common", "argmin-in", "self"} <= set(fitted)
+    i = inst[0]
+    got = fitted["argmin-in"].predict([i], reference(checked, [i]))[0]["parent"]
+    for v in range(i.graph.n):
+        ins = sorted(int(u) for u, w in zip(i.graph.src, i.graph.dst) if w == v)
+        assert got[v] == (ins[0] if ins else -1)
+
+
+def test_old_setting_bfs_seeds_are_constant_with_lift_zero():
+    # the setting the earlier study ran (400 steps, no hints, er/tree/grid/path with mean
+    # degree 3): the report must say its seeds are constant predictors, = all-true or
+    # all-false, and that none has a lift above 0
+    from compiler.training.data import GRAPH_FAMILIES
+    old = GapConfig(seeds=3, train=TrainConfig(examples=1000, steps=400, families=GRAPH_FAMILIES,
+                                               trace_weight=0.0),
+                    eval_sizes=(16, 64), eval_examples=32, noise=(), variants=1,
+                    similarity_examples=2)
+    doc = gap(stdlib.path("graph/bfs"), old, progress=False)
+    lift = doc["lift"]
+    assert lift["flagged_seeds"] == [0, 1, 2]
+    for r in lift["seeds"]:
+        assert r["constant"] and {"all-true", "all-false"} & set(r["same_as"])
+        for row in r["by_size"].values():
+            assert row["lift_exact_match"]["value"] <= 0.0 and not row["learned"]
+            if "all-true" in r["same_as"]:
+                assert row["lift_exact_match"]["value"] == 0.0
+    md = report.markdown(doc)
+    assert "**constant**, **= all-true**" in md and "Nothing learned" in md

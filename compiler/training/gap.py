@@ -127,13 +127,60 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
     return rec
 
 
-def _behaviour(trainable, subject, points, evals) -> dict:
+def _behaviour(trainable, subject, points, evals, preds: dict | None = None) -> dict:
+    """Scores per eval size; the predictions go into `preds` (by size) when it is given."""
     out = {}
     for p in points:
         instances, expected = evals[p.label]
         got = predict(trainable, subject, p, instances)
+        if preds is not None:
+            preds[p.label] = got
         out[p.label] = score(subject.checked.result_names, expected, got)
     return out
+
+
+def _instance_key(inst) -> bytes:
+    parts = [repr(sorted(inst.sizes.items())).encode()]
+    if inst.graph is not None:
+        g = inst.graph
+        parts += [str(g.n).encode(), np.asarray(g.src).tobytes(), np.asarray(g.dst).tobytes()]
+    for name in sorted(inst.values):
+        v = np.asarray(inst.values[name])
+        parts += [name.encode(), v.astype(str).tobytes() if v.dtype == object else v.tobytes()]
+    return b"\x00".join(parts)
+
+
+def _training_inputs(subject, config, seed: int) -> list:
+    """The inputs `make_data` draws for this seed (before the interpreter drops any)."""
+    from .data import sample_instances
+    c = train_config(subject, config.train, seed=seed)
+    kw = {"families": c.families} if subject.checked.family == "graph" else {}
+    return sample_instances(subject.checked, c.examples, np.random.default_rng(c.seed),
+                            sizes=c.sizes, n_range=c.n_range, vocab=subject.vocab, **kw)
+
+
+def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict:
+    """Baselines fitted on the first seed's training set, lift and flags (`baselines`), and
+    the overlap of the eval inputs with every seed's training inputs (should be 0)."""
+    from . import baselines as B
+    from .data import reference
+    from .train import make_data
+    data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0]),
+                     vocab=subject.vocab, trace=False)
+    fitted = B.fit(subject.checked, data.outputs)
+    names = subject.checked.result_names
+    expected = {p.label: evals[p.label][1] for p in points}
+    base_preds = {b.name: {p.label: b.predict(evals[p.label][0], expected[p.label])
+                           for p in points} for b in fitted}
+    doc = B.lift_section(names, points, expected, base_preds, seed_preds, seeds, fitted,
+                         init_preds)
+    doc["fitted_on"] = f"the training set of seed {seeds[0]} ({len(data.instances)} inputs)"
+    train_keys = set()
+    for seed in seeds:
+        train_keys |= {_instance_key(i) for i in _training_inputs(subject, config, seed)}
+    doc["overlap"] = {p.label: sum(_instance_key(i) in train_keys for i in evals[p.label][0])
+                      for p in points}
+    return doc
 
 
 def _state_accuracy(trace, ref_trace) -> tuple[list[float], list[float], list[str]]:
@@ -283,8 +330,8 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         timing["compiled_eval_s"] = time.perf_counter() - t0
         bar.done()
 
-        # the trained seeds
-        trained, training = [], []
+        # the trained seeds, and the untrained init of each (a baseline)
+        trained, training, init_preds = [], [], []
         timing["train_s"] = []
         for i in range(seeds):
             t0 = time.perf_counter()
@@ -296,12 +343,20 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
                 _check_same_architecture(compiled, tr, load[i])
                 meta = read_weights(load[i])[1].get("training") or {}
                 seed = int(meta.get("seed", i))
+                # the init `nclang train --seed` starts from (build's seeded random init)
+                init = {}
+                _behaviour(build_net(subject, init="random", seed=seed), subject, points,
+                           evals, init)
+                init_preds.append(init)
                 training.append(_training_record(seed, f"loaded from {os.path.basename(load[i])}",
                                                  meta=meta))
             else:
                 seed = config.train.seed + i
                 bar.phase(f"training seed {seed} ({i + 1}/{seeds})")
                 tr = build_net(subject, init="random", seed=seed)
+                init = {}
+                _behaviour(tr, subject, points, evals, init)
+                init_preds.append(init)
                 result = train_net(subject, tr, train_config(subject, config.train, seed=seed),
                                    progress)
                 training.append(_training_record(seed, "random init", result))
@@ -311,10 +366,17 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
 
         bar.phase("behaviour of the trained seeds")
         t0 = time.perf_counter()
+        seed_preds = []
         for seed, tr in trained:
-            behaviour["seeds"].append({"seed": seed,
-                                       "by_size": _behaviour(tr, subject, points, evals)})
+            preds = {}
+            behaviour["seeds"].append({"seed": seed, "by_size": _behaviour(
+                tr, subject, points, evals, preds)})
+            seed_preds.append(preds)
         timing["trained_eval_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
+                     init_preds)
+        timing["lift_s"] = time.perf_counter() - t0
         bar.done()
 
         bar.phase("faithfulness over rounds")
@@ -366,7 +428,7 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
     doc = {"kind": "gap", "version": 1,
             "program": program_info(subject, net, weights),
             "config": config_doc(dataclasses.replace(config, seeds=seeds), subject),
-            "scored": scored(subject.checked),
+            "scored": scored(subject.checked), "lift": lift,
             "training": {"seeds": training},
             "behaviour": behaviour, "faithfulness": faithfulness, "internal": internal,
             "baselines": baselines, "stability": stability, "problems": problems,

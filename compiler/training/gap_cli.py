@@ -186,6 +186,18 @@ def _summary(doc: dict, out: str) -> str:
             cells.append(f"{label}: {100 * mean:.1f}% "
                          f"(compiled {100 * b['compiled'][label]['exact_match']:.1f}%)")
         lines.append(f"{d['program']['name']}: trained exact match " + ", ".join(cells))
+        lift = d.get("lift")
+        if lift:
+            for r in lift["seeds"]:
+                cells = []
+                for label in lift["sizes"]:
+                    x = r["by_size"][label]["lift_exact_match"]
+                    lo, hi = x["ci"]
+                    cells.append(f"{label}: {100 * x['value']:+.1f} [{100 * lo:+.1f}, "
+                                 f"{100 * hi:+.1f}] over "
+                                 f"{r['by_size'][label]['best_baseline_exact_match']['name']}")
+                flags = f" ({', '.join(r['flags'])})" if r["flags"] else ""
+                lines.append(f"  seed {r['seed']}{flags}: lift " + ", ".join(cells))
     if doc["kind"] == "examples_sweep":
         for j, count in enumerate(doc["counts"]):
             ex = [s["points"][j]["exact_match"] for s in doc["seeds"]]

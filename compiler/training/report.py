@@ -30,9 +30,9 @@ from pathlib import Path
 
 from compiler.atomic import write_atomic
 
-SECTIONS = ("scored", "training", "behaviour", "faithfulness", "internal", "baselines",
+SECTIONS = ("lift", "scored", "training", "behaviour", "faithfulness", "internal", "baselines",
             "stability", "problems", "timing")
-TITLES = {"scored": "What is scored", "training": "Training", "behaviour": "Behaviour",
+TITLES = {"lift": "Lift over the baselines (the headline)", "scored": "What is scored", "training": "Training", "behaviour": "Behaviour",
           "faithfulness": "Faithfulness over time", "internal": "Internal similarity",
           "baselines": "Baselines: seed vs seed", "stability": "Stability",
           "problems": "Problems", "timing": "Timing"}
@@ -141,6 +141,89 @@ def _config_line(c: dict, family: str = "graph") -> str:
     return (f"Settings: {c['seeds']} seeds, {t['steps']} steps of batch {t['batch']} on "
             f"{t['examples']} examples (Adam, lr {t['lr']}; {sizes}{hints}); stability noise "
             f"σ {noise}; {c['variants']} compiled references for alignment.")
+
+
+def _ci(c, pct: bool = True) -> str:
+    """A value with its interval: "12.5 [8.0, 17.1]" (percent) or points of lift."""
+    if not c or c.get("value") is None:
+        return MISSING
+    f = _pct if pct else _num
+    lo, hi = c.get("ci") or (None, None)
+    return f"{f(c['value'])} [{f(lo)}, {f(hi)}]"
+
+
+def _signed(c) -> str:
+    if not c or c.get("value") is None:
+        return MISSING
+    lo, hi = c.get("ci") or (None, None)
+    g = lambda x: MISSING if x is None else f"{100 * x:+.1f}"
+    return f"{g(c['value'])} [{g(lo)}, {g(hi)}]"
+
+
+def _md_lift(f, doc, images, prefix):
+    if f is None:
+        return None
+    labels = f["sizes"]
+    lines = [f"A trained score counts only beside what no learning scores. Baselines (fitted on "
+             f"{f.get('fitted_on', 'the training set')}; scored on the same evaluation inputs "
+             f"as the seeds):", ""]
+    lines += [f"- `{b['name']}`: {b['description']}" for b in f["baselines"]]
+    lines += ["- `init (seed S)`: seed S's untrained init, before any step.", ""]
+    rows = [[f"`{b['name']}`", *(f"{_ci(b['by_size'][l]['exact_match'])} / "
+                                 f"{_ci(b['by_size'][l]['per_element'])}" for l in labels)]
+            for b in f["baselines"]]
+    rows += [[f"init (seed {r['seed']})", *(f"{_ci(r['by_size'][l]['exact_match'])} / "
+                                            f"{_ci(r['by_size'][l]['per_element'])}"
+                                            for l in labels)] for r in f["init"]]
+    lines += ["Baselines, exact / element, percent [95 % interval]:", ""]
+    lines += _table(["baseline"] + [f"{l}: exact / element" for l in labels], rows)
+    lines += [f"Each seed: exact match in percent, the best baseline at that size (any of the "
+              f"above, the seed's own init included), and **lift** = seed − best baseline in "
+              f"points, with its interval ({f['interval']}). A seed whose prediction is the "
+              f"same on ≥ {100 * f['flag_share']:.0f} % of the inputs of every size is "
+              f"**constant**; one that agrees with a baseline on ≥ "
+              f"{100 * f['flag_share']:.0f} % of elements is **= NAME**. A flagged seed never "
+              f"counts as learning, whatever its lift; an unflagged seed learned at a size when "
+              f"its lift interval lies above 0.", ""]
+    rows = []
+    for r in f["seeds"]:
+        cells = []
+        for l in labels:
+            x = r["by_size"][l]
+            cells.append(f"{_ci(x['exact_match'])}; best `{x['best_baseline_exact_match']['name']}`"
+                         f" {_pct(x['best_baseline_exact_match']['value'])}; lift "
+                         f"{_signed(x['lift_exact_match'])}")
+        rows.append([f"seed {r['seed']}", *cells, ", ".join(f"**{x}**" for x in r["flags"])
+                     or "none"])
+    lines += _table(["seed"] + [f"{l}: exact; best baseline; lift" for l in labels]
+                    + ["flags"], rows)
+    rows = []
+    for r in f["seeds"]:
+        rows.append([f"seed {r['seed']}", *(
+            f"{_ci(r['by_size'][l]['per_element'])}; lift "
+            f"{_signed(r['by_size'][l]['lift_per_element'])}" for l in labels)])
+    lines += ["Per element (percent; lift over the best baseline per element, in points):", ""]
+    lines += _table(["seed"] + [f"{l}: element; lift" for l in labels], rows)
+    m = f.get("mean") or {}
+    if m:
+        rows = [["mean over seeds", *(f"{_ci(m[l]['exact_match'])} / "
+                                      f"{_signed(m[l]['lift_exact_match'])}" for l in labels)],
+                ["seeds that learned", *(f"{m[l]['learned_seeds']} of {len(f['seeds'])}"
+                                         for l in labels)]]
+        lines += _table(["", *(f"{l}: exact / lift" for l in labels)], rows)
+    flagged = f.get("flagged_seeds") or []
+    if flagged:
+        lines += [f"**Flagged seeds {', '.join(map(str, flagged))}: constant or equal to a "
+                  f"baseline; nothing learned there.**", ""]
+    if any(m[l]["learned_seeds"] == 0 for l in labels) if m else False:
+        none = [l for l in labels if m[l]["learned_seeds"] == 0]
+        lines += [f"**Nothing learned at {', '.join(none)}: no seed beats the best baseline "
+                  f"outside its interval.**", ""]
+    if f.get("overlap") is not None:
+        lines += ["Evaluation inputs identical to a training input: " + ", ".join(
+            f"{l}: {v}" for l, v in f["overlap"].items()) + ".", ""]
+    lines += _image(images, prefix + "lift.png", "lift over the best baseline")
+    return lines
 
 
 def _md_scored(s, doc, images, prefix):
@@ -306,7 +389,7 @@ def _md_timing(t, doc, images, prefix):
             "the same seeds).", ""] + _table(["step", "seconds"], rows)
 
 
-_SECTION_MARKDOWN = {"scored": _md_scored, "training": _md_training, "behaviour": _md_behaviour,
+_SECTION_MARKDOWN = {"lift": _md_lift, "scored": _md_scored, "training": _md_training, "behaviour": _md_behaviour,
                      "faithfulness": _md_faithfulness, "internal": _md_internal,
                      "baselines": _md_baselines, "stability": _md_stability,
                      "problems": _md_problems, "timing": _md_timing}
@@ -479,6 +562,8 @@ def _nan(x):
 
 def _gap_plots(doc: dict) -> dict[str, bytes]:
     out = {"behaviour.png": _plot_behaviour(doc)}
+    if doc.get("lift") and doc["lift"]["seeds"]:
+        out["lift.png"] = _plot_lift(doc)
     losses = [s for s in doc["training"]["seeds"] if s.get("loss_curve")]
     if losses:
         out["loss.png"] = _plot_loss(losses)
@@ -514,6 +599,34 @@ def _plot_behaviour(doc: dict) -> bytes:
     axes[0].set_ylabel("accuracy")
     axes[1].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"{doc['program']['name']}: accuracy by input size")
+    return _png(fig)
+
+
+def _plot_lift(doc: dict) -> bytes:
+    """Lift (exact match, points) per seed and size with its interval; flagged seeds hollow,
+    labelled with their flags."""
+    plt = _pyplot()
+    f = doc["lift"]
+    labels = f["sizes"]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    k = len(f["seeds"])
+    for j, r in enumerate(f["seeds"]):
+        xs = [i + (j - (k - 1) / 2) * 0.8 / max(k, 1) for i in range(len(labels))]
+        ys = [100 * _nan(r["by_size"][l]["lift_exact_match"]["value"]) for l in labels]
+        lo = [100 * _nan(r["by_size"][l]["lift_exact_match"]["ci"][0]) for l in labels]
+        hi = [100 * _nan(r["by_size"][l]["lift_exact_match"]["ci"][1]) for l in labels]
+        err = [[y - a for y, a in zip(ys, lo)], [b - y for y, b in zip(ys, hi)]]
+        flag = ", ".join(r["flags"])
+        ax.errorbar(xs, ys, yerr=err, fmt="o", capsize=3,
+                    mfc="none" if r["flags"] else None,
+                    label=f"seed {r['seed']}" + (f" ({flag})" if flag else ""))
+    ax.axhline(0, color="k", lw=1)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("lift, exact match (points)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="best")
+    ax.set_title(f"{doc['program']['name']}: trained − best baseline (95 % intervals; hollow: "
+                 f"flagged)", fontsize=9)
     return _png(fig)
 
 
