@@ -63,6 +63,13 @@ def test_gap_document_has_every_section_and_compiled_is_exact(bfs):
     assert len(f["seeds"]) == 2 and len(f["seeds"][0]["per_element"]) == 4  # n - 1 rounds
     assert doc["internal"]["layers"] and len(doc["internal"]["cka"]) == 2
     assert doc["baselines"]["pairs"] == [[0, 1]]
+    # every internal comparison has the untrained init beside it, with intervals and a reading
+    assert all("init_per_layer" in r for r in doc["internal"]["cka"])
+    assert all("init_canonical" in r for r in doc["internal"]["distance"])
+    for key in ("cka", "distance"):
+        x = doc["internal"]["summary"][key]
+        assert len(x["trained_vs_compiled"]["ci"]) == 2 and x["verdict"].endswith("untrained")
+    assert doc["internal"]["invariance_check"]["max_change"] < 1e-4
     runs = doc["stability"]["runs"]
     assert [r["noise"] for r in runs] == [0.0, 0.1]
     assert all(v["exact_match"] == 1.0 for v in runs[0]["before"].values())

@@ -236,7 +236,7 @@ def _hidden(trainable, instances) -> dict[str, np.ndarray]:
 
 
 def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
-    from .similarity import linear_cka
+    from .similarity import unit_cka
     out = []
     for name in layers:
         X, Y = a.get(name), b.get(name)
@@ -244,16 +244,36 @@ def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
             out.append(None)
             continue
         with np.errstate(all="ignore"):
-            out.append(rounded(linear_cka(X, Y)))
+            out.append(rounded(unit_cka(X, Y)))
     return out
 
 
-def _distance(reference_stacks, other_stacks, rng, variants: int) -> dict:
-    from .similarity import invariant_distance
-    d = invariant_distance(reference_stacks, other_stacks, rng, variants=variants)
-    return {"aligned_min": rounded(d["min"]), "aligned_mean": rounded(d["mean"]),
-            "aligned_max": rounded(d["max"]), "aligned_to_emitted": rounded(d["aligned"]),
-            "unaligned": rounded(d["raw"])}
+def _distance(a_stacks, b_stacks) -> dict:
+    from .similarity import canonical_distance, raw_distance
+    return {"canonical": rounded(canonical_distance(a_stacks, b_stacks)),
+            "unaligned": rounded(raw_distance(a_stacks, b_stacks))}
+
+
+def _seed_ci(values: list, salt) -> dict:
+    """The mean of per-seed (or per-pair) values with a bootstrap 95 % interval over them."""
+    from .baselines import BOOT_SEED, BOOTSTRAP
+    xs = np.array([v for v in values if v is not None], np.float64)
+    if not len(xs):
+        return {"value": None, "ci": [None, None], "count": 0}
+    idx = np.random.default_rng([BOOT_SEED, *salt]).integers(0, len(xs), (BOOTSTRAP, len(xs)))
+    lo, hi = np.percentile(xs[idx].mean(axis=1), [2.5, 97.5])
+    return {"value": rounded(xs.mean()), "ci": [rounded(lo), rounded(hi)], "count": len(xs)}
+
+
+def _verdict(diff: dict, higher_is_closer: bool) -> str:
+    """Trained vs untrained, from the interval of their per-seed difference."""
+    lo, hi = diff["ci"]
+    if lo is None:
+        return "not measured"
+    if lo <= 0 <= hi:
+        return "no closer than untrained"
+    closer = lo > 0 if higher_is_closer else hi < 0
+    return "closer than untrained" if closer else "farther than untrained"
 
 
 def config_doc(config: GapConfig, subject: Subject) -> dict:
@@ -387,8 +407,9 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
 
         bar.phase("hidden states and weights")
         t0 = time.perf_counter()
-        internal, baselines = _internal(subject, compiled, trained, sim_instances, sim_point,
-                                        config.variants)
+        inits = [build_net(subject, init="random", seed=seed) for seed, _ in trained]
+        internal, baselines = _internal(subject, compiled, trained, inits, sim_instances,
+                                        sim_point, config.variants)
         timing["internal_s"] = time.perf_counter() - t0
         bar.done()
 
@@ -465,19 +486,45 @@ def _faithfulness(subject, compiled, trained, instances, point) -> dict:
     return doc
 
 
-def _internal(subject, compiled, trained, instances, point, variants: int):
+def _internal(subject, compiled, trained, inits, instances, point, variants: int):
+    """Hidden-state similarity (`similarity.unit_cka`) and weight distance
+    (`similarity.canonical_distance`): each seed vs compiled, its untrained init vs compiled,
+    seed vs seed; means with bootstrap intervals over seeds (pairs), and the verdict from the
+    per-seed difference trained − init. `variants` random function-equivalent copies of the
+    compiled network check the invariance (the spread must be 0 up to rounding)."""
+    from .similarity import canonical_distance, random_symmetry
     ref_hidden = _hidden(compiled, instances)
     layers = list(ref_hidden)
     hidden = [(seed, _hidden(tr, instances)) for seed, tr in trained]
+    init_hidden = [_hidden(net, instances) for net in inits]
     compiled_stacks = compiled.stacks()
     rows = int(next(iter(ref_hidden.values())).shape[0]) if ref_hidden else 0
     internal = {"n": point.n, "examples": len(instances), "rows": rows, "layers": layers,
-                "stacks": len(compiled_stacks), "cka": [], "distance": []}
+                "stacks": len(compiled_stacks),
+                "similarity": "linear CKA after scaling each unit to unit rms (unit_cka): 1 "
+                              "for a function-equivalent copy",
+                "distance_measure": "canonical_distance: unit-norm relu rows (scale pushed "
+                                    "to the next layer), units matched by permutation, "
+                                    "symmetric normalisation; 0 for a function-equivalent copy",
+                "cka": [], "distance": []}
     for k, ((seed, h), (_, tr)) in enumerate(zip(hidden, trained)):
-        internal["cka"].append({"seed": seed, "per_layer": _cka_layers(ref_hidden, h, layers)})
-        rng = np.random.default_rng([ALIGN_SEED, seed])
-        internal["distance"].append({"seed": seed, **_distance(compiled_stacks, tr.stacks(), rng,
-                                                                variants)})
+        internal["cka"].append({"seed": seed, "per_layer": _cka_layers(ref_hidden, h, layers),
+                                "init_per_layer": _cka_layers(ref_hidden, init_hidden[k],
+                                                              layers)})
+        d = _distance(compiled_stacks, tr.stacks())
+        d0 = _distance(compiled_stacks, inits[k].stacks())
+        internal["distance"].append({"seed": seed, **d, "init_canonical": d0["canonical"],
+                                     "init_unaligned": d0["unaligned"]})
+    # the invariance check: the same distances against symmetric copies of the compiled net
+    spread = 0.0
+    rng = np.random.default_rng(ALIGN_SEED)
+    for _ in range(variants if trained else 0):
+        copy = random_symmetry(compiled_stacks, rng)
+        for (seed, tr), rec in zip(trained[:2], internal["distance"]):
+            d = canonical_distance(copy, tr.stacks())
+            if rec["canonical"] is not None and np.isfinite(d):
+                spread = max(spread, abs(d - rec["canonical"]))
+    internal["invariance_check"] = {"copies": variants, "max_change": rounded(spread)}
     pairs = [(i, j) for i in range(len(trained)) for j in range(i + 1, len(trained))]
     baselines = {"pairs": [[trained[i][0], trained[j][0]] for i, j in pairs], "cka": [],
                  "distance": []}
@@ -486,9 +533,26 @@ def _internal(subject, compiled, trained, instances, point, variants: int):
     for i, j in pairs:
         (si, hi), (sj, hj) = hidden[i], hidden[j]
         baselines["cka"].append({"pair": [si, sj], "per_layer": _cka_layers(hi, hj, layers)})
-        rng = np.random.default_rng([ALIGN_SEED, si, sj])
         baselines["distance"].append({"pair": [si, sj], **_distance(
-            trained[i][1].stacks(), trained[j][1].stacks(), rng, variants)})
+            trained[i][1].stacks(), trained[j][1].stacks())})
+    mean = lambda xs: (None if not [x for x in xs if x is not None]  # noqa: E731
+                       else float(np.mean([x for x in xs if x is not None])))
+    cka_t = [mean(r["per_layer"]) for r in internal["cka"]]
+    cka_0 = [mean(r["init_per_layer"]) for r in internal["cka"]]
+    dist_t = [r["canonical"] for r in internal["distance"]]
+    dist_0 = [r["init_canonical"] for r in internal["distance"]]
+    summary = {}
+    for salt, (key, t, z, pair, higher) in enumerate((
+            ("cka", cka_t, cka_0, [mean(p["per_layer"]) for p in baselines["cka"]], True),
+            ("distance", dist_t, dist_0, [p["canonical"] for p in baselines["distance"]],
+             False))):
+        diff = _seed_ci([a - b if a is not None and b is not None else None
+                         for a, b in zip(t, z)], (salt, 2))
+        summary[key] = {"trained_vs_compiled": _seed_ci(t, (salt, 0)),
+                        "init_vs_compiled": _seed_ci(z, (salt, 1)),
+                        "seed_vs_seed": _seed_ci(pair, (salt, 3)),
+                        "trained_minus_init": diff, "verdict": _verdict(diff, higher)}
+    internal["summary"] = summary
     if not layers:
         internal["skipped"] = "the network has no hidden layer"
     return internal, baselines

@@ -34,7 +34,7 @@ SECTIONS = ("lift", "scored", "training", "behaviour", "faithfulness", "internal
             "stability", "problems", "timing")
 TITLES = {"lift": "Lift over the baselines (the headline)", "scored": "What is scored", "training": "Training", "behaviour": "Behaviour",
           "faithfulness": "Faithfulness over time", "internal": "Internal similarity",
-          "baselines": "Baselines: seed vs seed", "stability": "Stability",
+          "baselines": "Internal: trained vs untrained vs seed", "stability": "Stability",
           "problems": "Problems", "timing": "Timing"}
 MISSING = "—"
 
@@ -140,7 +140,8 @@ def _config_line(c: dict, family: str = "graph") -> str:
     noise = ", ".join(str(s) for s in c["noise"]) or "none"
     return (f"Settings: {c['seeds']} seeds, {t['steps']} steps of batch {t['batch']} on "
             f"{t['examples']} examples (Adam, lr {t['lr']}; {sizes}{hints}); stability noise "
-            f"σ {noise}; {c['variants']} compiled references for alignment.")
+            f"σ {noise}; {c['variants']} symmetric copies of the compiled network for the "
+            f"invariance check.")
 
 
 def _ci(c, pct: bool = True) -> str:
@@ -304,30 +305,34 @@ def _md_internal(i, doc, images, prefix):
         return [f"Not measured: {i['skipped']}", ""]
     layers = i["layers"]
     base = doc.get("baselines") or {}
-    lines = [f"Linear CKA (Kornblith et al. 2019) of each hidden layer's states, trained vs "
-             f"compiled, on the same {i['examples']} inputs (n = {i['n']}, every round, "
-             f"{i['rows']} rows for the first layer); 1 means the same representation up to "
-             f"rotation and scale. The seed-vs-seed column is the baseline.", ""]
+    lines = [f"Hidden-state similarity: {i.get('similarity', 'linear CKA')}, per layer, on the "
+             f"same {i['examples']} inputs (n = {i['n']}, every round, {i['rows']} rows for the "
+             f"first layer). Each seed beside its own untrained init (`init`): a trained number "
+             f"means something only where it differs from the init's.", ""]
     rows = []
     for j, name in enumerate(layers):
         per_seed = [s["per_layer"][j] for s in i["cka"]]
+        per_init = [s.get("init_per_layer", [None] * len(layers))[j] for s in i["cka"]]
         pairs = [pr["per_layer"][j] for pr in base.get("cka", [])]
-        rows.append([f"`{name}`", *(_num(x) for x in per_seed), _num(_mean(per_seed)),
-                     _num(_mean(pairs))])
+        rows.append([f"`{name}`", *(f"{_num(a)} (init {_num(b)})"
+                                    for a, b in zip(per_seed, per_init)),
+                     _num(_mean(per_seed)), _num(_mean(per_init)), _num(_mean(pairs))])
     lines += _table(["layer", *(f"seed {s['seed']}" for s in i["cka"]), "trained mean",
-                     "seed vs seed"], rows)
+                     "init mean", "seed vs seed"], rows)
     lines += _image(images, prefix + "cka.png", "CKA per layer")
     stacks = f"{i['stacks']} MLP stack{'s' if i['stacks'] != 1 else ''}"
-    lines += [f"Weight distance (relative Frobenius, over the {stacks}) after "
-              f"aligning hidden units (permutation by linear_sum_assignment, per-unit positive "
-              f"rescaling), against {doc['config']['variants']} function-equivalent copies of "
-              f"the compiled network (random unit permutations and rescalings): min and mean "
-              f"over the copies; `unaligned` compares the weights as they are.", ""]
-    rows = [[f"seed {s['seed']} vs compiled", _num(s["aligned_min"]), _num(s["aligned_mean"]),
-             _num(s["unaligned"])] for s in i["distance"]]
-    rows += [[f"seeds {pr['pair'][0]} vs {pr['pair'][1]}", _num(pr["aligned_min"]),
-              _num(pr["aligned_mean"]), _num(pr["unaligned"])] for pr in base.get("distance", [])]
-    lines += _table(["pair", "aligned (min)", "aligned (mean)", "unaligned"], rows)
+    lines += [f"Weight distance over the {stacks}: {i.get('distance_measure', '')}. "
+              f"`unaligned` compares the weights as they are (symmetric normalisation).", ""]
+    rows = [[f"seed {s['seed']} vs compiled", _num(s["canonical"]),
+             _num(s.get("init_canonical")), _num(s["unaligned"])] for s in i["distance"]]
+    rows += [[f"seeds {pr['pair'][0]} vs {pr['pair'][1]}", _num(pr["canonical"]), MISSING,
+              _num(pr["unaligned"])] for pr in base.get("distance", [])]
+    lines += _table(["pair", "distance", "its init vs compiled", "unaligned"], rows)
+    check = i.get("invariance_check")
+    if check:
+        lines += [f"Invariance check: against {check['copies']} random function-equivalent "
+                  f"copies of the compiled network the distances change by at most "
+                  f"{_num(check['max_change'], 9)}.", ""]
     lines += _image(images, prefix + "distance.png", "weight distances")
     return lines
 
@@ -335,20 +340,25 @@ def _md_internal(i, doc, images, prefix):
 def _md_baselines(b, doc, images, prefix):
     if b is None:
         return None
-    if b.get("skipped"):
-        return [f"Not measured: {b['skipped']}", ""]
-    cka = [_mean(pr["per_layer"]) for pr in b["cka"]]
-    dist = [pr["aligned_min"] for pr in b["distance"]]
     internal = doc.get("internal") or {}
-    vs_compiled = [_mean(s["per_layer"]) for s in internal.get("cka", [])]
-    vs_dist = [s["aligned_min"] for s in internal.get("distance", [])]
-    rows = [["trained vs compiled", _num(_mean(vs_compiled)), _num(_mean(vs_dist))],
-            ["seed vs seed", _num(_mean(cka)), _num(_mean(dist))]]
-    lines = [f"The same measures between every pair of trained seeds ({len(b['pairs'])} "
-             f"pairs; per layer and per pair in the tables above): how far apart two "
-             f"training runs land, the yardstick for how far they land from the compiled "
-             f"network.", ""]
-    return lines + _table(["comparison", "mean CKA over layers", "aligned distance (min)"], rows)
+    summary = internal.get("summary")
+    if not summary:
+        return [f"Not measured: {b.get('skipped', 'no internal comparison')}", ""]
+    lines = [f"Means over seeds (pairs of seeds) with bootstrap 95 % intervals over them; the "
+             f"verdict compares each seed with its own untrained init (the interval of the "
+             f"per-seed difference trained − init).", ""]
+    rows = []
+    for key, label in (("cka", "similarity (unit CKA, mean over layers; 1 = same)"),
+                       ("distance", "canonical distance (0 = same)")):
+        x = summary[key]
+        rows.append([label, _ci(x["trained_vs_compiled"], False),
+                     _ci(x["init_vs_compiled"], False), _ci(x["seed_vs_seed"], False),
+                     _ci(x["trained_minus_init"], False), f"**{x['verdict']}**"])
+    lines += _table(["measure", "trained vs compiled", "untrained init vs compiled",
+                     "seed vs seed", "trained − init", "reading"], rows)
+    if b.get("skipped"):
+        lines += [f"Seed vs seed: {b['skipped']}.", ""]
+    return lines
 
 
 def _md_stability(s, doc, images, prefix):
@@ -456,11 +466,11 @@ def _h2h_markdown(doc: dict, images) -> list[str]:
                 if f and not f.get("skipped") and f["seeds"] else None)
         cka = (_mean([_mean(s["per_layer"]) for s in i["cka"]])
                if i and not i.get("skipped") else None)
-        dist = (_mean([s["aligned_min"] for s in i["distance"]])
+        dist = (_mean([s["canonical"] for s in i["distance"]])
                 if i and not i.get("skipped") else None)
         bcka = (_mean([_mean(p["per_layer"]) for p in base["cka"]])
                 if base and not base.get("skipped") else None)
-        bdist = (_mean([p["aligned_min"] for p in base["distance"]])
+        bdist = (_mean([p["canonical"] for p in base["distance"]])
                  if base and not base.get("skipped") else None)
         stab = d.get("stability") or {}
         stays = (", ".join(f"σ={r['noise']}: {'yes' if r['stays_exact'] else 'no'}"
@@ -673,12 +683,15 @@ def _plot_cka(doc: dict) -> bytes:
                 label=f"seed {s['seed']} vs compiled")
     means = [_nan(_mean([s["per_layer"][j] for s in i["cka"]])) for j in x]
     ax.bar(x, means, alpha=0.3, color="C0", label="trained vs compiled (mean)")
+    init = [_nan(_mean([s.get("init_per_layer", [None] * len(x))[j] for s in i["cka"]]))
+            for j in x]
+    ax.plot(x, init, "k_", markersize=18, mew=2, label="untrained init vs compiled (mean)")
     if base and not base.get("skipped") and base["cka"]:
         pair = [_nan(_mean([p["per_layer"][j] for p in base["cka"]])) for j in x]
         ax.plot(x, pair, "r_", markersize=18, mew=2, label="seed vs seed (mean)")
     ax.set_xticks(x, layers, rotation=60, ha="right", fontsize=7)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("linear CKA")
+    ax.set_ylabel("unit CKA")
     ax.set_title(f"{doc['program']['name']}: hidden-state similarity per layer")
     ax.legend(fontsize=7)
     return _png(fig)
@@ -687,23 +700,17 @@ def _plot_cka(doc: dict) -> bytes:
 def _plot_distance(doc: dict) -> bytes:
     plt = _pyplot()
     i, base = doc["internal"], doc.get("baselines") or {}
-    groups = [("trained vs compiled", i["distance"])]
+    groups = [("trained vs compiled", [r["canonical"] for r in i["distance"]]),
+              ("init vs compiled", [r.get("init_canonical") for r in i["distance"]])]
     if base and not base.get("skipped") and base["distance"]:
-        groups.append(("seed vs seed", base["distance"]))
-    keys = [("unaligned", "unaligned"), ("aligned_mean", "aligned (mean)"),
-            ("aligned_min", "aligned (min)")]
+        groups.append(("seed vs seed", [r["canonical"] for r in base["distance"]]))
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    width = 0.8 / len(keys)
-    for k, (key, label) in enumerate(keys):
-        xs = [g + (k - 1) * width for g in range(len(groups))]
-        ax.bar(xs, [_nan(_mean([r[key] for r in rows])) for _, rows in groups], width,
-               label=label, alpha=0.8)
-        for g, (_, rows) in enumerate(groups):
-            ax.plot([xs[g]] * len(rows), [_nan(r[key]) for r in rows], "k.", markersize=4)
+    ax.bar(range(len(groups)), [_nan(_mean(v)) for _, v in groups], 0.6, alpha=0.6)
+    for g, (_, v) in enumerate(groups):
+        ax.plot([g] * len(v), [_nan(x) for x in v], "k.", markersize=5)
     ax.set_xticks(range(len(groups)), [g for g, _ in groups])
-    ax.set_ylabel("relative weight distance")
-    ax.set_title(f"{doc['program']['name']}: weight distance after alignment")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("canonical distance")
+    ax.set_title(f"{doc['program']['name']}: weight distance (symmetric, invariant)")
     return _png(fig)
 
 
