@@ -280,3 +280,24 @@ def test_old_setting_bfs_seeds_are_constant_with_lift_zero():
                 assert row["lift_exact_match"]["value"] == 0.0
     md = report.markdown(doc)
     assert "**constant**, **= all-true**" in md and "Nothing learned" in md
+
+
+def test_same_command_same_document_in_two_processes_with_hints(tmp_path):
+    # determinism across processes (fresh interpreters, fresh hash seeds), the hints path
+    # included: everything random must come from the seeds, nothing from process state
+    import os
+    import subprocess
+    import sys
+    docs = []
+    for k, hashseed in enumerate(("1", "2")):
+        out = tmp_path / f"r{k}"
+        cmd = [sys.executable, "-m", "compiler.cli", "gap", str(stdlib.path("graph/bfs")),
+               "--seeds", "2", "--steps", "3", "--examples", "8", "--batch", "4",
+               "--train-sizes", "3..5", "--eval-sizes", "5", "--eval-examples", "4",
+               "--noise", "0.1", "--stability-steps", "2", "--variants", "1", "--hints",
+               "--quiet", "--out", str(out)]
+        env = dict(os.environ, PYTHONHASHSEED=hashseed)
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        docs.append(json.loads((out / "gap.json").read_text()))
+    assert docs[0]["config"]["train"]["trace_weight"] > 0
+    assert _strip_timing(docs[0]) == _strip_timing(docs[1])
