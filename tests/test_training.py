@@ -272,3 +272,20 @@ def test_losses_fit_the_output_types():
     total = output_loss([OutputSpec("r", "bool")], {"r": torch.tensor([[1.0], [0.0], [1.0]])},
                         [{"r": np.array([True, False])}, {"r": np.array([True])}])
     assert total == 0
+
+
+def test_early_stopping_stops_when_the_validation_loss_stops_improving():
+    # at the compiled weights the loss is 0 and cannot improve: two checks without a new best
+    # (every 10 steps) end training at step 20 of a cap of 1,000, and the report says so
+    import stdlib
+    from compiler.training.model import build
+    from compiler.training.train import TrainConfig, train
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/bfs")
+    checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
+    net = build(checked, init="compiled")
+    result = train(net, TrainConfig(examples=20, steps=1000, batch=4, n_range=(3, 6),
+                                    patience=2, val_every=10, val_examples=8), progress=False)
+    assert result.cap == 1000 and result.steps == 20 and result.best_step == 0
+    assert result.stopped == "validation loss stopped improving"
+    assert [s for s, _ in result.val_losses] == [0, 10, 20]

@@ -51,26 +51,38 @@ MAX_CKA_ROWS = 20_000
 # points kept of a training loss curve in gap.json
 LOSS_POINTS = 100
 
-# training defaults sized for `nclang gap stdlib/graph/bfs.ncl` in a few minutes on 2 CPU
-# cores (3 seeds and 3 stability runs train); the rest are `TrainConfig`'s own
+# training defaults (issue 13, item 3): train until the validation loss stops improving
+# (PATIENCE checks of every 100 steps without a new best) or DEFAULT_STEPS, CLRS-like; graph
+# programs on Erdős–Rényi graphs of both kinds (`er`: mean degree 3; `er-p`: p per graph as
+# CLRS draws it), scored per family; the rest are `TrainConfig`'s own
 DEFAULT_EXAMPLES = 1000
-DEFAULT_STEPS = 400
+DEFAULT_STEPS = 5000
+DEFAULT_PATIENCE = 5
+DEFAULT_GRAPH_FAMILIES = ("er", "er-p")
 
 
 def default_train() -> "TrainConfig":
     # imported on use: the CLI builds its parser from `add_arguments` for every command, and
     # `check`/`compile` must not import torch (which the training loop does)
     from .train import TrainConfig
-    return TrainConfig(examples=DEFAULT_EXAMPLES, steps=DEFAULT_STEPS)
+    return TrainConfig(examples=DEFAULT_EXAMPLES, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE,
+                       families=DEFAULT_GRAPH_FAMILIES)
 
 
 @dataclass(frozen=True)
 class GapConfig:
-    seeds: int = 3
+    seeds: int = 5
     train: "TrainConfig" = field(default_factory=default_train)
     eval_sizes: tuple[int, ...] = (16, 64, 256)
-    # inputs per eval size up to n = 64; fewer above (see `subject.eval_points`)
-    eval_examples: int = 64
+    # inputs per eval size and family: 400 keeps a 95 % interval of an exact-match share
+    # under 10 points (2 · 1.96 · sqrt(.25 / 400) = 9.8); pair programs get fewer above
+    # n = 64 (see `subject.eval_points`), and the report says how many
+    eval_examples: int = 400
+    # graph programs: the families scored, each on its own (None: the training families)
+    eval_families: tuple[str, ...] | None = None
+    # trace supervision (CLRS hints) where the program allows it (a gnn with one loop), with
+    # weight 1, unless train.trace_weight is set; False: off (`--no-hints`)
+    hints: bool = True
     noise: tuple[float, ...] = (0.0, 0.01, 0.1)
     variants: int = 8
     # inputs (at the training size) for faithfulness and hidden-state similarity
@@ -118,7 +130,9 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
     if result is not None:
         rec.update(steps=result.steps, examples=result.examples,
                    final_loss=rounded(result.losses[-1]) if result.losses else None,
-                   loss_curve=_loss_curve(result.losses))
+                   loss_curve=_loss_curve(result.losses), cap=result.cap,
+                   stopped=result.stopped, best_step=result.best_step,
+                   val_losses=[list(v) for v in result.val_losses])
     elif meta:
         losses = meta.get("losses") or []
         rec.update(steps=meta.get("steps"), examples=meta.get("examples"),
@@ -281,6 +295,8 @@ def config_doc(config: GapConfig, subject: Subject) -> dict:
     t["n_range"] = list(t["n_range"])
     t["families"] = list(t["families"])
     return {"seeds": config.seeds, "train": t, "eval_sizes": list(config.eval_sizes),
+            "eval_families": list(config.eval_families or config.train.families)
+            if subject.checked.family == "graph" else None, "hints": config.hints,
             "eval_examples": config.eval_examples, "noise": list(config.noise),
             "variants": config.variants, "similarity_examples": config.similarity_examples,
             "stability_steps": config.stability_steps or config.train.steps}
@@ -331,6 +347,10 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         t0 = time.perf_counter()
         net, weights = compiled_net(subject, folder)
         compiled = build_net(subject, init="compiled")
+        if (config.hints and config.train.trace_weight == 0 and compiled.family == "gnn"
+                and compiled.loops() == 1):
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train,
+                                                                           trace_weight=1.0))
         points = eval_points(subject, config)
         evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
         sim_point = dataclasses.replace(points[0], count=config.similarity_examples)

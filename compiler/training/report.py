@@ -136,9 +136,12 @@ def _config_line(c: dict, family: str = "graph") -> str:
         sizes = f"training lengths {lo}..{hi}"
     else:
         sizes = "sizes " + ", ".join(f"{k}={v}" for k, v in sorted((t.get("sizes") or {}).items()))
-    hints = f", hints weight {t['trace_weight']}" if t["trace_weight"] else ""
+    hints = (f", hints weight {t['trace_weight']}" if t["trace_weight"] else ", no hints")
+    if t.get("patience"):
+        hints += (f"; early stopping: validation loss every {t['val_every']} steps on "
+                  f"{t['val_examples']} held-out inputs, patience {t['patience']}")
     noise = ", ".join(str(s) for s in c["noise"]) or "none"
-    return (f"Settings: {c['seeds']} seeds, {t['steps']} steps of batch {t['batch']} on "
+    return (f"Settings: {c['seeds']} seeds, at most {t['steps']} steps of batch {t['batch']} on "
             f"{t['examples']} examples (Adam, lr {t['lr']}; {sizes}{hints}); stability noise "
             f"σ {noise}; {c['variants']} symmetric copies of the compiled network for the "
             f"invariance check.")
@@ -244,8 +247,11 @@ def _md_training(t, doc, images, prefix):
     if t is None:
         return None
     rows = [[str(r["seed"]), r["source"], str(r.get("steps", MISSING)),
+             str(r.get("cap") or MISSING), r.get("stopped") or MISSING,
+             str(r.get("best_step") if r.get("best_step") is not None else MISSING),
              str(r.get("examples", MISSING)), _num(r.get("final_loss"), 4)] for r in t["seeds"]]
-    return (_table(["seed", "from", "steps", "examples", "final loss"], rows)
+    return (_table(["seed", "from", "steps used", "step cap", "stopped by", "weights kept from "
+                    "step", "examples", "final loss"], rows)
             + _image(images, prefix + "loss.png", "training loss"))
 
 
@@ -367,7 +373,8 @@ def _md_stability(s, doc, images, prefix):
     if s.get("skipped"):
         return [f"Not measured: {s['skipped']}", ""]
     labels = s["sizes"]
-    lines = [f"Training started at the compiled weights plus Gaussian noise of std σ, "
+    lines = [f"Training started at the compiled weights plus Gaussian noise of std σ · rms(W) "
+             f"per tensor (relative to its scale), "
              f"{s['steps']} steps with the settings above (seed {s['seed']}); exact-match "
              f"accuracy in percent before and after, and the relative weight distance from "
              f"the compiled weights.", ""]

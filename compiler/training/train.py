@@ -14,6 +14,7 @@ on 2 CPU cores. Seeded: the same config and seed give the same weights (the data
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import sys
 import time
@@ -24,7 +25,7 @@ import torch
 
 from dsl.diagnostics import NclError
 
-from .data import GRAPH_FAMILIES, reference, sample_instances
+from .data import DEFAULT_FAMILIES, reference, sample_instances
 from .loss import output_loss, trace_loss
 
 # the largest gradient norm a step applies: an integer output far off (bellman_ford's distances
@@ -41,17 +42,28 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0                 # data and batch order
     n_range: tuple[int, int] = (4, 16)   # graph node counts / sequence lengths (CLRS: n <= 16)
-    families: tuple[str, ...] = GRAPH_FAMILIES
+    families: tuple[str, ...] = DEFAULT_FAMILIES
     trace_weight: float = 0.0     # > 0: trace supervision (CLRS hints), per-round state loss
     sizes: dict | None = field(default=None, hash=False)   # bits/seq programs: k, n
+    # early stopping: with patience > 0, the validation loss (val_examples inputs drawn apart
+    # from the training ones) is measured every val_every steps; training stops after
+    # `patience` measurements without a new best, and the best weights are kept. `steps` is
+    # then the cap. patience 0: exactly `steps` steps, the last weights.
+    patience: int = 0
+    val_every: int = 100
+    val_examples: int = 64
 
 
 @dataclass(frozen=True)
 class TrainResult:
     losses: list[float]           # per step (NaN for a step whose loss was not finite)
     seconds: float
-    steps: int
+    steps: int                    # steps taken (the cap, unless early stopping ended sooner)
     examples: int
+    cap: int | None = None        # the step cap (config.steps)
+    stopped: str = "cap"          # "cap" or "validation loss stopped improving"
+    best_step: int | None = None  # the step whose weights were kept (early stopping)
+    val_losses: tuple = ()        # (step, validation loss) measurements
 
 
 @dataclass(frozen=True)
@@ -62,10 +74,11 @@ class Data:
     traces: list | None = None
 
 
-def make_data(checked, config: TrainConfig, *, vocab=None, trace: bool | None = None) -> Data:
-    """`config.examples` inputs drawn from `config.seed` and their reference outputs; inputs
-    the interpreter rejects (outside the program's domain) are dropped."""
-    rng = np.random.default_rng(config.seed)
+def make_data(checked, config: TrainConfig, *, vocab=None, trace: bool | None = None,
+              rng=None) -> Data:
+    """`config.examples` inputs drawn from `config.seed` (or `rng`) and their reference
+    outputs; inputs the interpreter rejects (outside the program's domain) are dropped."""
+    rng = np.random.default_rng(config.seed) if rng is None else rng
     trace = config.trace_weight > 0 if trace is None else trace
     kw = {"families": config.families} if checked.family == "graph" else {}
     instances = sample_instances(checked, config.examples, rng, sizes=config.sizes,
@@ -115,14 +128,70 @@ def train(trainable, config: TrainConfig = TrainConfig(), *, progress: bool = Tr
     bar = tqdm(total=config.steps, desc=f"train {trainable.program}", unit="step",
                disable=not (progress and sys.stderr.isatty()), leave=False)
     start = time.perf_counter()
-    smooth = None
+    early = _EarlyStop(trainable, config, hints) if config.patience > 0 else None
     with single_thread():
-        _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar)
-    return TrainResult(losses, time.perf_counter() - start, config.steps, len(data.instances))
+        _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar, early)
+    if early is None:
+        return TrainResult(losses, time.perf_counter() - start, config.steps,
+                           len(data.instances), cap=config.steps)
+    early.restore()
+    return TrainResult(losses, time.perf_counter() - start, len(losses), len(data.instances),
+                       cap=config.steps, stopped=early.stopped, best_step=early.best_step,
+                       val_losses=tuple(early.history))
 
 
-def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar) -> None:
+class _EarlyStop:
+    """The validation loss every `val_every` steps on inputs drawn from their own stream
+    ([seed, 2]: not the training draws), the best weights so far, and when to stop."""
+
+    def __init__(self, trainable, config: TrainConfig, hints: bool):
+        import copy
+        self._copy = copy.deepcopy
+        vconf = dataclasses.replace(config, examples=config.val_examples)
+        self.data = make_data(trainable.checked, vconf, trace=hints,
+                              rng=np.random.default_rng([config.seed, 2]))
+        self.buckets = _buckets(trainable, self.data.instances)
+        self.trainable, self.config = trainable, config
+        self.best, self.best_step, self.bad = math.inf, 0, 0
+        self.state = self._copy(trainable.module.state_dict())
+        self.history: list = []
+        self.stopped = "cap"
+
+    def loss(self) -> float:
+        total = count = 0.0
+        with torch.no_grad():
+            for bucket in self.buckets:
+                value = float(batch_loss(self.trainable, self.data, bucket,
+                                         self.config.trace_weight))
+                total += value * len(bucket)
+                count += len(bucket)
+        return total / count if count else math.nan
+
+    def check(self, step: int) -> bool:
+        """After `step` steps: measure; True when training should stop."""
+        if not self.data.instances:
+            return False
+        value = self.loss()
+        self.history.append([step, float(f"{value:.6g}") if math.isfinite(value) else None])
+        if math.isfinite(value) and value < self.best:
+            self.best, self.best_step, self.bad = value, step, 0
+            self.state = self._copy(self.trainable.module.state_dict())
+            return False
+        self.bad += 1
+        if self.bad >= self.config.patience:
+            self.stopped = "validation loss stopped improving"
+            return True
+        return False
+
+    def restore(self) -> None:
+        self.trainable.module.load_state_dict(self.state)
+
+
+def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar,
+           early=None) -> None:
     smooth = None
+    if early is not None:
+        early.check(0)
     try:
         for step in range(config.steps):
             bucket = buckets[rng.choice(len(buckets), p=weights)]
@@ -141,6 +210,10 @@ def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, 
             bar.update(1)
             if step % 5 == 0 or step == config.steps - 1:
                 bar.set_postfix_str(f"loss {smooth if smooth is not None else math.nan:.4g}")
+            done = step + 1
+            if early is not None and (done % config.val_every == 0 or done == config.steps):
+                if early.check(done):
+                    break
     finally:
         bar.close()
 
