@@ -715,8 +715,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                    help=f"node counts of training graphs / lengths of training sequences "
                         f"(default {d.n_range[0]}..{d.n_range[1]}, the CLRS protocol)")
     p.add_argument("--families", metavar="F,G",
-                   help=f"graph families to train on, comma-separated (default all: "
-                        f"{','.join(d.families)})")
+                   help=f"graph families to train on, comma-separated (default "
+                        f"{','.join(d.families)}; also er-p: p per graph as CLRS draws it)")
     p.add_argument("--examples", type=_count_arg, default=d.examples, metavar="N",
                    help=f"training inputs drawn (default {d.examples})")
     p.add_argument("--steps", type=_count_arg, default=d.steps, metavar="N",

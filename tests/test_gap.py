@@ -135,7 +135,8 @@ def test_examples_sweep_structure_on_a_bits_program(tmp_path):
     assert doc["counts"] == [2, 4] and len(doc["seeds"][0]["points"]) == 2
     assert doc["compiled"]["exact_match"] == 1.0 and doc["reference_count"] == 8
     assert _is_png(tmp_path / "sweep.png")
-    assert "4·k" in (tmp_path / "gap.md").read_text()
+    md = (tmp_path / "gap.md").read_text()
+    assert "4·k" in md and "none scored was seen in training" in md
 
 
 def test_cli_main_writes_the_report(tmp_path, capsys):
@@ -303,3 +304,11 @@ def test_same_command_same_document_in_two_processes_with_hints(tmp_path):
         docs.append(json.loads((out / "gap.json").read_text()))
     assert docs[0]["config"]["train"]["trace_weight"] > 0
     assert _strip_timing(docs[0]) == _strip_timing(docs[1])
+
+
+def test_sweep_draws_no_reference_line_without_a_published_figure(tmp_path):
+    # the NTK 4·k figure is for addition; permute has none, so no line and no sentence
+    config = dataclasses.replace(TINY, seeds=1, eval_examples=8)
+    doc = examples_sweep(stdlib.path("bits/permute"), config, [2], sizes={"k": 2},
+                         out_dir=tmp_path, progress=False)
+    assert "reference_count" not in doc and "4·k" not in (tmp_path / "gap.md").read_text()

@@ -353,6 +353,19 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
                                                                            trace_weight=1.0))
         points = eval_points(subject, config)
         evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
+        # train and evaluation disjoint: an eval input equal to a training input of any seed
+        # is dropped (bits programs have few distinct inputs), and the count is reported
+        train_keys = set()
+        for i in range(0 if load else seeds):
+            train_keys |= {_instance_key(x) for x in
+                           _training_inputs(subject, config, config.train.seed + i)}
+        removed = {}
+        for p in points:
+            inst, exp = evals[p.label]
+            keep = [k for k, x in enumerate(inst) if _instance_key(x) not in train_keys]
+            removed[p.label] = len(inst) - len(keep)
+            if keep and len(keep) < len(inst):
+                evals[p.label] = ([inst[k] for k in keep], [exp[k] for k in keep])
         sim_point = dataclasses.replace(points[0], count=config.similarity_examples)
         sim_instances, _ = sample(subject, config, sim_point, len(points))
         timing["eval_inputs_s"] = time.perf_counter() - t0
@@ -416,6 +429,7 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         t0 = time.perf_counter()
         lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
                      init_preds)
+        lift["overlap_removed"] = removed
         timing["lift_s"] = time.perf_counter() - t0
         bar.done()
 

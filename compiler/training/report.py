@@ -225,7 +225,9 @@ def _md_lift(f, doc, images, prefix):
                   f"outside its interval.**", ""]
     if f.get("overlap") is not None:
         lines += ["Evaluation inputs identical to a training input: " + ", ".join(
-            f"{l}: {v}" for l, v in f["overlap"].items()) + ".", ""]
+            f"{l}: {v}" for l, v in f["overlap"].items()) + (
+            " (after dropping " + ", ".join(f"{l}: {v}" for l, v in f["overlap_removed"].items())
+            + " that were)" if any((f.get("overlap_removed") or {}).values()) else "") + ".", ""]
     lines += _image(images, prefix + "lift.png", "lift over the best baseline")
     return lines
 
@@ -507,9 +509,12 @@ def _sweep_markdown(doc: dict, images) -> list[str]:
     p = doc["program"]
     lines = [f"# Examples sweep: {p['name']}", "",
              _program_line(p) + ".", "",
-             f"Accuracy on {doc['eval_examples']} fresh inputs ({doc['eval_label']}) after "
-             f"training on a given number of examples, {doc['config']['train']['steps']} steps "
-             f"each, {doc['config']['seeds']} seeds.", ""]
+             f"Accuracy on {doc['eval_examples']} fresh inputs ({doc['eval_label']}; "
+             f"{doc.get('eval_dropped_as_seen', 0)} drawn inputs dropped because a training "
+             f"set held them: none scored was seen in training) after "
+             f"training on a given number of examples, at most "
+             f"{doc['config']['train']['steps']} steps each, {doc['config']['seeds']} seeds.",
+             ""]
     if doc.get("reference"):
         lines += [doc["reference"], ""]
     lines += ["## Accuracy by number of training examples", ""]
