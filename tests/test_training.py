@@ -289,3 +289,22 @@ def test_early_stopping_stops_when_the_validation_loss_stops_improving():
     assert result.cap == 1000 and result.steps == 20 and result.best_step == 0
     assert result.stopped == "validation loss stopped improving"
     assert [s for s, _ in result.val_losses] == [0, 10, 20]
+
+
+def test_integer_targets_are_normalised_by_their_range_and_raw_error_is_reported():
+    # bellman_ford's distances run to thousands: the loss divides them by the training
+    # targets' largest finite value, and the score still reports the error in raw units
+    import numpy as np
+    import stdlib
+    from compiler.training.loss import element_loss, target_scales
+    from compiler.training.model import OutputSpec
+    from compiler.training.scoring import score
+    spec = OutputSpec("d", "pinf")
+    assert target_scales([spec], [{"d": np.array([0.0, 2500.0, np.inf])}]) == {"d": 2500.0}
+    import torch
+    raw = torch.tensor([[1.0, 2500.0], [1.0, 0.0]])
+    assert float(element_loss("pinf", raw, np.array([2500.0, 0.0]), 2500.0)) == 0.0
+    off = float(element_loss("int", torch.tensor([[2600.0]]), np.array([2500.0]), 2500.0))
+    assert 0 < off < float(element_loss("int", torch.tensor([[2600.0]]), np.array([2500.0])))
+    s = score(("d",), [{"d": np.array([0.0, 10.0, np.inf])}], [{"d": np.array([1.0, 13.0, np.inf])}])
+    assert s["raw_error"] == {"d": 2.0}

@@ -281,6 +281,14 @@ def _md_behaviour(b, doc, images, prefix):
             for s in labels])
     examples = ", ".join(f"{s}: {b['compiled'][s]['examples']}" for s in labels)
     lines += _table(["network"] + [f"{s}: exact / element" for s in labels], rows)
+    raw = [r for r in b["seeds"] if any(r["by_size"][s].get("raw_error") for s in labels)]
+    if raw:
+        lines += ["Mean absolute error of the integer outputs, in the program's own units "
+                  "(where expected and predicted are finite; training normalises the loss by "
+                  "the targets' range, this is the raw error):", ""]
+        lines += _table(["network"] + labels, [[f"seed {r['seed']}"] + [", ".join(
+            f"{k} {_num(v, 2)}" for k, v in (r["by_size"][s].get("raw_error") or {}).items())
+            for s in labels] for r in raw])
     lines += [f"Inputs per size: {examples}.", ""]
     lines += _image(images, prefix + "behaviour.png", "accuracy by size")
     return lines

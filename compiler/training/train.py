@@ -52,6 +52,9 @@ class TrainConfig:
     patience: int = 0
     val_every: int = 100
     val_examples: int = 64
+    # integer targets (and states, with hints) divided by their range on the training data
+    # (`loss.target_scales`), so a loss of thousands does not swamp the rest
+    normalise: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,17 @@ class TrainResult:
     stopped: str = "cap"          # "cap" or "validation loss stopped improving"
     best_step: int | None = None  # the step whose weights were kept (early stopping)
     val_losses: tuple = ()        # (step, validation loss) measurements
+    scales: dict | None = None    # the integer targets' normalisers (TrainConfig.normalise)
 
 
 @dataclass(frozen=True)
 class Data:
-    """Training inputs with the interpreter's outputs (and per-round traces, for hints)."""
+    """Training inputs with the interpreter's outputs (and per-round traces, for hints);
+    `scales`: each integer target's normaliser (None: raw values)."""
     instances: list
     outputs: list[dict]
     traces: list | None = None
+    scales: dict | None = None
 
 
 def make_data(checked, config: TrainConfig, *, vocab=None, trace: bool | None = None,
@@ -118,6 +124,12 @@ def train(trainable, config: TrainConfig = TrainConfig(), *, progress: bool = Tr
         raise NclError.at(checked.program.name_span, "no-valid-input",
                           f"none of the inputs drawn for {checked.program.name} runs without an "
                           f"error in the interpreter; nothing to train on")
+    if config.normalise:
+        from .loss import target_scales
+        states = [state for tr in (data.traces or []) for state in tr]
+        scales = target_scales(trainable.output_specs, data.outputs)
+        scales.update(target_scales(trainable.carried_specs(), states) if states else {})
+        data = dataclasses.replace(data, scales=scales)
     rng = np.random.default_rng([config.seed, 1])
     buckets = _buckets(trainable, data.instances)
     weights = np.array([len(b) for b in buckets], np.float64)
@@ -128,28 +140,29 @@ def train(trainable, config: TrainConfig = TrainConfig(), *, progress: bool = Tr
     bar = tqdm(total=config.steps, desc=f"train {trainable.program}", unit="step",
                disable=not (progress and sys.stderr.isatty()), leave=False)
     start = time.perf_counter()
-    early = _EarlyStop(trainable, config, hints) if config.patience > 0 else None
+    early = _EarlyStop(trainable, config, hints, data.scales) if config.patience > 0 else None
     with single_thread():
         _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar, early)
     if early is None:
         return TrainResult(losses, time.perf_counter() - start, config.steps,
-                           len(data.instances), cap=config.steps)
+                           len(data.instances), cap=config.steps, scales=data.scales)
     early.restore()
     return TrainResult(losses, time.perf_counter() - start, len(losses), len(data.instances),
                        cap=config.steps, stopped=early.stopped, best_step=early.best_step,
-                       val_losses=tuple(early.history))
+                       val_losses=tuple(early.history), scales=data.scales)
 
 
 class _EarlyStop:
     """The validation loss every `val_every` steps on inputs drawn from their own stream
     ([seed, 2]: not the training draws), the best weights so far, and when to stop."""
 
-    def __init__(self, trainable, config: TrainConfig, hints: bool):
+    def __init__(self, trainable, config: TrainConfig, hints: bool, scales=None):
         import copy
         self._copy = copy.deepcopy
         vconf = dataclasses.replace(config, examples=config.val_examples)
-        self.data = make_data(trainable.checked, vconf, trace=hints,
-                              rng=np.random.default_rng([config.seed, 2]))
+        self.data = dataclasses.replace(make_data(trainable.checked, vconf, trace=hints,
+                                                  rng=np.random.default_rng([config.seed, 2])),
+                                        scales=scales)
         self.buckets = _buckets(trainable, self.data.instances)
         self.trainable, self.config = trainable, config
         self.best, self.best_step, self.bad = math.inf, 0, 0
@@ -235,10 +248,11 @@ def batch_loss(trainable, data: Data, idx: list[int], trace_weight: float = 0.0)
     """The training loss on the instances `idx` of `data`: output loss + trace_weight × hints."""
     insts = [data.instances[i] for i in idx]
     fwd = trainable.forward(insts, raw_trace=trace_weight > 0)
-    loss = output_loss(trainable.output_specs, fwd.raw, [data.outputs[i] for i in idx])
+    loss = output_loss(trainable.output_specs, fwd.raw, [data.outputs[i] for i in idx],
+                       data.scales)
     if trace_weight > 0 and fwd.raw_trace is not None and data.traces is not None:
         loss = loss + trace_weight * trace_loss(trainable.carried_specs(), fwd.raw_trace,
-                                                [data.traces[i] for i in idx])
+                                                [data.traces[i] for i in idx], data.scales)
     return loss
 
 
