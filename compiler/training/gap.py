@@ -87,8 +87,9 @@ class GapConfig:
     variants: int = 8
     # inputs (at the training size) for faithfulness and hidden-state similarity
     similarity_examples: int = 16
-    # training steps of each stability run (None: train.steps)
-    stability_steps: int | None = None
+    # the step cap of each stability run (None: train.steps); early stopping applies as in
+    # training, and a run from exact weights stops at once (its loss is 0)
+    stability_steps: int | None = 1000
 
 
 # ---------------------------------------------------------------- pieces of a gap run
@@ -284,6 +285,8 @@ def _verdict(diff: dict, higher_is_closer: bool) -> str:
     lo, hi = diff["ci"]
     if lo is None:
         return "not measured"
+    if diff.get("count", 0) < 2:
+        return "one seed: no interval, no verdict"
     if lo <= 0 <= hi:
         return "no closer than untrained"
     closer = lo > 0 if higher_is_closer else hi < 0

@@ -189,6 +189,10 @@ class _EarlyStop:
         if math.isfinite(value) and value < self.best:
             self.best, self.best_step, self.bad = value, step, 0
             self.state = self._copy(self.trainable.module.state_dict())
+            if value == 0:
+                # the losses are exactly 0 at exact outputs: nothing left to improve
+                self.stopped = "validation loss reached 0"
+                return True
             return False
         self.bad += 1
         if self.bad >= self.config.patience:
@@ -203,8 +207,8 @@ class _EarlyStop:
 def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar,
            early=None) -> None:
     smooth = None
-    if early is not None:
-        early.check(0)
+    if early is not None and early.check(0):
+        return
     try:
         for step in range(config.steps):
             bucket = buckets[rng.choice(len(buckets), p=weights)]

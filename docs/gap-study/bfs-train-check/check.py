@@ -44,8 +44,8 @@ def main(out_dir):
     for seed in SEEDS:
         for i in sample_instances(checked, 1000, np.random.default_rng(seed), families=("er",)):
             train_keys.add((i.graph.n, i.graph.src.tobytes(), i.graph.dst.tobytes()))
-    results["overlap"] = {f: sum((i.graph.n, i.graph.src.tobytes(), i.graph.dst.tobytes())
-                                 in train_keys for i in v[0]) for f, v in evals.items()}
+    results["overlap"] = {f: int(sum((i.graph.n, i.graph.src.tobytes(), i.graph.dst.tobytes())
+                                 in train_keys for i in v[0])) for f, v in evals.items()}
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         for fam, (inst, _) in evals.items():
@@ -80,8 +80,8 @@ def main(out_dir):
                             "lift_ci": [round(x, 4) for x in np.percentile(lift, [2.5, 97.5])]}
             results["seeds"].append(rec)
             print(json.dumps(rec), flush=True)
-    results["beats_all_true_by_40_points_er"] = sum(
-        r["er"]["lift_ci"][0] >= 0.40 or r["er"]["lift"] >= 0.40 for r in results["seeds"])
+    results["beats_all_true_by_40_points_er"] = int(sum(
+        r["er"]["lift"] >= 0.40 for r in results["seeds"]))
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
