@@ -98,11 +98,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"stability: σ of the noise (std σ · rms of each tensor) added to the "
                         f"compiled weights before "
                         f"training (default {','.join(map(str, d['noise']))}; '' for none)")
-    p.add_argument("--stability-steps", type=_count_arg, metavar="N",
-                   help="training steps of each stability run (default: --steps)")
+    p.add_argument("--stability-steps", type=_count_arg, default=d["stability_steps"],
+                   metavar="N",
+                   help=f"the step cap of each stability run (default {d['stability_steps']})")
     p.add_argument("--variants", type=_count_arg, default=d["variants"], metavar="N",
-                   help=f"function-equivalent compiled references for the aligned distance "
-                        f"(default {d['variants']})")
+                   help=f"random function-equivalent copies of the compiled network that "
+                        f"check the distance's invariance (default {d['variants']})")
     p.add_argument("--sweep", type=_int_list, nargs="?", const=(), metavar="N,N",
                    help="examples sweep: accuracy against the number of training examples, "
                         "for these counts (default: k/2·2^i, i < 6, for bits programs; "
