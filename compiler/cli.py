@@ -750,8 +750,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                    help=f"node counts of training graphs / lengths of training sequences "
                         f"(default {d.n_range[0]}..{d.n_range[1]}, the CLRS protocol)")
     p.add_argument("--families", metavar="F,G",
-                   help=f"graph families to train on, comma-separated (default all: "
-                        f"{','.join(d.families)})")
+                   help=f"graph families to train on, comma-separated (default "
+                        f"{','.join(d.families)}; also er-p: p per graph as CLRS draws it)")
     p.add_argument("--examples", type=_count_arg, default=d.examples, metavar="N",
                    help=f"training inputs drawn (default {d.examples})")
     p.add_argument("--steps", type=_count_arg, default=d.steps, metavar="N",
@@ -771,7 +771,8 @@ def _add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", choices=TRAIN_INITS, default="random",
                    help="start from random weights (default) or the compiled ones")
     p.add_argument("--noise", type=_nonnegative_float, metavar="SIGMA",
-                   help="with --init compiled: add Gaussian noise of this std to every weight")
+                   help="with --init compiled: add Gaussian noise of std SIGMA · rms(tensor) "
+                        "to every weight tensor")
     p.add_argument("--program", dest="name", metavar="NAME",
                    help="which program of the file (needed when it has several)")
 
@@ -792,8 +793,8 @@ def _cmd_train(ctx: _Context) -> int:
     checked = select_program(check_source(source.text, source.file), args.name, source.file)
     _check_size_options(ctx, checked, {k: v for k, v in sizes.items()
                                        if not (k == "n" and checked.family == "seq")})
-    from compiler.training.data import GRAPH_FAMILIES
-    families = GRAPH_FAMILIES
+    from compiler.training.data import DEFAULT_FAMILIES, GRAPH_FAMILIES
+    families = DEFAULT_FAMILIES
     if args.families is not None:
         if checked.family != "graph":
             ctx.usage_error(f"argument --families: applies to graph programs; "

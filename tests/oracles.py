@@ -42,6 +42,24 @@ def bfs(inp: dict) -> dict:
     return {"reached": [v in reached for v in range(inp["n"])]}
 
 
+def bfs_parent(inp: dict) -> dict:
+    # CLRS's BFS predecessor: level by networkx's multi-source shortest paths (unit weights);
+    # a node at level L > 0 points to its smallest in-neighbour at level L - 1, a source to
+    # itself, an unreached node to none
+    g = _digraph(inp)
+    sources = _sources(inp)
+    level = nx.multi_source_dijkstra_path_length(g, sources) if sources else {}
+    parent = []
+    for v in range(inp["n"]):
+        if v not in level:
+            parent.append(None)
+        elif level[v] == 0:
+            parent.append(v)
+        else:
+            parent.append(min(u for u in g.predecessors(v) if level.get(u) == level[v] - 1))
+    return {"parent": parent}
+
+
 def bfs_distance(inp: dict) -> dict:
     sources = _sources(inp)
     found = nx.multi_source_dijkstra_path_length(_digraph(inp), sources) if sources else {}

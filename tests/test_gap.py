@@ -21,7 +21,8 @@ from compiler.training.sweep import examples_sweep
 from compiler.training.train import TrainConfig
 
 PNG = b"\x89PNG\r\n\x1a\n"
-TINY = GapConfig(seeds=2, train=TrainConfig(examples=8, steps=2, batch=4, n_range=(3, 5)),
+TINY = GapConfig(seeds=2, train=TrainConfig(examples=8, steps=2, batch=4, n_range=(3, 5),
+                                            families=("er",)),
                  eval_sizes=(5, 8), eval_examples=4, noise=(0.0, 0.1), variants=2,
                  similarity_examples=2)
 SECTIONS = ("scored", "training", "behaviour", "faithfulness", "internal", "baselines",
@@ -63,6 +64,13 @@ def test_gap_document_has_every_section_and_compiled_is_exact(bfs):
     assert len(f["seeds"]) == 2 and len(f["seeds"][0]["per_element"]) == 4  # n - 1 rounds
     assert doc["internal"]["layers"] and len(doc["internal"]["cka"]) == 2
     assert doc["baselines"]["pairs"] == [[0, 1]]
+    # every internal comparison has the untrained init beside it, with intervals and a reading
+    assert all("init_per_layer" in r for r in doc["internal"]["cka"])
+    assert all("init_canonical" in r for r in doc["internal"]["distance"])
+    for key in ("cka", "distance"):
+        x = doc["internal"]["summary"][key]
+        assert len(x["trained_vs_compiled"]["ci"]) == 2 and (x["verdict"].endswith("untrained") or "no verdict" in x["verdict"])
+    assert doc["internal"]["invariance_check"]["max_change"] < 1e-4
     runs = doc["stability"]["runs"]
     assert [r["noise"] for r in runs] == [0.0, 0.1]
     assert all(v["exact_match"] == 1.0 for v in runs[0]["before"].values())
@@ -127,7 +135,8 @@ def test_examples_sweep_structure_on_a_bits_program(tmp_path):
     assert doc["counts"] == [2, 4] and len(doc["seeds"][0]["points"]) == 2
     assert doc["compiled"]["exact_match"] == 1.0 and doc["reference_count"] == 8
     assert _is_png(tmp_path / "sweep.png")
-    assert "4·k" in (tmp_path / "gap.md").read_text()
+    md = (tmp_path / "gap.md").read_text()
+    assert "4·k" in md and "none scored was seen in training" in md
 
 
 def test_cli_main_writes_the_report(tmp_path, capsys):
@@ -175,3 +184,131 @@ def test_gap_on_loaded_files(tmp_path):
     build(checked, init="random").save(tmp_path / "other.safetensors")
     with pytest.raises(NclError, match="architecture"):
         gap(path, config, load=[tmp_path / "other.safetensors"], progress=False)
+
+
+# ---------------------------------------------------------------- baselines, lift, flags
+
+def _bfs_checked():
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/bfs")
+    return select_program(check_source(path.read_text(), str(path)), None, str(path))
+
+
+def test_constant_network_scores_lift_zero_and_is_flagged():
+    # a network that answers "reached" everywhere is the all-true rule: lift exactly 0 at
+    # every size and metric, flagged constant and = all-true, never counted as learning
+    from compiler.training import baselines as B
+    from compiler.training.data import reference, sample_instances
+    from compiler.training.subject import Point
+    checked = _bfs_checked()
+    rng = np.random.default_rng(0)
+    train = sample_instances(checked, 50, rng, n_range=(4, 16))
+    fitted = B.fit(checked, reference(checked, train))
+    points = [Point("n=16", 16, 40), Point("n=64", 64, 40)]
+    evals = {p.label: sample_instances(checked, p.count, rng, n_range=(p.n, p.n))
+             for p in points}
+    expected = {l: reference(checked, v) for l, v in evals.items()}
+    base = {b.name: {l: b.predict(evals[l], expected[l]) for l in evals} for b in fitted}
+    constant = {l: [{"reached": np.ones(i.graph.n, bool)} for i in evals[l]] for l in evals}
+    init = {l: [{"reached": np.zeros(i.graph.n, bool)} for i in evals[l]] for l in evals}
+    doc = B.lift_section(("reached",), points, expected, base, [constant], [0], fitted, [init])
+    seed = doc["seeds"][0]
+    assert seed["constant"] and "all-true" in seed["same_as"]
+    assert seed["flags"][:2] == ["constant", "= all-true"]
+    for l in evals:
+        row = seed["by_size"][l]
+        assert row["best_baseline_exact_match"]["name"] == "all-true"
+        assert row["lift_exact_match"]["value"] == 0.0
+        assert row["lift_exact_match"]["ci"] == [0.0, 0.0]
+        assert row["lift_per_element"]["value"] == 0.0 and not row["learned"]
+        assert doc["mean"][l]["learned_seeds"] == 0
+    # the baselines a reviewer would try are there, chosen by type: copy-input is the source
+    assert {"all-true", "all-false", "copy source"} <= {b.name for b in fitted}
+
+
+def test_a_correct_network_has_positive_lift_and_no_flag():
+    from compiler.training import baselines as B
+    from compiler.training.data import reference, sample_instances
+    from compiler.training.subject import Point
+    checked = _bfs_checked()
+    rng = np.random.default_rng(1)
+    fitted = B.fit(checked, reference(checked, sample_instances(checked, 50, rng)))
+    points = [Point("n=32", 32, 60)]
+    evals = {"n=32": sample_instances(checked, 60, rng, n_range=(32, 32))}
+    expected = {"n=32": reference(checked, evals["n=32"])}
+    base = {b.name: {"n=32": b.predict(evals["n=32"], expected["n=32"])} for b in fitted}
+    doc = B.lift_section(("reached",), points, expected, base, [expected], [0], fitted,
+                         [base["all-false"]])
+    seed = doc["seeds"][0]
+    assert not seed["flags"] and seed["by_size"]["n=32"]["learned"]
+    lift = seed["by_size"]["n=32"]["lift_exact_match"]
+    assert lift["value"] > 0 and lift["ci"][0] > 0
+
+
+def test_pointer_baselines_are_generic_by_type():
+    # dfs's parent is a node-valued output: argmin-in and self apply; disc takes its mode
+    from compiler.training import baselines as B
+    from compiler.training.data import reference, sample_instances
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/dfs")
+    checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
+    inst = sample_instances(checked, 5, np.random.default_rng(2))
+    fitted = {b.name: b for b in B.fit(checked, reference(checked, inst))}
+    assert {"most-common", "argmin-in", "self"} <= set(fitted)
+    i = inst[0]
+    got = fitted["argmin-in"].predict([i], reference(checked, [i]))[0]["parent"]
+    for v in range(i.graph.n):
+        ins = sorted(int(u) for u, w in zip(i.graph.src, i.graph.dst) if w == v)
+        assert got[v] == (ins[0] if ins else -1)
+
+
+def test_old_setting_bfs_seeds_are_constant_with_lift_zero():
+    # the setting the earlier study ran (400 steps, no hints, er/tree/grid/path with mean
+    # degree 3): the report must say its seeds are constant predictors, = all-true or
+    # all-false, and that none has a lift above 0
+    old = GapConfig(seeds=3, train=TrainConfig(examples=1000, steps=400,
+                                               families=("er", "tree", "grid", "path"),
+                                               trace_weight=0.0), hints=False,
+                    eval_sizes=(16, 64), eval_examples=32, noise=(), variants=1,
+                    similarity_examples=2)
+    doc = gap(stdlib.path("graph/bfs"), old, progress=False)
+    lift = doc["lift"]
+    assert lift["flagged_seeds"] == [0, 1, 2]
+    for r in lift["seeds"]:
+        assert r["constant"] and {"all-true", "all-false"} & set(r["same_as"])
+        for row in r["by_size"].values():
+            assert row["lift_exact_match"]["value"] <= 0.0 and not row["learned"]
+            if "all-true" in r["same_as"]:
+                # = all-true on >= 99 % of elements: the odd element off costs an input or two
+                assert row["lift_exact_match"]["value"] >= -0.05
+    md = report.markdown(doc)
+    assert "**constant**, **= all-true**" in md and "Nothing learned" in md
+
+
+def test_same_command_same_document_in_two_processes_with_hints(tmp_path):
+    # determinism across processes (fresh interpreters, fresh hash seeds), the hints path
+    # included: everything random must come from the seeds, nothing from process state
+    import os
+    import subprocess
+    import sys
+    docs = []
+    for k, hashseed in enumerate(("1", "2")):
+        out = tmp_path / f"r{k}"
+        cmd = [sys.executable, "-m", "compiler.cli", "gap", str(stdlib.path("graph/bfs")),
+               "--seeds", "2", "--steps", "3", "--examples", "8", "--batch", "4",
+               "--train-sizes", "3..5", "--eval-sizes", "5", "--eval-examples", "4",
+               "--noise", "0.1", "--stability-steps", "2", "--variants", "1", "--hints",
+               "--quiet", "--out", str(out)]
+        env = dict(os.environ, PYTHONHASHSEED=hashseed)
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        docs.append(json.loads((out / "gap.json").read_text()))
+    assert docs[0]["config"]["train"]["trace_weight"] > 0
+    assert _strip_timing(docs[0]) == _strip_timing(docs[1])
+
+
+def test_sweep_draws_no_reference_line_without_a_published_figure(tmp_path):
+    # the NTK 4·k figure is for addition; permute has none, so no line and no sentence
+    config = dataclasses.replace(TINY, seeds=1, eval_examples=8)
+    doc = examples_sweep(stdlib.path("bits/permute"), config, [2], sizes={"k": 2},
+                         out_dir=tmp_path, progress=False)
+    assert "reference_count" not in doc and "4·k" not in (tmp_path / "gap.md").read_text()

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from compiler.training.similarity import (
-    ACTS, Stack, align, forward_stack, hidden_states, invariant_distance, linear_cka,
-    random_symmetry, weight_distance,
+    ACTS, Stack, align, canonical, canonical_distance, forward_stack, hidden_states,
+    invariant_distance, linear_cka, random_symmetry, unit_cka, weight_distance,
 )
 
 FEW = settings(max_examples=25, deadline=None)
@@ -319,3 +319,94 @@ def test_best_scale_minimises_the_units_share_of_the_distance():
         def cost(t):
             return ((t * u[i] - u_ref[i]) ** 2).sum(-1) + ((c[i] / t - c_ref[i]) ** 2).sum(-1)
         assert s[i] > 0 and cost(np.array([[s[i]]]))[0] <= cost(grid).min() + 1e-9
+
+
+# ---------------------------------------------------------------- what gap reports (issue 13)
+#
+# The distance and the hidden-state similarity gap reports must be symmetric and invariant by
+# construction: d(gC, hT) = d(C, T) and d(C, T) = d(T, C) for random function-preserving g, h
+# (unit permutations, any positive relu rescaling, not only powers of two), and the similarity
+# of a net with a function-equivalent copy of itself is 1. The compiled nets reuse gadgets, so
+# their units tie: the matching must not depend on how ties are listed. (The measures gap used
+# before, `invariant_distance`'s min over random copies and raw `linear_cka`, fail these.)
+
+def _symmetry(stacks, rng):
+    """A random function-preserving copy: every hidden layer permuted, relu units rescaled by
+    arbitrary positive reals (e^U(-2, 2))."""
+    from compiler.training.similarity import _transform
+    out = []
+    for s in stacks:
+        perms = [rng.permutation(w) for w in s.hidden]
+        scales = [np.exp(rng.uniform(-2, 2, W.shape[0])) if act == "relu" else np.ones(W.shape[0])
+                  for W, _, act in s.layers[:-1]]
+        out.append(_transform(s, perms, scales))
+    return out
+
+
+def _like(stacks, rng, noise=None):
+    """A net of the same architecture: random weights, or `stacks` plus noise."""
+    return [Stack(s.name, tuple(((W + noise * rng.normal(size=W.shape)) if noise else
+                                 rng.normal(size=W.shape) * (np.abs(W).mean() + 0.1),
+                                 (b + noise * rng.normal(size=b.shape)) if noise else
+                                 rng.normal(size=b.shape), act) for W, b, act in s.layers))
+            for s in stacks]
+
+
+NETS = [("add", 3, "relu"), ("add", 3, "step")]
+
+
+@FEW
+@given(seeds, st.sampled_from(NETS), st.sampled_from([None, 0.1]))
+def test_gap_distance_is_invariant_to_symmetries_of_either_net(seed, net, noise):
+    rng = np.random.default_rng(seed)
+    C = compiled(*net)
+    T = _like(C, rng, noise)
+    d = canonical_distance(C, T)
+    assert d > 1e-3
+    assert canonical_distance(_symmetry(C, rng), _symmetry(T, rng)) == pytest.approx(d, abs=1e-6)
+
+
+@FEW
+@given(seeds, st.sampled_from(NETS), st.sampled_from([None, 0.1]))
+def test_gap_distance_is_symmetric(seed, net, noise):
+    rng = np.random.default_rng(seed)
+    C = compiled(*net)
+    T = _like(C, rng, noise)
+    assert canonical_distance(C, T) == pytest.approx(canonical_distance(T, C), abs=1e-6)
+
+
+@FEW
+@given(seeds, st.sampled_from(NETS))
+def test_gap_distance_of_a_function_equivalent_copy_is_zero(seed, net):
+    rng = np.random.default_rng(seed)
+    C = compiled(*net)
+    assert canonical_distance(C, _symmetry(C, rng)) < 1e-6
+
+
+@FEW
+@given(seeds, st.sampled_from(NETS))
+def test_gap_similarity_of_a_net_and_its_function_equivalent_copy_is_one(seed, net):
+    rng = np.random.default_rng(seed)
+    C = compiled(*net)
+    g = _symmetry(C, rng)
+    X = inputs(C[0], rng, integer=True).clip(0, 1)
+    for a, b in zip(hidden_states(C[0], X)[:-1], hidden_states(g[0], X)[:-1]):
+        assert unit_cka(a, b) == pytest.approx(1.0, abs=1e-6)
+
+
+@FEW
+@given(seeds)
+def test_canonical_form_keeps_the_function_and_has_unit_relu_rows(seed):
+    a, _ = random_stacks(seed)
+    c = canonical([a])[0]
+    X = inputs(a, np.random.default_rng(seed))
+    assert np.allclose(forward_stack(c, X), forward_stack(a, X), atol=1e-9)
+    for W, b, act in c.layers[:-1]:
+        if act == "relu":
+            norm = np.sqrt((W * W).sum(1) + b * b)
+            assert np.allclose(norm[norm > 0], 1.0)
+
+
+def test_unit_cka_of_unrelated_states_is_small():
+    rng = np.random.default_rng(0)
+    assert unit_cka(rng.normal(size=(500, 4)), rng.normal(size=(500, 4))) < 0.1

@@ -12,6 +12,7 @@ import strategies as S
 CASES = {
     "graph/bfs": (S.sources_input(), O.bfs),
     "graph/bfs_distance": (S.sources_input(), O.bfs_distance),
+    "graph/bfs_parent": (S.sources_input(), O.bfs_parent),
     "graph/bellman_ford": (S.weighted_sources_input(), O.bellman_ford),
     "graph/connected_components": (S.graph_input(), O.connected_components),
     "graph/closure": (S.graph_input(max_n=12), O.closure),

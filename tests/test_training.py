@@ -272,3 +272,43 @@ def test_losses_fit_the_output_types():
     total = output_loss([OutputSpec("r", "bool")], {"r": torch.tensor([[1.0], [0.0], [1.0]])},
                         [{"r": np.array([True, False])}, {"r": np.array([True])}])
     assert total == 0
+
+
+def test_early_stopping_stops_when_the_validation_loss_stops_improving():
+    # at the compiled weights the loss is 0 and cannot improve: training ends at the first
+    # check (step 0); with a little noise, after two checks without a new best or at 0
+    import stdlib
+    from compiler.training.model import build
+    from compiler.training.train import TrainConfig, train
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/bfs")
+    checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
+    net = build(checked, init="compiled")
+    result = train(net, TrainConfig(examples=20, steps=1000, batch=4, n_range=(3, 6),
+                                    patience=2, val_every=10, val_examples=8), progress=False)
+    assert result.cap == 1000 and result.steps == 0 and result.best_step == 0
+    assert result.stopped == "validation loss reached 0"
+    noisy = build(checked, init="compiled", noise=0.5, seed=1)
+    result = train(noisy, TrainConfig(examples=20, steps=1000, batch=4, n_range=(3, 6),
+                                      patience=2, val_every=10, val_examples=8), progress=False)
+    assert result.steps < 1000 and result.stopped.startswith("validation loss")
+    assert result.steps % 10 == 0 and result.best_step <= result.steps
+
+
+def test_integer_targets_are_normalised_by_their_range_and_raw_error_is_reported():
+    # bellman_ford's distances run to thousands: the loss divides them by the training
+    # targets' largest finite value, and the score still reports the error in raw units
+    import numpy as np
+    import stdlib
+    from compiler.training.loss import element_loss, target_scales
+    from compiler.training.model import OutputSpec
+    from compiler.training.scoring import score
+    spec = OutputSpec("d", "pinf")
+    assert target_scales([spec], [{"d": np.array([0.0, 2500.0, np.inf])}]) == {"d": 2500.0}
+    import torch
+    raw = torch.tensor([[1.0, 2500.0], [1.0, 0.0]])
+    assert float(element_loss("pinf", raw, np.array([2500.0, 0.0]), 2500.0)) == 0.0
+    off = float(element_loss("int", torch.tensor([[2600.0]]), np.array([2500.0]), 2500.0))
+    assert 0 < off < float(element_loss("int", torch.tensor([[2600.0]]), np.array([2500.0])))
+    s = score(("d",), [{"d": np.array([0.0, 10.0, np.inf])}], [{"d": np.array([1.0, 13.0, np.inf])}])
+    assert s["raw_error"] == {"d": 2.0}

@@ -177,7 +177,7 @@ def test_node_bool_inputs_are_a_single_source_and_edge_weights_symmetric():
             assert source.dtype == np.bool_ and source.sum() == 1
             assert w.shape == (instance.graph.m,) and np.all((0 <= w) & (w <= 1000))
             assert np.all(w == np.round(w))
-            if fam != "er":
+            if fam not in ("er", "er-p"):  # directed families
                 weight = dict(zip(zip(instance.graph.src.tolist(), instance.graph.dst.tolist()),
                                   w.tolist()))
                 assert all(weight[(v, u)] == x for (u, v), x in weight.items())
@@ -265,3 +265,13 @@ def test_sampling_is_fast():
     instances = draw("graph/bellman_ford", 1000)
     assert len(instances) == 1000
     assert time.perf_counter() - start < 2.0  # ~20k/s measured; generous for shared cores
+
+
+def test_er_p_draws_the_edge_probability_per_graph():
+    # CLRS-30 draws p from 0.1..0.9 per graph: the densities of er-p graphs spread out, and
+    # their mean is near 0.5 (er keeps mean degree 3: density 3 / (n - 1))
+    from compiler.training.data import ER_P_CHOICES
+    assert ER_P_CHOICES == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    dens = [i.graph.m / (i.graph.n * (i.graph.n - 1))
+            for i in family("graph/bfs", "er-p", count=200, n_range=(16, 16))]
+    assert min(dens) < 0.2 and max(dens) > 0.8 and abs(np.mean(dens) - 0.5) < 0.05

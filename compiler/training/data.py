@@ -13,6 +13,9 @@ Graph programs (`n` uniform in `n_range`, one family per instance, uniform over 
   in the structure (dfs breaks ties by id; a fixed labelling would leak the answer);
 - `er`: Erdős–Rényi, *directed*: every ordered pair u != v is an edge independently with
   p = min(1, 3 / (n - 1)), so mean out-degree (and in-degree) is about 3; no self-loops;
+- `er-p`: Erdős–Rényi, directed, with the edge probability p drawn per graph uniformly from
+  0.1, 0.2, ..., 0.9, as CLRS-30's samplers draw it (theirs are undirected for bfs and
+  bellman_ford; here every ordered pair is drawn, as for `er`). Not in the default families;
 - `tree`: a random recursive tree (each node joins a uniform earlier node), n - 1 undirected edges;
 - `grid`: an r × c lattice with 4-neighbour edges. r is ⌊√n⌋ or ⌈√n⌉ and c is ⌊n/r⌋ or ⌈n/r⌉:
   of these pairs, the one whose r·c is nearest n and inside `n_range` (ties: the squarer one),
@@ -62,7 +65,12 @@ from dsl.sizes import eval_size
 from dsl.values import GraphData, Instance, dtype_of
 from compiler.testing.inputs import axis_length, finite_bounds, vocabulary
 
-GRAPH_FAMILIES = ("er", "tree", "grid", "path")
+GRAPH_FAMILIES = ("er", "tree", "grid", "path", "er-p")
+# what `nclang train` and `nclang gap` draw by default: the first four (the families used so far)
+DEFAULT_FAMILIES = ("er", "tree", "grid", "path")
+# `er-p`: the edge probability of each graph is one of these, uniformly (CLRS-30's samplers,
+# the Triplet-GMPNN training script: p = 0.1, 0.2, ..., 0.9 per graph)
+ER_P_CHOICES = tuple(round(0.1 * i, 1) for i in range(1, 10))
 # mean out-degree of an `er` graph (CLRS-30 draws p so that degrees stay small as n grows)
 ER_MEAN_DEGREE = 3
 # a `node[node]` forest holds 1..MAX_LISTS lists
@@ -144,11 +152,11 @@ def _undirected(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return src, dst, np.concatenate([np.arange(e), np.arange(e)])
 
 
-def _er(rng, n: int):
+def _er(rng, n: int, p: float | None = None):
     if n < 2:
         empty = np.zeros(0, np.int64)
         return n, empty, empty, empty
-    p = min(1.0, ER_MEAN_DEGREE / (n - 1))
+    p = min(1.0, ER_MEAN_DEGREE / (n - 1)) if p is None else p
     adj = rng.random((n, n)) < p
     np.fill_diagonal(adj, False)
     src, dst = np.nonzero(adj)
@@ -227,6 +235,8 @@ class _Sampler:
         family = self.families[int(rng.integers(len(self.families)))]
         if family == "er":
             n, src, dst, edge_of = _er(rng, n)
+        elif family == "er-p":
+            n, src, dst, edge_of = _er(rng, n, ER_P_CHOICES[int(rng.integers(len(ER_P_CHOICES)))])
         elif family == "grid":
             n, src, dst, edge_of = _grid(rng, n, self.n_range)
         else:

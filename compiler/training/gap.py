@@ -51,32 +51,45 @@ MAX_CKA_ROWS = 20_000
 # points kept of a training loss curve in gap.json
 LOSS_POINTS = 100
 
-# training defaults sized for `nclang gap stdlib/graph/bfs.ncl` in a few minutes on 2 CPU
-# cores (3 seeds and 3 stability runs train); the rest are `TrainConfig`'s own
+# training defaults (issue 13, item 3): train until the validation loss stops improving
+# (PATIENCE checks of every 100 steps without a new best) or DEFAULT_STEPS, CLRS-like; graph
+# programs on Erdős–Rényi graphs of both kinds (`er`: mean degree 3; `er-p`: p per graph as
+# CLRS draws it), scored per family; the rest are `TrainConfig`'s own
 DEFAULT_EXAMPLES = 1000
-DEFAULT_STEPS = 400
+DEFAULT_STEPS = 5000
+DEFAULT_PATIENCE = 5
+DEFAULT_GRAPH_FAMILIES = ("er", "er-p")
 
 
 def default_train() -> "TrainConfig":
     # imported on use: the CLI builds its parser from `add_arguments` for every command, and
     # `check`/`compile` must not import torch (which the training loop does)
     from .train import TrainConfig
-    return TrainConfig(examples=DEFAULT_EXAMPLES, steps=DEFAULT_STEPS)
+    return TrainConfig(examples=DEFAULT_EXAMPLES, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE,
+                       families=DEFAULT_GRAPH_FAMILIES)
 
 
 @dataclass(frozen=True)
 class GapConfig:
-    seeds: int = 3
+    seeds: int = 5
     train: "TrainConfig" = field(default_factory=default_train)
     eval_sizes: tuple[int, ...] = (16, 64, 256)
-    # inputs per eval size up to n = 64; fewer above (see `subject.eval_points`)
-    eval_examples: int = 64
+    # inputs per eval size and family: 400 keeps a 95 % interval of an exact-match share
+    # under 10 points (2 · 1.96 · sqrt(.25 / 400) = 9.8); pair programs get fewer above
+    # n = 64 (see `subject.eval_points`), and the report says how many
+    eval_examples: int = 400
+    # graph programs: the families scored, each on its own (None: the training families)
+    eval_families: tuple[str, ...] | None = None
+    # trace supervision (CLRS hints) where the program allows it (a gnn with one loop), with
+    # weight 1, unless train.trace_weight is set; False: off (`--no-hints`)
+    hints: bool = True
     noise: tuple[float, ...] = (0.0, 0.01, 0.1)
     variants: int = 8
     # inputs (at the training size) for faithfulness and hidden-state similarity
     similarity_examples: int = 16
-    # training steps of each stability run (None: train.steps)
-    stability_steps: int | None = None
+    # the step cap of each stability run (None: train.steps); early stopping applies as in
+    # training, and a run from exact weights stops at once (its loss is 0)
+    stability_steps: int | None = 1000
 
 
 # ---------------------------------------------------------------- pieces of a gap run
@@ -118,7 +131,9 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
     if result is not None:
         rec.update(steps=result.steps, examples=result.examples,
                    final_loss=rounded(result.losses[-1]) if result.losses else None,
-                   loss_curve=_loss_curve(result.losses))
+                   loss_curve=_loss_curve(result.losses), cap=result.cap,
+                   stopped=result.stopped, best_step=result.best_step,
+                   val_losses=[list(v) for v in result.val_losses])
     elif meta:
         losses = meta.get("losses") or []
         rec.update(steps=meta.get("steps"), examples=meta.get("examples"),
@@ -127,13 +142,60 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
     return rec
 
 
-def _behaviour(trainable, subject, points, evals) -> dict:
+def _behaviour(trainable, subject, points, evals, preds: dict | None = None) -> dict:
+    """Scores per eval size; the predictions go into `preds` (by size) when it is given."""
     out = {}
     for p in points:
         instances, expected = evals[p.label]
         got = predict(trainable, subject, p, instances)
+        if preds is not None:
+            preds[p.label] = got
         out[p.label] = score(subject.checked.result_names, expected, got)
     return out
+
+
+def _instance_key(inst) -> bytes:
+    parts = [repr(sorted(inst.sizes.items())).encode()]
+    if inst.graph is not None:
+        g = inst.graph
+        parts += [str(g.n).encode(), np.asarray(g.src).tobytes(), np.asarray(g.dst).tobytes()]
+    for name in sorted(inst.values):
+        v = np.asarray(inst.values[name])
+        parts += [name.encode(), v.astype(str).tobytes() if v.dtype == object else v.tobytes()]
+    return b"\x00".join(parts)
+
+
+def _training_inputs(subject, config, seed: int) -> list:
+    """The inputs `make_data` draws for this seed (before the interpreter drops any)."""
+    from .data import sample_instances
+    c = train_config(subject, config.train, seed=seed)
+    kw = {"families": c.families} if subject.checked.family == "graph" else {}
+    return sample_instances(subject.checked, c.examples, np.random.default_rng(c.seed),
+                            sizes=c.sizes, n_range=c.n_range, vocab=subject.vocab, **kw)
+
+
+def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict:
+    """Baselines fitted on the first seed's training set, lift and flags (`baselines`), and
+    the overlap of the eval inputs with every seed's training inputs (should be 0)."""
+    from . import baselines as B
+    from .data import reference
+    from .train import make_data
+    data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0]),
+                     vocab=subject.vocab, trace=False)
+    fitted = B.fit(subject.checked, data.outputs)
+    names = subject.checked.result_names
+    expected = {p.label: evals[p.label][1] for p in points}
+    base_preds = {b.name: {p.label: b.predict(evals[p.label][0], expected[p.label])
+                           for p in points} for b in fitted}
+    doc = B.lift_section(names, points, expected, base_preds, seed_preds, seeds, fitted,
+                         init_preds)
+    doc["fitted_on"] = f"the training set of seed {seeds[0]} ({len(data.instances)} inputs)"
+    train_keys = set()
+    for seed in seeds:
+        train_keys |= {_instance_key(i) for i in _training_inputs(subject, config, seed)}
+    doc["overlap"] = {p.label: sum(_instance_key(i) in train_keys for i in evals[p.label][0])
+                      for p in points}
+    return doc
 
 
 def _state_accuracy(trace, ref_trace) -> tuple[list[float], list[float], list[str]]:
@@ -189,7 +251,7 @@ def _hidden(trainable, instances) -> dict[str, np.ndarray]:
 
 
 def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
-    from .similarity import linear_cka
+    from .similarity import unit_cka
     out = []
     for name in layers:
         X, Y = a.get(name), b.get(name)
@@ -197,16 +259,38 @@ def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
             out.append(None)
             continue
         with np.errstate(all="ignore"):
-            out.append(rounded(linear_cka(X, Y)))
+            out.append(rounded(unit_cka(X, Y)))
     return out
 
 
-def _distance(reference_stacks, other_stacks, rng, variants: int) -> dict:
-    from .similarity import invariant_distance
-    d = invariant_distance(reference_stacks, other_stacks, rng, variants=variants)
-    return {"aligned_min": rounded(d["min"]), "aligned_mean": rounded(d["mean"]),
-            "aligned_max": rounded(d["max"]), "aligned_to_emitted": rounded(d["aligned"]),
-            "unaligned": rounded(d["raw"])}
+def _distance(a_stacks, b_stacks) -> dict:
+    from .similarity import canonical_distance, raw_distance
+    return {"canonical": rounded(canonical_distance(a_stacks, b_stacks)),
+            "unaligned": rounded(raw_distance(a_stacks, b_stacks))}
+
+
+def _seed_ci(values: list, salt) -> dict:
+    """The mean of per-seed (or per-pair) values with a bootstrap 95 % interval over them."""
+    from .baselines import BOOT_SEED, BOOTSTRAP
+    xs = np.array([v for v in values if v is not None], np.float64)
+    if not len(xs):
+        return {"value": None, "ci": [None, None], "count": 0}
+    idx = np.random.default_rng([BOOT_SEED, *salt]).integers(0, len(xs), (BOOTSTRAP, len(xs)))
+    lo, hi = np.percentile(xs[idx].mean(axis=1), [2.5, 97.5])
+    return {"value": rounded(xs.mean()), "ci": [rounded(lo), rounded(hi)], "count": len(xs)}
+
+
+def _verdict(diff: dict, higher_is_closer: bool) -> str:
+    """Trained vs untrained, from the interval of their per-seed difference."""
+    lo, hi = diff["ci"]
+    if lo is None:
+        return "not measured"
+    if diff.get("count", 0) < 2:
+        return "one seed: no interval, no verdict"
+    if lo <= 0 <= hi:
+        return "no closer than untrained"
+    closer = lo > 0 if higher_is_closer else hi < 0
+    return "closer than untrained" if closer else "farther than untrained"
 
 
 def config_doc(config: GapConfig, subject: Subject) -> dict:
@@ -214,6 +298,8 @@ def config_doc(config: GapConfig, subject: Subject) -> dict:
     t["n_range"] = list(t["n_range"])
     t["families"] = list(t["families"])
     return {"seeds": config.seeds, "train": t, "eval_sizes": list(config.eval_sizes),
+            "eval_families": list(config.eval_families or config.train.families)
+            if subject.checked.family == "graph" else None, "hints": config.hints,
             "eval_examples": config.eval_examples, "noise": list(config.noise),
             "variants": config.variants, "similarity_examples": config.similarity_examples,
             "stability_steps": config.stability_steps or config.train.steps}
@@ -264,8 +350,25 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         t0 = time.perf_counter()
         net, weights = compiled_net(subject, folder)
         compiled = build_net(subject, init="compiled")
+        if (config.hints and config.train.trace_weight == 0 and compiled.family == "gnn"
+                and compiled.loops() == 1):
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train,
+                                                                           trace_weight=1.0))
         points = eval_points(subject, config)
         evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
+        # train and evaluation disjoint: an eval input equal to a training input of any seed
+        # is dropped (bits programs have few distinct inputs), and the count is reported
+        train_keys = set()
+        for i in range(0 if load else seeds):
+            train_keys |= {_instance_key(x) for x in
+                           _training_inputs(subject, config, config.train.seed + i)}
+        removed = {}
+        for p in points:
+            inst, exp = evals[p.label]
+            keep = [k for k, x in enumerate(inst) if _instance_key(x) not in train_keys]
+            removed[p.label] = len(inst) - len(keep)
+            if keep and len(keep) < len(inst):
+                evals[p.label] = ([inst[k] for k in keep], [exp[k] for k in keep])
         sim_point = dataclasses.replace(points[0], count=config.similarity_examples)
         sim_instances, _ = sample(subject, config, sim_point, len(points))
         timing["eval_inputs_s"] = time.perf_counter() - t0
@@ -283,8 +386,8 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         timing["compiled_eval_s"] = time.perf_counter() - t0
         bar.done()
 
-        # the trained seeds
-        trained, training = [], []
+        # the trained seeds, and the untrained init of each (a baseline)
+        trained, training, init_preds = [], [], []
         timing["train_s"] = []
         for i in range(seeds):
             t0 = time.perf_counter()
@@ -296,12 +399,20 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
                 _check_same_architecture(compiled, tr, load[i])
                 meta = read_weights(load[i])[1].get("training") or {}
                 seed = int(meta.get("seed", i))
+                # the init `nclang train --seed` starts from (build's seeded random init)
+                init = {}
+                _behaviour(build_net(subject, init="random", seed=seed), subject, points,
+                           evals, init)
+                init_preds.append(init)
                 training.append(_training_record(seed, f"loaded from {os.path.basename(load[i])}",
                                                  meta=meta))
             else:
                 seed = config.train.seed + i
                 bar.phase(f"training seed {seed} ({i + 1}/{seeds})")
                 tr = build_net(subject, init="random", seed=seed)
+                init = {}
+                _behaviour(tr, subject, points, evals, init)
+                init_preds.append(init)
                 result = train_net(subject, tr, train_config(subject, config.train, seed=seed),
                                    progress)
                 training.append(_training_record(seed, "random init", result))
@@ -311,10 +422,18 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
 
         bar.phase("behaviour of the trained seeds")
         t0 = time.perf_counter()
+        seed_preds = []
         for seed, tr in trained:
-            behaviour["seeds"].append({"seed": seed,
-                                       "by_size": _behaviour(tr, subject, points, evals)})
+            preds = {}
+            behaviour["seeds"].append({"seed": seed, "by_size": _behaviour(
+                tr, subject, points, evals, preds)})
+            seed_preds.append(preds)
         timing["trained_eval_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
+                     init_preds)
+        lift["overlap_removed"] = removed
+        timing["lift_s"] = time.perf_counter() - t0
         bar.done()
 
         bar.phase("faithfulness over rounds")
@@ -325,8 +444,9 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
 
         bar.phase("hidden states and weights")
         t0 = time.perf_counter()
-        internal, baselines = _internal(subject, compiled, trained, sim_instances, sim_point,
-                                        config.variants)
+        inits = [build_net(subject, init="random", seed=seed) for seed, _ in trained]
+        internal, baselines = _internal(subject, compiled, trained, inits, sim_instances,
+                                        sim_point, config.variants)
         timing["internal_s"] = time.perf_counter() - t0
         bar.done()
 
@@ -366,7 +486,7 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
     doc = {"kind": "gap", "version": 1,
             "program": program_info(subject, net, weights),
             "config": config_doc(dataclasses.replace(config, seeds=seeds), subject),
-            "scored": scored(subject.checked),
+            "scored": scored(subject.checked), "lift": lift,
             "training": {"seeds": training},
             "behaviour": behaviour, "faithfulness": faithfulness, "internal": internal,
             "baselines": baselines, "stability": stability, "problems": problems,
@@ -403,19 +523,45 @@ def _faithfulness(subject, compiled, trained, instances, point) -> dict:
     return doc
 
 
-def _internal(subject, compiled, trained, instances, point, variants: int):
+def _internal(subject, compiled, trained, inits, instances, point, variants: int):
+    """Hidden-state similarity (`similarity.unit_cka`) and weight distance
+    (`similarity.canonical_distance`): each seed vs compiled, its untrained init vs compiled,
+    seed vs seed; means with bootstrap intervals over seeds (pairs), and the verdict from the
+    per-seed difference trained − init. `variants` random function-equivalent copies of the
+    compiled network check the invariance (the spread must be 0 up to rounding)."""
+    from .similarity import canonical_distance, random_symmetry
     ref_hidden = _hidden(compiled, instances)
     layers = list(ref_hidden)
     hidden = [(seed, _hidden(tr, instances)) for seed, tr in trained]
+    init_hidden = [_hidden(net, instances) for net in inits]
     compiled_stacks = compiled.stacks()
     rows = int(next(iter(ref_hidden.values())).shape[0]) if ref_hidden else 0
     internal = {"n": point.n, "examples": len(instances), "rows": rows, "layers": layers,
-                "stacks": len(compiled_stacks), "cka": [], "distance": []}
+                "stacks": len(compiled_stacks),
+                "similarity": "linear CKA after scaling each unit to unit rms (unit_cka): 1 "
+                              "for a function-equivalent copy",
+                "distance_measure": "canonical_distance: unit-norm relu rows (scale pushed "
+                                    "to the next layer), units matched by permutation, "
+                                    "symmetric normalisation; 0 for a function-equivalent copy",
+                "cka": [], "distance": []}
     for k, ((seed, h), (_, tr)) in enumerate(zip(hidden, trained)):
-        internal["cka"].append({"seed": seed, "per_layer": _cka_layers(ref_hidden, h, layers)})
-        rng = np.random.default_rng([ALIGN_SEED, seed])
-        internal["distance"].append({"seed": seed, **_distance(compiled_stacks, tr.stacks(), rng,
-                                                                variants)})
+        internal["cka"].append({"seed": seed, "per_layer": _cka_layers(ref_hidden, h, layers),
+                                "init_per_layer": _cka_layers(ref_hidden, init_hidden[k],
+                                                              layers)})
+        d = _distance(compiled_stacks, tr.stacks())
+        d0 = _distance(compiled_stacks, inits[k].stacks())
+        internal["distance"].append({"seed": seed, **d, "init_canonical": d0["canonical"],
+                                     "init_unaligned": d0["unaligned"]})
+    # the invariance check: the same distances against symmetric copies of the compiled net
+    spread = 0.0
+    rng = np.random.default_rng(ALIGN_SEED)
+    for _ in range(variants if trained else 0):
+        copy = random_symmetry(compiled_stacks, rng)
+        for (seed, tr), rec in zip(trained[:2], internal["distance"]):
+            d = canonical_distance(copy, tr.stacks())
+            if rec["canonical"] is not None and np.isfinite(d):
+                spread = max(spread, abs(d - rec["canonical"]))
+    internal["invariance_check"] = {"copies": variants, "max_change": rounded(spread)}
     pairs = [(i, j) for i in range(len(trained)) for j in range(i + 1, len(trained))]
     baselines = {"pairs": [[trained[i][0], trained[j][0]] for i, j in pairs], "cka": [],
                  "distance": []}
@@ -424,9 +570,26 @@ def _internal(subject, compiled, trained, instances, point, variants: int):
     for i, j in pairs:
         (si, hi), (sj, hj) = hidden[i], hidden[j]
         baselines["cka"].append({"pair": [si, sj], "per_layer": _cka_layers(hi, hj, layers)})
-        rng = np.random.default_rng([ALIGN_SEED, si, sj])
         baselines["distance"].append({"pair": [si, sj], **_distance(
-            trained[i][1].stacks(), trained[j][1].stacks(), rng, variants)})
+            trained[i][1].stacks(), trained[j][1].stacks())})
+    mean = lambda xs: (None if not [x for x in xs if x is not None]  # noqa: E731
+                       else float(np.mean([x for x in xs if x is not None])))
+    cka_t = [mean(r["per_layer"]) for r in internal["cka"]]
+    cka_0 = [mean(r["init_per_layer"]) for r in internal["cka"]]
+    dist_t = [r["canonical"] for r in internal["distance"]]
+    dist_0 = [r["init_canonical"] for r in internal["distance"]]
+    summary = {}
+    for salt, (key, t, z, pair, higher) in enumerate((
+            ("cka", cka_t, cka_0, [mean(p["per_layer"]) for p in baselines["cka"]], True),
+            ("distance", dist_t, dist_0, [p["canonical"] for p in baselines["distance"]],
+             False))):
+        diff = _seed_ci([a - b if a is not None and b is not None else None
+                         for a, b in zip(t, z)], (salt, 2))
+        summary[key] = {"trained_vs_compiled": _seed_ci(t, (salt, 0)),
+                        "init_vs_compiled": _seed_ci(z, (salt, 1)),
+                        "seed_vs_seed": _seed_ci(pair, (salt, 3)),
+                        "trained_minus_init": diff, "verdict": _verdict(diff, higher)}
+    internal["summary"] = summary
     if not layers:
         internal["skipped"] = "the network has no hidden layer"
     return internal, baselines

@@ -10,7 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from .gap import DEFAULT_EXAMPLES, DEFAULT_STEPS, GapConfig, default_train, gap
+from .gap import (DEFAULT_EXAMPLES, DEFAULT_GRAPH_FAMILIES, DEFAULT_PATIENCE, DEFAULT_STEPS,
+                  GapConfig, default_train, gap)
 from .head_to_head import head_to_head
 from .subject import DEFAULT_K, FULL_EVAL_N
 from .sweep import examples_sweep
@@ -62,7 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="compare these trained weight files (nclang train) instead of training "
                         "seeds (repeatable)")
     p.add_argument("--steps", type=_count_arg, default=DEFAULT_STEPS, metavar="N",
-                   help=f"training steps per network (default {DEFAULT_STEPS})")
+                   help=f"the most training steps per network (default {DEFAULT_STEPS}; "
+                        f"training stops sooner when the validation loss stops improving)")
+    p.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, metavar="N",
+                   help=f"stop after N validation checks (every 100 steps) without a new best, "
+                        f"keeping the best weights; 0: run exactly --steps (default "
+                        f"{DEFAULT_PATIENCE})")
     p.add_argument("--examples", type=_count_arg, default=DEFAULT_EXAMPLES, metavar="N",
                    help=f"training examples (default {DEFAULT_EXAMPLES})")
     p.add_argument("--batch", type=_count_arg, metavar="N",
@@ -75,24 +81,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="training graph sizes or sequence lengths (default: nclang train's, "
                         "4..16)")
     p.add_argument("--families", metavar="F,G",
-                   help="graph families to train and score on (default: er,tree,grid,path)")
+                   help=f"graph families to train and score on, each scored on its own "
+                        f"(default: {','.join(DEFAULT_GRAPH_FAMILIES)}; also tree, grid, path)")
     p.add_argument("--hints", type=_positive_float, nargs="?", const=1.0, metavar="WEIGHT",
                    help="trace supervision: the state after each round as an extra target "
-                        "(weight 1 when given without a value)")
+                        "(default: on with weight 1 for a graph program with one loop)")
+    p.add_argument("--no-hints", action="store_true",
+                   help="no trace supervision (train on the outputs alone)")
     p.add_argument("--eval-sizes", type=_int_list, default=d["eval_sizes"], metavar="N,N",
                    help=f"graph sizes to score at (default "
                         f"{','.join(map(str, d['eval_sizes']))})")
     p.add_argument("--eval-examples", type=_count_arg, default=d["eval_examples"], metavar="N",
-                   help=f"inputs per eval size up to n={FULL_EVAL_N}, fewer above (default "
-                        f"{d['eval_examples']})")
+                   help=f"inputs per eval size and family (pair programs: fewer above "
+                        f"n={FULL_EVAL_N}; default {d['eval_examples']})")
     p.add_argument("--noise", type=_float_list, default=d["noise"], metavar="S,S",
-                   help=f"stability: σ of the noise added to the compiled weights before "
+                   help=f"stability: σ of the noise (std σ · rms of each tensor) added to the "
+                        f"compiled weights before "
                         f"training (default {','.join(map(str, d['noise']))}; '' for none)")
-    p.add_argument("--stability-steps", type=_count_arg, metavar="N",
-                   help="training steps of each stability run (default: --steps)")
+    p.add_argument("--stability-steps", type=_count_arg, default=d["stability_steps"],
+                   metavar="N",
+                   help=f"the step cap of each stability run (default {d['stability_steps']})")
     p.add_argument("--variants", type=_count_arg, default=d["variants"], metavar="N",
-                   help=f"function-equivalent compiled references for the aligned distance "
-                        f"(default {d['variants']})")
+                   help=f"random function-equivalent copies of the compiled network that "
+                        f"check the distance's invariance (default {d['variants']})")
     p.add_argument("--sweep", type=_int_list, nargs="?", const=(), metavar="N,N",
                    help="examples sweep: accuracy against the number of training examples, "
                         "for these counts (default: k/2·2^i, i < 6, for bits programs; "
@@ -102,7 +113,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _config_from(args) -> GapConfig:
     t = default_train()
-    changes = {"examples": args.examples, "steps": args.steps,
+    if args.hints and args.no_hints:
+        _usage(args, "argument --no-hints: not allowed with --hints")
+    if args.patience < 0:
+        _usage(args, "argument --patience: must be >= 0")
+    changes = {"examples": args.examples, "steps": args.steps, "patience": args.patience,
                "trace_weight": args.hints or 0.0}
     for option, name in (("batch", "batch"), ("lr", "lr"), ("seed", "seed"),
                          ("train_sizes", "n_range")):
@@ -120,7 +135,7 @@ def _config_from(args) -> GapConfig:
     return GapConfig(seeds=args.seeds, train=dataclasses.replace(t, **changes),
                      eval_sizes=tuple(args.eval_sizes), eval_examples=args.eval_examples,
                      noise=tuple(args.noise), variants=args.variants,
-                     stability_steps=args.stability_steps)
+                     stability_steps=args.stability_steps, hints=not args.no_hints)
 
 
 def _usage(args, message: str):
@@ -186,6 +201,18 @@ def _summary(doc: dict, out: str) -> str:
             cells.append(f"{label}: {100 * mean:.1f}% "
                          f"(compiled {100 * b['compiled'][label]['exact_match']:.1f}%)")
         lines.append(f"{d['program']['name']}: trained exact match " + ", ".join(cells))
+        lift = d.get("lift")
+        if lift:
+            for r in lift["seeds"]:
+                cells = []
+                for label in lift["sizes"]:
+                    x = r["by_size"][label]["lift_exact_match"]
+                    lo, hi = x["ci"]
+                    cells.append(f"{label}: {100 * x['value']:+.1f} [{100 * lo:+.1f}, "
+                                 f"{100 * hi:+.1f}] over "
+                                 f"{r['by_size'][label]['best_baseline_exact_match']['name']}")
+                flags = f" ({', '.join(r['flags'])})" if r["flags"] else ""
+                lines.append(f"  seed {r['seed']}{flags}: lift " + ", ".join(cells))
     if doc["kind"] == "examples_sweep":
         for j, count in enumerate(doc["counts"]):
             ex = [s["points"][j]["exact_match"] for s in doc["seeds"]]

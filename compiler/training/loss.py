@@ -7,7 +7,8 @@ The losses read the same channels, so training targets the compiled encoding:
 | kind           | loss                                                                       |
 | -------------- | -------------------------------------------------------------------------- |
 | bool, bits     | squared hinge at y = 1/2 with margin 1/2: zero once y is 0 / 1 or beyond   |
-| int, index     | Huber (δ = 1) on the value: linear far off, quadratic within one unit      |
+| int, index     | Huber (δ = 1) on value / scale (scale: the training targets' range, 1 for |
+|                | an index or without normalisation): linear far off, quadratic near         |
 | pinf, ninf     | the bool loss on the flag (finite or not) + Huber on the value where finite |
 | frac           | MSE of numerator / denominator                                             |
 | token          | multi-class squared hinge: the target channel above every other by 1       |
@@ -49,21 +50,26 @@ def flat_targets(spec: OutputSpec, values: list) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def element_loss(kind: str, raw: torch.Tensor, target: np.ndarray) -> torch.Tensor:
-    """The mean loss of raw channels (elements, channels) against targets (elements,)."""
+def element_loss(kind: str, raw: torch.Tensor, target: np.ndarray,
+                 scale: float = 1.0) -> torch.Tensor:
+    """The mean loss of raw channels (elements, channels) against targets (elements,).
+    `scale` divides an integer's value and its target before the Huber loss (the training
+    targets' range: a distance of thousands and a count of 3 then weigh alike, and δ = 1 means
+    one range, not one unit); bool, frac and token losses ignore it."""
     if raw.shape[0] == 0:
         return raw.sum() * 0.0
     t = torch.as_tensor(target, dtype=raw.dtype)
     if kind in ("bool", "bits"):
         return _hinge(raw[:, 0], t)
     if kind in ("int", "index"):
-        return F.huber_loss(raw[:, 0], t.clamp(-_CAP, _CAP), delta=1.0)
+        return F.huber_loss(raw[:, 0] / scale, t.clamp(-_CAP, _CAP) / scale, delta=1.0)
     if kind in ("pinf", "ninf"):
         finite = torch.isfinite(t)
         flag = _hinge(raw[:, 0], finite.to(raw.dtype))
         if not bool(finite.any()):
             return flag
-        value = F.huber_loss(raw[finite, 1], t[finite].clamp(-_CAP, _CAP), delta=1.0)
+        value = F.huber_loss(raw[finite, 1] / scale, t[finite].clamp(-_CAP, _CAP) / scale,
+                             delta=1.0)
         return flag + value
     if kind == "frac":
         num, den = raw[:, 0], raw[:, 1]
@@ -88,8 +94,26 @@ def _hinge(y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return F.relu(0.5 - s * (y - 0.5)).pow(2).mean()
 
 
+def target_scales(specs: list[OutputSpec], values: list[dict]) -> dict[str, float]:
+    """Per integer output (int, pinf, ninf), the largest finite |target| in `values` (at least
+    1): the range its loss is normalised by."""
+    out = {}
+    for spec in specs:
+        if spec.kind not in ("int", "pinf", "ninf"):
+            continue
+        top = 1.0
+        for v in values:
+            if spec.name in v:
+                a = np.asarray(v[spec.name], np.float64).reshape(-1)
+                a = a[np.isfinite(a)]
+                if a.size:
+                    top = max(top, float(np.abs(a).max()))
+        out[spec.name] = min(top, _CAP)
+    return out
+
+
 def output_loss(specs: list[OutputSpec], raw: dict[str, torch.Tensor],
-                targets: list[dict]) -> torch.Tensor:
+                targets: list[dict], scales: dict | None = None) -> torch.Tensor:
     """The loss of a forward pass's raw outputs against the interpreter's outputs
     (`targets[i][name]` for instance i), summed over outputs."""
     total = None
@@ -99,7 +123,7 @@ def output_loss(specs: list[OutputSpec], raw: dict[str, torch.Tensor],
         if r.shape[0] != target.shape[0]:
             raise ValueError(f"output {spec.name}: {r.shape[0]} raw elements but "
                              f"{target.shape[0]} targets")
-        loss = element_loss(spec.kind, r, target)
+        loss = element_loss(spec.kind, r, target, (scales or {}).get(spec.name, 1.0))
         total = loss if total is None else total + loss
     if total is None:
         raise ValueError("a program without outputs has no loss")
@@ -107,7 +131,7 @@ def output_loss(specs: list[OutputSpec], raw: dict[str, torch.Tensor],
 
 
 def trace_loss(specs: list[OutputSpec], raw_trace: list[dict[str, torch.Tensor]],
-               traces: list[list[dict]]) -> torch.Tensor:
+               traces: list[list[dict]], scales: dict | None = None) -> torch.Tensor:
     """Trace supervision (CLRS's hints): the mean over rounds of the loss of each carried
     variable's state after round t against the interpreter's state after its round t. A loop
     that stopped earlier (`until stable`, or a graph whose count is smaller) holds its last
@@ -125,7 +149,8 @@ def trace_loss(specs: list[OutputSpec], raw_trace: list[dict[str, torch.Tensor]]
                 continue
             target = flat_targets(spec, values)
             if r.shape[0] == target.shape[0]:
-                losses.append(element_loss(spec.kind, r, target))
+                losses.append(element_loss(spec.kind, r, target,
+                                           (scales or {}).get(name, 1.0)))
     if not losses:
         return torch.zeros(())
     return torch.stack(losses).mean()

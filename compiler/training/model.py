@@ -79,8 +79,10 @@ def build(checked, *, target: str | None = None, sizes: dict[str, int] | None = 
           vocab=None, init: str = "random", noise: float = 0.0, seed: int = 0,
           source=None) -> "Trainable":
     """The architecture `nclang compile` emits for `checked` (at `sizes`, for `target`, with
-    `vocab`), with the compiled weights plus Gaussian noise of std `noise` (`init="compiled"`)
-    or a seeded random init of the same tensors (`init="random"`), float32. `source` is the
+    `vocab`), with the compiled weights plus Gaussian noise of std `noise` · rms(tensor) per
+    tensor (`init="compiled"`: relative, since compiled weights run from 1 to millions, and an
+    absolute σ would be nothing on the large ones and everything on the small; an all-zero
+    tensor gets std `noise`) or a seeded random init of the same tensors (`init="random"`), float32. `source` is the
     program's `compiler.driver.Source` (default: read from the file the program came from)."""
     from compiler.driver import compile_checked, read_source
     from compiler.weights import read_weights
@@ -102,11 +104,16 @@ def build(checked, *, target: str | None = None, sizes: dict[str, int] | None = 
         tensors, meta = read_weights(path)
     rng = np.random.default_rng(seed)
     if init == "compiled":
-        tensors = {k: (v + noise * rng.standard_normal(v.shape)).astype(np.float32)
+        tensors = {k: (v + noise * _rms(v) * rng.standard_normal(v.shape)).astype(np.float32)
                    if noise else v.astype(np.float32) for k, v in sorted(tensors.items())}
     else:
         tensors = random_init(tensors, rng)
     return Trainable(f"{name}.safetensors", tensors, meta, checked)
+
+
+def _rms(v: np.ndarray) -> float:
+    r = float(np.sqrt(np.mean(np.square(v, dtype=np.float64)))) if v.size else 0.0
+    return r if r > 0 and math.isfinite(r) else 1.0
 
 
 def random_init(tensors: dict[str, np.ndarray], rng: np.random.Generator) -> dict:

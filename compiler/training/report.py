@@ -30,11 +30,11 @@ from pathlib import Path
 
 from compiler.atomic import write_atomic
 
-SECTIONS = ("scored", "training", "behaviour", "faithfulness", "internal", "baselines",
+SECTIONS = ("lift", "scored", "training", "behaviour", "faithfulness", "internal", "baselines",
             "stability", "problems", "timing")
-TITLES = {"scored": "What is scored", "training": "Training", "behaviour": "Behaviour",
+TITLES = {"lift": "Lift over the baselines (the headline)", "scored": "What is scored", "training": "Training", "behaviour": "Behaviour",
           "faithfulness": "Faithfulness over time", "internal": "Internal similarity",
-          "baselines": "Baselines: seed vs seed", "stability": "Stability",
+          "baselines": "Internal: trained vs untrained vs seed", "stability": "Stability",
           "problems": "Problems", "timing": "Timing"}
 MISSING = "—"
 
@@ -136,11 +136,100 @@ def _config_line(c: dict, family: str = "graph") -> str:
         sizes = f"training lengths {lo}..{hi}"
     else:
         sizes = "sizes " + ", ".join(f"{k}={v}" for k, v in sorted((t.get("sizes") or {}).items()))
-    hints = f", hints weight {t['trace_weight']}" if t["trace_weight"] else ""
+    hints = (f", hints weight {t['trace_weight']}" if t["trace_weight"] else ", no hints")
+    if t.get("patience"):
+        hints += (f"; early stopping: validation loss every {t['val_every']} steps on "
+                  f"{t['val_examples']} held-out inputs, patience {t['patience']}")
     noise = ", ".join(str(s) for s in c["noise"]) or "none"
-    return (f"Settings: {c['seeds']} seeds, {t['steps']} steps of batch {t['batch']} on "
+    return (f"Settings: {c['seeds']} seeds, at most {t['steps']} steps of batch {t['batch']} on "
             f"{t['examples']} examples (Adam, lr {t['lr']}; {sizes}{hints}); stability noise "
-            f"σ {noise}; {c['variants']} compiled references for alignment.")
+            f"σ {noise}; {c['variants']} symmetric copies of the compiled network for the "
+            f"invariance check.")
+
+
+def _ci(c, pct: bool = True) -> str:
+    """A value with its interval: "12.5 [8.0, 17.1]" (percent) or points of lift."""
+    if not c or c.get("value") is None:
+        return MISSING
+    f = _pct if pct else _num
+    lo, hi = c.get("ci") or (None, None)
+    return f"{f(c['value'])} [{f(lo)}, {f(hi)}]"
+
+
+def _signed(c) -> str:
+    if not c or c.get("value") is None:
+        return MISSING
+    lo, hi = c.get("ci") or (None, None)
+    g = lambda x: MISSING if x is None else f"{100 * x:+.1f}"
+    return f"{g(c['value'])} [{g(lo)}, {g(hi)}]"
+
+
+def _md_lift(f, doc, images, prefix):
+    if f is None:
+        return None
+    labels = f["sizes"]
+    lines = [f"A trained score counts only beside what no learning scores. Baselines (fitted on "
+             f"{f.get('fitted_on', 'the training set')}; scored on the same evaluation inputs "
+             f"as the seeds):", ""]
+    lines += [f"- `{b['name']}`: {b['description']}" for b in f["baselines"]]
+    lines += ["- `init (seed S)`: seed S's untrained init, before any step.", ""]
+    rows = [[f"`{b['name']}`", *(f"{_ci(b['by_size'][l]['exact_match'])} / "
+                                 f"{_ci(b['by_size'][l]['per_element'])}" for l in labels)]
+            for b in f["baselines"]]
+    rows += [[f"init (seed {r['seed']})", *(f"{_ci(r['by_size'][l]['exact_match'])} / "
+                                            f"{_ci(r['by_size'][l]['per_element'])}"
+                                            for l in labels)] for r in f["init"]]
+    lines += ["Baselines, exact / element, percent [95 % interval]:", ""]
+    lines += _table(["baseline"] + [f"{l}: exact / element" for l in labels], rows)
+    lines += [f"Each seed: exact match in percent, the best baseline at that size (any of the "
+              f"above, the seed's own init included), and **lift** = seed − best baseline in "
+              f"points, with its interval ({f['interval']}). A seed whose prediction is the "
+              f"same on ≥ {100 * f['flag_share']:.0f} % of the inputs of every size is "
+              f"**constant**; one that agrees with a baseline on ≥ "
+              f"{100 * f['flag_share']:.0f} % of elements is **= NAME**. A flagged seed never "
+              f"counts as learning, whatever its lift; an unflagged seed learned at a size when "
+              f"its lift interval lies above 0.", ""]
+    rows = []
+    for r in f["seeds"]:
+        cells = []
+        for l in labels:
+            x = r["by_size"][l]
+            cells.append(f"{_ci(x['exact_match'])}; best `{x['best_baseline_exact_match']['name']}`"
+                         f" {_pct(x['best_baseline_exact_match']['value'])}; lift "
+                         f"{_signed(x['lift_exact_match'])}")
+        rows.append([f"seed {r['seed']}", *cells, ", ".join(f"**{x}**" for x in r["flags"])
+                     or "none"])
+    lines += _table(["seed"] + [f"{l}: exact; best baseline; lift" for l in labels]
+                    + ["flags"], rows)
+    rows = []
+    for r in f["seeds"]:
+        rows.append([f"seed {r['seed']}", *(
+            f"{_ci(r['by_size'][l]['per_element'])}; lift "
+            f"{_signed(r['by_size'][l]['lift_per_element'])}" for l in labels)])
+    lines += ["Per element (percent; lift over the best baseline per element, in points):", ""]
+    lines += _table(["seed"] + [f"{l}: element; lift" for l in labels], rows)
+    m = f.get("mean") or {}
+    if m:
+        rows = [["mean over seeds", *(f"{_ci(m[l]['exact_match'])} / "
+                                      f"{_signed(m[l]['lift_exact_match'])}" for l in labels)],
+                ["seeds that learned", *(f"{m[l]['learned_seeds']} of {len(f['seeds'])}"
+                                         for l in labels)]]
+        lines += _table(["", *(f"{l}: exact / lift" for l in labels)], rows)
+    flagged = f.get("flagged_seeds") or []
+    if flagged:
+        lines += [f"**Flagged seeds {', '.join(map(str, flagged))}: constant or equal to a "
+                  f"baseline; nothing learned there.**", ""]
+    if any(m[l]["learned_seeds"] == 0 for l in labels) if m else False:
+        none = [l for l in labels if m[l]["learned_seeds"] == 0]
+        lines += [f"**Nothing learned at {', '.join(none)}: no seed beats the best baseline "
+                  f"outside its interval.**", ""]
+    if f.get("overlap") is not None:
+        lines += ["Evaluation inputs identical to a training input: " + ", ".join(
+            f"{l}: {v}" for l, v in f["overlap"].items()) + (
+            " (after dropping " + ", ".join(f"{l}: {v}" for l, v in f["overlap_removed"].items())
+            + " that were)" if any((f.get("overlap_removed") or {}).values()) else "") + ".", ""]
+    lines += _image(images, prefix + "lift.png", "lift over the best baseline")
+    return lines
 
 
 def _md_scored(s, doc, images, prefix):
@@ -160,8 +249,11 @@ def _md_training(t, doc, images, prefix):
     if t is None:
         return None
     rows = [[str(r["seed"]), r["source"], str(r.get("steps", MISSING)),
+             str(r.get("cap") or MISSING), r.get("stopped") or MISSING,
+             str(r.get("best_step") if r.get("best_step") is not None else MISSING),
              str(r.get("examples", MISSING)), _num(r.get("final_loss"), 4)] for r in t["seeds"]]
-    return (_table(["seed", "from", "steps", "examples", "final loss"], rows)
+    return (_table(["seed", "from", "steps used", "step cap", "stopped by", "weights kept from "
+                    "step", "examples", "final loss"], rows)
             + _image(images, prefix + "loss.png", "training loss"))
 
 
@@ -189,6 +281,14 @@ def _md_behaviour(b, doc, images, prefix):
             for s in labels])
     examples = ", ".join(f"{s}: {b['compiled'][s]['examples']}" for s in labels)
     lines += _table(["network"] + [f"{s}: exact / element" for s in labels], rows)
+    raw = [r for r in b["seeds"] if any(r["by_size"][s].get("raw_error") for s in labels)]
+    if raw:
+        lines += ["Mean absolute error of the integer outputs, in the program's own units "
+                  "(where expected and predicted are finite; training normalises the loss by "
+                  "the targets' range, this is the raw error):", ""]
+        lines += _table(["network"] + labels, [[f"seed {r['seed']}"] + [", ".join(
+            f"{k} {_num(v, 2)}" for k, v in (r["by_size"][s].get("raw_error") or {}).items())
+            for s in labels] for r in raw])
     lines += [f"Inputs per size: {examples}.", ""]
     lines += _image(images, prefix + "behaviour.png", "accuracy by size")
     return lines
@@ -221,30 +321,34 @@ def _md_internal(i, doc, images, prefix):
         return [f"Not measured: {i['skipped']}", ""]
     layers = i["layers"]
     base = doc.get("baselines") or {}
-    lines = [f"Linear CKA (Kornblith et al. 2019) of each hidden layer's states, trained vs "
-             f"compiled, on the same {i['examples']} inputs (n = {i['n']}, every round, "
-             f"{i['rows']} rows for the first layer); 1 means the same representation up to "
-             f"rotation and scale. The seed-vs-seed column is the baseline.", ""]
+    lines = [f"Hidden-state similarity: {i.get('similarity', 'linear CKA')}, per layer, on the "
+             f"same {i['examples']} inputs (n = {i['n']}, every round, {i['rows']} rows for the "
+             f"first layer). Each seed beside its own untrained init (`init`): a trained number "
+             f"means something only where it differs from the init's.", ""]
     rows = []
     for j, name in enumerate(layers):
         per_seed = [s["per_layer"][j] for s in i["cka"]]
+        per_init = [s.get("init_per_layer", [None] * len(layers))[j] for s in i["cka"]]
         pairs = [pr["per_layer"][j] for pr in base.get("cka", [])]
-        rows.append([f"`{name}`", *(_num(x) for x in per_seed), _num(_mean(per_seed)),
-                     _num(_mean(pairs))])
+        rows.append([f"`{name}`", *(f"{_num(a)} (init {_num(b)})"
+                                    for a, b in zip(per_seed, per_init)),
+                     _num(_mean(per_seed)), _num(_mean(per_init)), _num(_mean(pairs))])
     lines += _table(["layer", *(f"seed {s['seed']}" for s in i["cka"]), "trained mean",
-                     "seed vs seed"], rows)
+                     "init mean", "seed vs seed"], rows)
     lines += _image(images, prefix + "cka.png", "CKA per layer")
     stacks = f"{i['stacks']} MLP stack{'s' if i['stacks'] != 1 else ''}"
-    lines += [f"Weight distance (relative Frobenius, over the {stacks}) after "
-              f"aligning hidden units (permutation by linear_sum_assignment, per-unit positive "
-              f"rescaling), against {doc['config']['variants']} function-equivalent copies of "
-              f"the compiled network (random unit permutations and rescalings): min and mean "
-              f"over the copies; `unaligned` compares the weights as they are.", ""]
-    rows = [[f"seed {s['seed']} vs compiled", _num(s["aligned_min"]), _num(s["aligned_mean"]),
-             _num(s["unaligned"])] for s in i["distance"]]
-    rows += [[f"seeds {pr['pair'][0]} vs {pr['pair'][1]}", _num(pr["aligned_min"]),
-              _num(pr["aligned_mean"]), _num(pr["unaligned"])] for pr in base.get("distance", [])]
-    lines += _table(["pair", "aligned (min)", "aligned (mean)", "unaligned"], rows)
+    lines += [f"Weight distance over the {stacks}: {i.get('distance_measure', '')}. "
+              f"`unaligned` compares the weights as they are (symmetric normalisation).", ""]
+    rows = [[f"seed {s['seed']} vs compiled", _num(s["canonical"]),
+             _num(s.get("init_canonical")), _num(s["unaligned"])] for s in i["distance"]]
+    rows += [[f"seeds {pr['pair'][0]} vs {pr['pair'][1]}", _num(pr["canonical"]), MISSING,
+              _num(pr["unaligned"])] for pr in base.get("distance", [])]
+    lines += _table(["pair", "distance", "its init vs compiled", "unaligned"], rows)
+    check = i.get("invariance_check")
+    if check:
+        lines += [f"Invariance check: against {check['copies']} random function-equivalent "
+                  f"copies of the compiled network the distances change by at most "
+                  f"{_num(check['max_change'], 9)}.", ""]
     lines += _image(images, prefix + "distance.png", "weight distances")
     return lines
 
@@ -252,20 +356,25 @@ def _md_internal(i, doc, images, prefix):
 def _md_baselines(b, doc, images, prefix):
     if b is None:
         return None
-    if b.get("skipped"):
-        return [f"Not measured: {b['skipped']}", ""]
-    cka = [_mean(pr["per_layer"]) for pr in b["cka"]]
-    dist = [pr["aligned_min"] for pr in b["distance"]]
     internal = doc.get("internal") or {}
-    vs_compiled = [_mean(s["per_layer"]) for s in internal.get("cka", [])]
-    vs_dist = [s["aligned_min"] for s in internal.get("distance", [])]
-    rows = [["trained vs compiled", _num(_mean(vs_compiled)), _num(_mean(vs_dist))],
-            ["seed vs seed", _num(_mean(cka)), _num(_mean(dist))]]
-    lines = [f"The same measures between every pair of trained seeds ({len(b['pairs'])} "
-             f"pairs; per layer and per pair in the tables above): how far apart two "
-             f"training runs land, the yardstick for how far they land from the compiled "
-             f"network.", ""]
-    return lines + _table(["comparison", "mean CKA over layers", "aligned distance (min)"], rows)
+    summary = internal.get("summary")
+    if not summary:
+        return [f"Not measured: {b.get('skipped', 'no internal comparison')}", ""]
+    lines = [f"Means over seeds (pairs of seeds) with bootstrap 95 % intervals over them; the "
+             f"verdict compares each seed with its own untrained init (the interval of the "
+             f"per-seed difference trained − init).", ""]
+    rows = []
+    for key, label in (("cka", "similarity (unit CKA, mean over layers; 1 = same)"),
+                       ("distance", "canonical distance (0 = same)")):
+        x = summary[key]
+        rows.append([label, _ci(x["trained_vs_compiled"], False),
+                     _ci(x["init_vs_compiled"], False), _ci(x["seed_vs_seed"], False),
+                     _ci(x["trained_minus_init"], False), f"**{x['verdict']}**"])
+    lines += _table(["measure", "trained vs compiled", "untrained init vs compiled",
+                     "seed vs seed", "trained − init", "reading"], rows)
+    if b.get("skipped"):
+        lines += [f"Seed vs seed: {b['skipped']}.", ""]
+    return lines
 
 
 def _md_stability(s, doc, images, prefix):
@@ -274,7 +383,8 @@ def _md_stability(s, doc, images, prefix):
     if s.get("skipped"):
         return [f"Not measured: {s['skipped']}", ""]
     labels = s["sizes"]
-    lines = [f"Training started at the compiled weights plus Gaussian noise of std σ, "
+    lines = [f"Training started at the compiled weights plus Gaussian noise of std σ · rms(W) "
+             f"per tensor (relative to its scale), "
              f"{s['steps']} steps with the settings above (seed {s['seed']}); exact-match "
              f"accuracy in percent before and after, and the relative weight distance from "
              f"the compiled weights.", ""]
@@ -306,7 +416,7 @@ def _md_timing(t, doc, images, prefix):
             "the same seeds).", ""] + _table(["step", "seconds"], rows)
 
 
-_SECTION_MARKDOWN = {"scored": _md_scored, "training": _md_training, "behaviour": _md_behaviour,
+_SECTION_MARKDOWN = {"lift": _md_lift, "scored": _md_scored, "training": _md_training, "behaviour": _md_behaviour,
                      "faithfulness": _md_faithfulness, "internal": _md_internal,
                      "baselines": _md_baselines, "stability": _md_stability,
                      "problems": _md_problems, "timing": _md_timing}
@@ -373,11 +483,11 @@ def _h2h_markdown(doc: dict, images) -> list[str]:
                 if f and not f.get("skipped") and f["seeds"] else None)
         cka = (_mean([_mean(s["per_layer"]) for s in i["cka"]])
                if i and not i.get("skipped") else None)
-        dist = (_mean([s["aligned_min"] for s in i["distance"]])
+        dist = (_mean([s["canonical"] for s in i["distance"]])
                 if i and not i.get("skipped") else None)
         bcka = (_mean([_mean(p["per_layer"]) for p in base["cka"]])
                 if base and not base.get("skipped") else None)
-        bdist = (_mean([p["aligned_min"] for p in base["distance"]])
+        bdist = (_mean([p["canonical"] for p in base["distance"]])
                  if base and not base.get("skipped") else None)
         stab = d.get("stability") or {}
         stays = (", ".join(f"σ={r['noise']}: {'yes' if r['stays_exact'] else 'no'}"
@@ -407,9 +517,12 @@ def _sweep_markdown(doc: dict, images) -> list[str]:
     p = doc["program"]
     lines = [f"# Examples sweep: {p['name']}", "",
              _program_line(p) + ".", "",
-             f"Accuracy on {doc['eval_examples']} fresh inputs ({doc['eval_label']}) after "
-             f"training on a given number of examples, {doc['config']['train']['steps']} steps "
-             f"each, {doc['config']['seeds']} seeds.", ""]
+             f"Accuracy on {doc['eval_examples']} fresh inputs ({doc['eval_label']}; "
+             f"{doc.get('eval_dropped_as_seen', 0)} drawn inputs dropped because a training "
+             f"set held them: none scored was seen in training) after "
+             f"training on a given number of examples, at most "
+             f"{doc['config']['train']['steps']} steps each, {doc['config']['seeds']} seeds.",
+             ""]
     if doc.get("reference"):
         lines += [doc["reference"], ""]
     lines += ["## Accuracy by number of training examples", ""]
@@ -479,6 +592,8 @@ def _nan(x):
 
 def _gap_plots(doc: dict) -> dict[str, bytes]:
     out = {"behaviour.png": _plot_behaviour(doc)}
+    if doc.get("lift") and doc["lift"]["seeds"]:
+        out["lift.png"] = _plot_lift(doc)
     losses = [s for s in doc["training"]["seeds"] if s.get("loss_curve")]
     if losses:
         out["loss.png"] = _plot_loss(losses)
@@ -514,6 +629,34 @@ def _plot_behaviour(doc: dict) -> bytes:
     axes[0].set_ylabel("accuracy")
     axes[1].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"{doc['program']['name']}: accuracy by input size")
+    return _png(fig)
+
+
+def _plot_lift(doc: dict) -> bytes:
+    """Lift (exact match, points) per seed and size with its interval; flagged seeds hollow,
+    labelled with their flags."""
+    plt = _pyplot()
+    f = doc["lift"]
+    labels = f["sizes"]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    k = len(f["seeds"])
+    for j, r in enumerate(f["seeds"]):
+        xs = [i + (j - (k - 1) / 2) * 0.8 / max(k, 1) for i in range(len(labels))]
+        ys = [100 * _nan(r["by_size"][l]["lift_exact_match"]["value"]) for l in labels]
+        lo = [100 * _nan(r["by_size"][l]["lift_exact_match"]["ci"][0]) for l in labels]
+        hi = [100 * _nan(r["by_size"][l]["lift_exact_match"]["ci"][1]) for l in labels]
+        err = [[y - a for y, a in zip(ys, lo)], [b - y for y, b in zip(ys, hi)]]
+        flag = ", ".join(r["flags"])
+        ax.errorbar(xs, ys, yerr=err, fmt="o", capsize=3,
+                    mfc="none" if r["flags"] else None,
+                    label=f"seed {r['seed']}" + (f" ({flag})" if flag else ""))
+    ax.axhline(0, color="k", lw=1)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("lift, exact match (points)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="best")
+    ax.set_title(f"{doc['program']['name']}: trained − best baseline (95 % intervals; hollow: "
+                 f"flagged)", fontsize=9)
     return _png(fig)
 
 
@@ -560,12 +703,15 @@ def _plot_cka(doc: dict) -> bytes:
                 label=f"seed {s['seed']} vs compiled")
     means = [_nan(_mean([s["per_layer"][j] for s in i["cka"]])) for j in x]
     ax.bar(x, means, alpha=0.3, color="C0", label="trained vs compiled (mean)")
+    init = [_nan(_mean([s.get("init_per_layer", [None] * len(x))[j] for s in i["cka"]]))
+            for j in x]
+    ax.plot(x, init, "k_", markersize=18, mew=2, label="untrained init vs compiled (mean)")
     if base and not base.get("skipped") and base["cka"]:
         pair = [_nan(_mean([p["per_layer"][j] for p in base["cka"]])) for j in x]
         ax.plot(x, pair, "r_", markersize=18, mew=2, label="seed vs seed (mean)")
     ax.set_xticks(x, layers, rotation=60, ha="right", fontsize=7)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("linear CKA")
+    ax.set_ylabel("unit CKA")
     ax.set_title(f"{doc['program']['name']}: hidden-state similarity per layer")
     ax.legend(fontsize=7)
     return _png(fig)
@@ -574,23 +720,17 @@ def _plot_cka(doc: dict) -> bytes:
 def _plot_distance(doc: dict) -> bytes:
     plt = _pyplot()
     i, base = doc["internal"], doc.get("baselines") or {}
-    groups = [("trained vs compiled", i["distance"])]
+    groups = [("trained vs compiled", [r["canonical"] for r in i["distance"]]),
+              ("init vs compiled", [r.get("init_canonical") for r in i["distance"]])]
     if base and not base.get("skipped") and base["distance"]:
-        groups.append(("seed vs seed", base["distance"]))
-    keys = [("unaligned", "unaligned"), ("aligned_mean", "aligned (mean)"),
-            ("aligned_min", "aligned (min)")]
+        groups.append(("seed vs seed", [r["canonical"] for r in base["distance"]]))
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    width = 0.8 / len(keys)
-    for k, (key, label) in enumerate(keys):
-        xs = [g + (k - 1) * width for g in range(len(groups))]
-        ax.bar(xs, [_nan(_mean([r[key] for r in rows])) for _, rows in groups], width,
-               label=label, alpha=0.8)
-        for g, (_, rows) in enumerate(groups):
-            ax.plot([xs[g]] * len(rows), [_nan(r[key]) for r in rows], "k.", markersize=4)
+    ax.bar(range(len(groups)), [_nan(_mean(v)) for _, v in groups], 0.6, alpha=0.6)
+    for g, (_, v) in enumerate(groups):
+        ax.plot([g] * len(v), [_nan(x) for x in v], "k.", markersize=5)
     ax.set_xticks(range(len(groups)), [g for g, _ in groups])
-    ax.set_ylabel("relative weight distance")
-    ax.set_title(f"{doc['program']['name']}: weight distance after alignment")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("canonical distance")
+    ax.set_title(f"{doc['program']['name']}: weight distance (symmetric, invariant)")
     return _png(fig)
 
 

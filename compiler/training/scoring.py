@@ -35,10 +35,12 @@ def score(names, expected: list[dict], got: list[dict]) -> dict:
     of all outputs of all inputs pooled), overall and per output."""
     right = {name: 0 for name in names}
     total = {name: 0 for name in names}
+    err = {name: [0.0, 0] for name in names}
     exact = 0
     for e, g in zip(expected, got):
         ok = True
         for name in names:
+            _raw_error(err[name], e[name], g.get(name))
             m = matches(e[name], g.get(name))
             right[name] += int(m.sum())
             total[name] += max(int(m.size), 0)
@@ -49,7 +51,24 @@ def score(names, expected: list[dict], got: list[dict]) -> dict:
             "exact_match": rounded(exact / len(expected)) if expected else None,
             "per_element": rounded(sum(right.values()) / elements) if elements else None,
             "outputs": {name: (rounded(right[name] / total[name]) if total[name] else None)
-                        for name in names}}
+                        for name in names},
+            # integer outputs: mean |predicted - expected| in the program's own units, over
+            # the elements where both are finite (the loss is normalised; this is not)
+            "raw_error": {name: rounded(err[name][0] / err[name][1]) for name in names
+                          if err[name][1]}}
+
+
+def _raw_error(acc: list, expected, got) -> None:
+    e = np.asarray(expected)
+    if got is None or e.dtype != np.float64:
+        return
+    g = np.asarray(got)
+    if g.shape != e.shape or g.dtype == object:
+        return
+    g = g.astype(np.float64)
+    both = np.isfinite(e) & np.isfinite(g)
+    acc[0] += float(np.abs(e[both] - g[both]).sum())
+    acc[1] += int(both.sum())
 
 
 def rounded(x):

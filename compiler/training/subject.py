@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 EVAL_SEED = 7_000_003
 # above this many nodes an eval size gets fewer inputs (each costs n rounds of n nodes)
 FULL_EVAL_N = 64
+# the largest n a dense family (`er-p`: p up to 0.9, some 30,000 edges per graph at n = 256) is
+# scored at, CLRS's test size; sparse families are scored at every eval size
+DENSE_MAX_N = 64
+DENSE_FAMILIES = ("er-p",)
 # k for a bits program when neither --size nor the caller fixes it
 DEFAULT_K = 8
 
@@ -68,9 +72,10 @@ def node_axes(checked) -> int:
 
 @dataclass(frozen=True)
 class Point:
-    label: str                 # "n=64", "k=8"
+    label: str                 # "n=64", "k=8", "n=64 er" (several families)
     n: int | None
     count: int
+    family: str | None = None  # graph programs scored per family
 
 
 def eval_points(subject: Subject, config: GapConfig, examples: int | None = None) -> list[Point]:
@@ -84,13 +89,22 @@ def eval_points(subject: Subject, config: GapConfig, examples: int | None = None
     sizes = list(dict.fromkeys(int(s) for s in config.eval_sizes))
     if family == "seq":
         sizes = [s for s in sizes if s <= subject.sizes["n"]] or [subject.sizes["n"]]
-    # an input of n nodes costs about n^(axes + 1) per round: above FULL_EVAL_N, node programs
-    # get examples · 64/n inputs (16 at n = 256), pair programs examples · (64/n)^3 (2 at 256)
-    power = 2 * node_axes(subject.checked) - 1
+    # node programs get `examples` inputs at every size (the interval at n = 256 must be as
+    # narrow as at 16); a pair program's input costs n^3 per round, so above FULL_EVAL_N it
+    # gets examples · (64/n)^3 inputs (at least 2), which the report states
+    power = 0 if node_axes(subject.checked) == 1 else 3
+    families = [None]
+    if family == "graph":
+        families = list(config.eval_families or config.train.families)
     out = []
     for s in sizes:
         share = min(1.0, FULL_EVAL_N / s) ** power
-        out.append(Point(f"n={s}", s, max(2, round(examples * share))))
+        for f in families:
+            if f in DENSE_FAMILIES and s > DENSE_MAX_N and len(families) > 1:
+                continue
+            label = f"n={s}" if len(families) == 1 else f"n={s} {f}"
+            out.append(Point(label, s, max(2, round(examples * share)),
+                             f if len(families) > 1 else None))
     return out
 
 
@@ -99,7 +113,9 @@ def sample(subject: Subject, config: GapConfig, point: Point, salt: int):
     rng = np.random.default_rng([EVAL_SEED, salt, point.n or 0])
     n_range = (point.n, point.n) if point.n is not None else config.train.n_range
     instances = sample_instances(subject.checked, point.count, rng, sizes=subject.sizes,
-                                 n_range=n_range, families=config.train.families,
+                                 n_range=n_range,
+                                 families=(point.family,) if point.family
+                                 else (config.eval_families or config.train.families),
                                  vocab=subject.vocab)
     # inputs outside the program's domain (the interpreter rejects them) are dropped, as the
     # training data drops them

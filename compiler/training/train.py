@@ -14,6 +14,7 @@ on 2 CPU cores. Seeded: the same config and seed give the same weights (the data
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import sys
 import time
@@ -24,7 +25,7 @@ import torch
 
 from dsl.diagnostics import NclError
 
-from .data import GRAPH_FAMILIES, reference, sample_instances
+from .data import DEFAULT_FAMILIES, reference, sample_instances
 from .loss import output_loss, trace_loss
 
 # the largest gradient norm a step applies: an integer output far off (bellman_ford's distances
@@ -41,31 +42,49 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0                 # data and batch order
     n_range: tuple[int, int] = (4, 16)   # graph node counts / sequence lengths (CLRS: n <= 16)
-    families: tuple[str, ...] = GRAPH_FAMILIES
+    families: tuple[str, ...] = DEFAULT_FAMILIES
     trace_weight: float = 0.0     # > 0: trace supervision (CLRS hints), per-round state loss
     sizes: dict | None = field(default=None, hash=False)   # bits/seq programs: k, n
+    # early stopping: with patience > 0, the validation loss (val_examples inputs drawn apart
+    # from the training ones) is measured every val_every steps; training stops after
+    # `patience` measurements without a new best, and the best weights are kept. `steps` is
+    # then the cap. patience 0: exactly `steps` steps, the last weights.
+    patience: int = 0
+    val_every: int = 100
+    val_examples: int = 64
+    # integer targets (and states, with hints) divided by their range on the training data
+    # (`loss.target_scales`), so a loss of thousands does not swamp the rest
+    normalise: bool = True
 
 
 @dataclass(frozen=True)
 class TrainResult:
     losses: list[float]           # per step (NaN for a step whose loss was not finite)
     seconds: float
-    steps: int
+    steps: int                    # steps taken (the cap, unless early stopping ended sooner)
     examples: int
+    cap: int | None = None        # the step cap (config.steps)
+    stopped: str = "cap"          # "cap" or "validation loss stopped improving"
+    best_step: int | None = None  # the step whose weights were kept (early stopping)
+    val_losses: tuple = ()        # (step, validation loss) measurements
+    scales: dict | None = None    # the integer targets' normalisers (TrainConfig.normalise)
 
 
 @dataclass(frozen=True)
 class Data:
-    """Training inputs with the interpreter's outputs (and per-round traces, for hints)."""
+    """Training inputs with the interpreter's outputs (and per-round traces, for hints);
+    `scales`: each integer target's normaliser (None: raw values)."""
     instances: list
     outputs: list[dict]
     traces: list | None = None
+    scales: dict | None = None
 
 
-def make_data(checked, config: TrainConfig, *, vocab=None, trace: bool | None = None) -> Data:
-    """`config.examples` inputs drawn from `config.seed` and their reference outputs; inputs
-    the interpreter rejects (outside the program's domain) are dropped."""
-    rng = np.random.default_rng(config.seed)
+def make_data(checked, config: TrainConfig, *, vocab=None, trace: bool | None = None,
+              rng=None) -> Data:
+    """`config.examples` inputs drawn from `config.seed` (or `rng`) and their reference
+    outputs; inputs the interpreter rejects (outside the program's domain) are dropped."""
+    rng = np.random.default_rng(config.seed) if rng is None else rng
     trace = config.trace_weight > 0 if trace is None else trace
     kw = {"families": config.families} if checked.family == "graph" else {}
     instances = sample_instances(checked, config.examples, rng, sizes=config.sizes,
@@ -105,6 +124,12 @@ def train(trainable, config: TrainConfig = TrainConfig(), *, progress: bool = Tr
         raise NclError.at(checked.program.name_span, "no-valid-input",
                           f"none of the inputs drawn for {checked.program.name} runs without an "
                           f"error in the interpreter; nothing to train on")
+    if config.normalise:
+        from .loss import target_scales
+        states = [state for tr in (data.traces or []) for state in tr]
+        scales = target_scales(trainable.output_specs, data.outputs)
+        scales.update(target_scales(trainable.carried_specs(), states) if states else {})
+        data = dataclasses.replace(data, scales=scales)
     rng = np.random.default_rng([config.seed, 1])
     buckets = _buckets(trainable, data.instances)
     weights = np.array([len(b) for b in buckets], np.float64)
@@ -115,14 +140,75 @@ def train(trainable, config: TrainConfig = TrainConfig(), *, progress: bool = Tr
     bar = tqdm(total=config.steps, desc=f"train {trainable.program}", unit="step",
                disable=not (progress and sys.stderr.isatty()), leave=False)
     start = time.perf_counter()
-    smooth = None
+    early = _EarlyStop(trainable, config, hints, data.scales) if config.patience > 0 else None
     with single_thread():
-        _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar)
-    return TrainResult(losses, time.perf_counter() - start, config.steps, len(data.instances))
+        _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar, early)
+    if early is None:
+        return TrainResult(losses, time.perf_counter() - start, config.steps,
+                           len(data.instances), cap=config.steps, scales=data.scales)
+    early.restore()
+    return TrainResult(losses, time.perf_counter() - start, len(losses), len(data.instances),
+                       cap=config.steps, stopped=early.stopped, best_step=early.best_step,
+                       val_losses=tuple(early.history), scales=data.scales)
 
 
-def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar) -> None:
+class _EarlyStop:
+    """The validation loss every `val_every` steps on inputs drawn from their own stream
+    ([seed, 2]: not the training draws), the best weights so far, and when to stop."""
+
+    def __init__(self, trainable, config: TrainConfig, hints: bool, scales=None):
+        import copy
+        self._copy = copy.deepcopy
+        vconf = dataclasses.replace(config, examples=config.val_examples)
+        self.data = dataclasses.replace(make_data(trainable.checked, vconf, trace=hints,
+                                                  rng=np.random.default_rng([config.seed, 2])),
+                                        scales=scales)
+        self.buckets = _buckets(trainable, self.data.instances)
+        self.trainable, self.config = trainable, config
+        self.best, self.best_step, self.bad = math.inf, 0, 0
+        self.state = self._copy(trainable.module.state_dict())
+        self.history: list = []
+        self.stopped = "cap"
+
+    def loss(self) -> float:
+        total = count = 0.0
+        with torch.no_grad():
+            for bucket in self.buckets:
+                value = float(batch_loss(self.trainable, self.data, bucket,
+                                         self.config.trace_weight))
+                total += value * len(bucket)
+                count += len(bucket)
+        return total / count if count else math.nan
+
+    def check(self, step: int) -> bool:
+        """After `step` steps: measure; True when training should stop."""
+        if not self.data.instances:
+            return False
+        value = self.loss()
+        self.history.append([step, float(f"{value:.6g}") if math.isfinite(value) else None])
+        if math.isfinite(value) and value < self.best:
+            self.best, self.best_step, self.bad = value, step, 0
+            self.state = self._copy(self.trainable.module.state_dict())
+            if value == 0:
+                # the losses are exactly 0 at exact outputs: nothing left to improve
+                self.stopped = "validation loss reached 0"
+                return True
+            return False
+        self.bad += 1
+        if self.bad >= self.config.patience:
+            self.stopped = "validation loss stopped improving"
+            return True
+        return False
+
+    def restore(self) -> None:
+        self.trainable.module.load_state_dict(self.state)
+
+
+def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar,
+           early=None) -> None:
     smooth = None
+    if early is not None and early.check(0):
+        return
     try:
         for step in range(config.steps):
             bucket = buckets[rng.choice(len(buckets), p=weights)]
@@ -141,6 +227,10 @@ def _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, 
             bar.update(1)
             if step % 5 == 0 or step == config.steps - 1:
                 bar.set_postfix_str(f"loss {smooth if smooth is not None else math.nan:.4g}")
+            done = step + 1
+            if early is not None and (done % config.val_every == 0 or done == config.steps):
+                if early.check(done):
+                    break
     finally:
         bar.close()
 
@@ -162,10 +252,11 @@ def batch_loss(trainable, data: Data, idx: list[int], trace_weight: float = 0.0)
     """The training loss on the instances `idx` of `data`: output loss + trace_weight × hints."""
     insts = [data.instances[i] for i in idx]
     fwd = trainable.forward(insts, raw_trace=trace_weight > 0)
-    loss = output_loss(trainable.output_specs, fwd.raw, [data.outputs[i] for i in idx])
+    loss = output_loss(trainable.output_specs, fwd.raw, [data.outputs[i] for i in idx],
+                       data.scales)
     if trace_weight > 0 and fwd.raw_trace is not None and data.traces is not None:
         loss = loss + trace_weight * trace_loss(trainable.carried_specs(), fwd.raw_trace,
-                                                [data.traces[i] for i in idx])
+                                                [data.traces[i] for i in idx], data.scales)
     return loss
 
 
