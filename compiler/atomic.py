@@ -2,8 +2,8 @@
 output, plots, gap reports) goes through `write_atomic`, so an interrupted or failed write
 leaves the old file (or none), never a part of the new one.
 
-The temporary file is `.NAME.PID.XXXXXXXX.tmp` beside the target NAME (PID the writer's process
-id, XXXXXXXX mkstemp's random part). A writer that is killed (SIGKILL, power loss) cannot remove
+The temporary file is `.NAME.PID.RANDOM.tmp` beside the target NAME (PID the writer's process
+id, RANDOM mkstemp's random part). A writer that is killed (SIGKILL, power loss) cannot remove
 it, so the next write to the same target removes the stale ones: files whose name matches that
 pattern for exactly this NAME (nothing else is touched) and that are either older than
 STALE_AFTER seconds, or older than a few seconds and named with a pid that is no live process
