@@ -26,34 +26,64 @@ STALE_AFTER = 3600.0
 DEAD_AFTER = 5.0
 
 
-def write_atomic(path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk, give it the mode an
-    ordinary new file gets (mkstemp makes 0600), then rename it over `path`. OSError on failure,
-    with the temporary file removed."""
-    # through a symlink to its target: renaming over the link would replace it with a file
-    path = os.path.realpath(os.fspath(path))
-    folder, name = os.path.split(path)
-    remove_stale(folder, name)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # persist the rename; not every platform can open a folder
-        dfd = os.open(folder, os.O_RDONLY)
+class AtomicFile:
+    """A file written as a temporary beside `path` and renamed over it by `commit`: flushed to
+    disk first, with the mode an ordinary new file gets (mkstemp makes 0600). Closed without a
+    commit (`discard`, or leaving the `with` block), the temporary is removed and `path` is as it
+    was. For output produced a piece at a time (a JSON Lines stream); `write_atomic` for bytes
+    held whole. OSError on failure."""
+
+    def __init__(self, path, text: bool = False):
+        # through a symlink to its target: renaming over the link would replace it with a file
+        self.path = os.path.realpath(os.fspath(path))
+        folder, name = os.path.split(self.path)
+        remove_stale(folder, name)
+        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.",
+                                        suffix=".tmp")
+        self.file = os.fdopen(fd, "w" if text else "wb", encoding="utf-8" if text else None)
+
+    def __enter__(self) -> "AtomicFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+    def commit(self) -> None:
         try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        self.tmp = None
+        with contextlib.suppress(OSError):  # persist the rename; not every platform opens a folder
+            dfd = os.open(os.path.dirname(self.path), os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def discard(self) -> None:
+        if self.tmp is None:
+            return
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+        self.tmp = None
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all (an `AtomicFile`). OSError on failure, with the
+    temporary file removed."""
+    with AtomicFile(path) as out:
+        out.file.write(data)
+        out.commit()
 
 
 def remove_stale(folder: str, name: str, now: float | None = None) -> list[str]:

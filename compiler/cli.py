@@ -335,31 +335,29 @@ def _stream_batch(ctx: _Context, in_file: str, batch, decode_one, run_batch, sin
 
 
 class _Output:
-    """Where results go, a batch at a time. Stdout: each batch as soon as it has run. A file: a
-    temporary file beside it, renamed over it by `commit` once the whole run has succeeded, so
-    the file is never seen half-written and a failed run leaves it as it was (as
-    `compiler.atomic.write_atomic` does for data held whole)."""
+    """Where results go, a batch at a time. Stdout: each batch as soon as it has run. A file: an
+    `AtomicFile`, renamed over it by `commit` once the whole run has succeeded, so the file is
+    never seen half-written and a failed run leaves it as it was."""
 
     def __init__(self, path: str):
-        self.path, self.tmp, self.file = path, None, None
+        self.path, self.atomic, self.file = path, None, None
 
     def __enter__(self) -> "_Output":
         if self.path == STDIO:
             self.file = sys.stdout
             return self
+        from compiler.atomic import AtomicFile
         try:
-            folder = os.path.dirname(os.path.abspath(self.path))
-            fd, self.tmp = tempfile.mkstemp(dir=folder, suffix=".tmp",
-                                            prefix=f".{os.path.basename(self.path)}.")
-            self.file = os.fdopen(fd, "w", encoding="utf-8")
+            self.atomic = AtomicFile(self.path, text=True)
         except OSError as err:
             raise self._cannot(err) from None
+        self.file = self.atomic.file
         return self
 
     def write(self, lines: list[str]) -> None:
         try:
             self.file.write("".join(line + "\n" for line in lines))
-            if self.tmp is None:
+            if self.atomic is None:
                 self.file.flush()
         except BrokenPipeError:
             raise
@@ -367,27 +365,16 @@ class _Output:
             raise self._cannot(err) from None
 
     def commit(self) -> None:
-        if self.tmp is None:
+        if self.atomic is None:
             return
         try:
-            self.file.flush()
-            os.fsync(self.file.fileno())
-            self.file.close()
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600; an ordinary file is not
-            os.replace(self.tmp, self.path)
-            self.tmp = None
+            self.atomic.commit()
         except OSError as err:
             raise self._cannot(err) from None
 
     def __exit__(self, *exc) -> None:
-        if self.tmp is not None:
-            import contextlib
-            with contextlib.suppress(OSError):
-                self.file.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self.tmp)
+        if self.atomic is not None:
+            self.atomic.discard()
 
     def _cannot(self, err: OSError):
         from dsl.diagnostics import Diagnostic, NclError
