@@ -474,6 +474,7 @@ def _cmd_exec(ctx: _Context) -> int:
     from dsl.diagnostics import Diagnostic, NclError
     from dsl.jsonio import decode, dumps, encode, input_error
     from compiler.runtime import load, resolve_device
+    from compiler.runtime import limits
     args = ctx.args
     try:
         device = resolve_device(args.device)
@@ -485,7 +486,16 @@ def _cmd_exec(ctx: _Context) -> int:
         ctx.usage_error(f"argument --dtype: {err}")
 
     def run_batch(in_file, decoded):
-        outputs = net.run([instance for instance, _ in decoded])
+        # groups whose largest tensors together stay under the runtime's memory limit
+        outputs, group, held = [], [], 0
+        for instance, _ in decoded:
+            cost = net.cost(instance)
+            if group and held + cost > limits.BATCH_BYTES:
+                outputs += net.run(group)
+                group, held = [], 0
+            group.append(instance)
+            held += cost
+        outputs += net.run(group) if group else []
         inexact = []
         for (_, item), out in zip(decoded, outputs):
             problems = net.inexact(out)
@@ -502,7 +512,7 @@ def _cmd_exec(ctx: _Context) -> int:
 
     def decode_one(obj, file, line):
         instance = decode(net.signature, obj, net.sizes, file, line)
-        refused = net.refusals(instance)
+        refused = net.refusals(instance) or net.limits(instance)
         if refused:
             raise NclError([input_error(obj, file, line, field, path, message)
                             for field, path, message in refused])
@@ -646,6 +656,29 @@ def _check_signature(weights: str, checked, net) -> None:
             f"{shown(*mine)}: it cannot be tested against this program"))
 
 
+def _check_test_limits(weights: str, net, top: int | None) -> None:
+    """Refuse, before drawing anything, a network whose runs on the largest inputs the test
+    draws would pass the runtime's resource limits (`compiler.runtime.limits`)."""
+    from dsl.diagnostics import Diagnostic, NclError
+    from compiler.runtime import limits
+    from compiler.testing.inputs import DEFAULT_MAX_N
+    top = top or DEFAULT_MAX_N
+    family = net.architecture.get("family")
+    if family == "gnn":
+        # compiler.testing.inputs draws at most 3n random edges, a repeated one and a self-loop
+        why = limits.exceeded(net.meta, {"n": top, "m": 3 * top + 2},
+                              f"on the largest inputs test draws (n = {top}, up to "
+                              f"{3 * top + 2} edges)")
+    elif family == "transformer":
+        why = limits.exceeded(net.meta, {"n": top}, f"on the longest inputs test draws "
+                                                      f"(n = {top})")
+    else:
+        why = None
+    if why is not None:
+        raise NclError(Diagnostic(weights, 1, 1, 1, 1, "error", "resource-limit",
+                                  f"{why}; test with a smaller --max-n"))
+
+
 def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                   compiled_here: bool = False) -> int:
     from dsl.diagnostics import Diagnostic, NclError
@@ -676,6 +709,7 @@ def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                                       f"--size {', '.join(clash)}: the network was compiled "
                                       f"for other sizes; drop --size to test at the file's"))
     sizes = {**net.sizes, **sizes}
+    _check_test_limits(weights, net, args.max_n or sizes.get("n"))
     # a network with a token vocabulary is tested on its own tokens
     vocab = net.meta["encodings"].get("vocab")
     vocab = tuple(vocab) if vocab and all(isinstance(t, str) for t in vocab) else None
