@@ -656,9 +656,10 @@ def _check_signature(weights: str, checked, net) -> None:
             f"{shown(*mine)}: it cannot be tested against this program"))
 
 
-def _check_test_limits(weights: str, net, top: int | None) -> None:
+def _check_test_limits(weights: str, net, top: int | None, span=None) -> None:
     """Refuse, before drawing anything, a network whose runs on the largest inputs the test
-    draws would pass the runtime's resource limits (`compiler.runtime.limits`)."""
+    draws would pass the runtime's resource limits (`compiler.runtime.limits`); at `span` (the
+    program's name) when test compiled the network itself, since its file is temporary."""
     from dsl.diagnostics import Diagnostic, NclError
     from compiler.runtime import limits
     from compiler.testing.inputs import DEFAULT_MAX_N
@@ -674,9 +675,13 @@ def _check_test_limits(weights: str, net, top: int | None) -> None:
                                                       f"(n = {top})")
     else:
         why = None
-    if why is not None:
-        raise NclError(Diagnostic(weights, 1, 1, 1, 1, "error", "resource-limit",
-                                  f"{why}; test with a smaller --max-n"))
+    if why is None:
+        return
+    if span is not None:
+        raise NclError(Diagnostic.at(span, "resource-limit", f"the compiled network: {why}; "
+                                                             f"test with a smaller --max-n"))
+    raise NclError(Diagnostic(weights, 1, 1, 1, 1, "error", "resource-limit",
+                              f"{why}; test with a smaller --max-n"))
 
 
 def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
@@ -709,7 +714,8 @@ def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                                       f"--size {', '.join(clash)}: the network was compiled "
                                       f"for other sizes; drop --size to test at the file's"))
     sizes = {**net.sizes, **sizes}
-    _check_test_limits(weights, net, args.max_n or sizes.get("n"))
+    _check_test_limits(weights, net, args.max_n or sizes.get("n"),
+                       program.name_span if compiled_here else None)
     # a network with a token vocabulary is tested on its own tokens
     vocab = net.meta["encodings"].get("vocab")
     vocab = tuple(vocab) if vocab and all(isinstance(t, str) for t in vocab) else None

@@ -165,3 +165,12 @@ def test_a_batch_runs_in_groups_that_fit_the_memory_budget(tmp_path, monkeypatch
     code, out, _ = run_cli("exec", weights, "--input", write_input(tmp_path, *records))
     assert code == 0 and [json.loads(line) for line in out.splitlines()] == want
     assert calls == [1, 1, 1, 1]
+
+
+def test_test_refuses_a_max_n_past_the_limits_at_the_program_not_a_temporary_file():
+    prog = W.REPO / "stdlib/graph/closure.ncl"
+    code, _, err = run_cli("test", prog, "--max-n", 500, "--examples", 2)
+    assert code == 1
+    first = err.splitlines()[0]
+    assert first.startswith(f"{prog}:") and "nclang-test-" not in err
+    assert "on the largest inputs test draws (n = 500" in first and "--max-n" in first

@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 
 from compiler import formula
+from dsl import limits as _interpreter
 
-MAX_TRIPS = 10 ** 6
+MAX_TRIPS = _interpreter.MAX_TRIPS  # 10^6
 """The most loop rounds one instance may run, over all its loops, nested ones multiplied
 (the interpreter's limit of loop iterations per run)."""
-MAX_ELEMENTS = 2 ** 26
+MAX_ELEMENTS = _interpreter.MAX_ELEMENTS  # 2^26
 """The most elements (channels aside) of one value of one instance: a pair field has n², an
 aggregation over `nodes` inside a pair statement n³ (the interpreter's limit on the iteration
 space of one statement)."""
