@@ -254,6 +254,10 @@ def _cmd_run(ctx: _Context) -> int:
     checked = _load_program(ctx, args.program, args.name)
     _check_size_options(ctx, checked, sizes)
     check_sizes(checked, sizes, checked.program.span.file)
+    from dsl import limits
+    too_big = limits.check_sizes(sizes, checked.program.name_span)
+    if too_big is not None:  # before any input is decoded at that size
+        raise NclError(Diagnostic.at(too_big.span, "resource-limit", too_big.message))
 
     def run_batch(in_file, decoded):
         lines, errors = [], []

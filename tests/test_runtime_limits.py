@@ -174,3 +174,22 @@ def test_test_refuses_a_max_n_past_the_limits_at_the_program_not_a_temporary_fil
     first = err.splitlines()[0]
     assert first.startswith(f"{prog}:") and "nclang-test-" not in err
     assert "on the largest inputs test draws (n = 500" in first and "--max-n" in first
+
+
+@pytest.mark.parametrize("k", ["99999999999999999999", "20000000"])
+def test_run_refuses_a_size_past_the_interpreters_limit_before_decoding(tmp_path, k):
+    prog = W.REPO / "stdlib/bits/parity.ncl"
+    inp = tmp_path / "in.json"
+    inp.write_text('{"x": 7}')
+    code, _, err = run_cli("run", prog, "--input", inp, "--size", f"k={k}")
+    assert code == 1 and "internal error" not in err
+    assert err.startswith(f"{prog}:") and f"size k = {k} is beyond the interpreter's limit" in err
+
+
+def test_a_bits_value_past_its_width_is_a_located_error(tmp_path):
+    inp = tmp_path / "in.json"
+    inp.write_text('{"x": ' + "9" * 4000 + "}")
+    code, _, err = run_cli("run", W.REPO / "stdlib/bits/parity.ncl", "--input", inp,
+                           "--size", "k=8")
+    assert code == 1 and "internal error" not in err
+    assert "does not fit in bits[k] with k = 8 (it must be below 2^8 = 256)" in err
