@@ -9,7 +9,9 @@ pattern for exactly this NAME (nothing else is touched) and that are either olde
 STALE_AFTER seconds, or older than a few seconds and named with a pid that is no live process
 on this machine. A live concurrent writer's file is young and its pid alive, so it is left
 alone. A target that is a symlink is written through: the link's target is replaced and the
-link stays.
+link stays. A target that exists and is neither a regular file nor a folder (/dev/null,
+/dev/full, a named pipe) is written in place (`special`, `open_in_place`): renaming over it
+would replace the device with a regular file.
 """
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ def write_atomic(path, data: bytes) -> None:
     with the temporary file removed."""
     # through a symlink to its target: renaming over the link would replace it with a file
     path = os.path.realpath(os.fspath(path))
+    if special(path):
+        with open_in_place(path) as f:
+            f.write(data)
+        return
     folder, name = os.path.split(path)
     remove_stale(folder, name)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
@@ -54,6 +60,25 @@ def write_atomic(path, data: bytes) -> None:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def special(path) -> bool:
+    """Whether `path` (through symlinks) exists and is neither a regular file nor a folder: a
+    device, a named pipe or a socket, which is written in place rather than replaced."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
+
+
+def open_in_place(path):
+    """`path` (a `special` one) opened for writing as it is, binary: never created, truncated
+    or replaced. A named pipe with no reader is OSError (ENXIO) at once, not a wait."""
+    import fcntl
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return os.fdopen(fd, "wb")
 
 
 def remove_stale(folder: str, name: str, now: float | None = None) -> list[str]:

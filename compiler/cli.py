@@ -11,6 +11,8 @@ the reference interpreter, 70 internal error.
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import json
 import os
 import re
@@ -346,15 +348,27 @@ class _Output:
 
     def __init__(self, path: str):
         self.path, self.tmp, self.file = path, None, None
+        self.in_place = False
 
     def __enter__(self) -> "_Output":
         if self.path == STDIO:
             self.file = sys.stdout
             return self
+        from compiler.atomic import open_in_place, special
+        if special(self.path):  # /dev/null, a pipe: written as it is, never renamed over
+            try:
+                self.file = io.TextIOWrapper(open_in_place(self.path), encoding="utf-8")
+            except OSError as err:
+                raise self._cannot(err) from None
+            self.in_place = True
+            return self
+        # through a symlink to its target, as write_atomic: renaming over the link would
+        # replace it with a file
+        self.real = os.path.realpath(self.path)
         try:
-            folder = os.path.dirname(os.path.abspath(self.path))
+            folder = os.path.dirname(self.real)
             fd, self.tmp = tempfile.mkstemp(dir=folder, suffix=".tmp",
-                                            prefix=f".{os.path.basename(self.path)}.")
+                                            prefix=f".{os.path.basename(self.real)}.")
             self.file = os.fdopen(fd, "w", encoding="utf-8")
         except OSError as err:
             raise self._cannot(err) from None
@@ -366,11 +380,19 @@ class _Output:
             if self.tmp is None:
                 self.file.flush()
         except BrokenPipeError:
+            if self.in_place:
+                raise self._cannot(BrokenPipeError(errno.EPIPE, "Broken pipe")) from None
             raise
         except OSError as err:
             raise self._cannot(err) from None
 
     def commit(self) -> None:
+        if self.in_place:
+            try:
+                self.file.close()
+            except OSError as err:
+                raise self._cannot(err) from None
+            return
         if self.tmp is None:
             return
         try:
@@ -380,12 +402,16 @@ class _Output:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp makes 0600; an ordinary file is not
-            os.replace(self.tmp, self.path)
+            os.replace(self.tmp, self.real)
             self.tmp = None
         except OSError as err:
             raise self._cannot(err) from None
 
     def __exit__(self, *exc) -> None:
+        if self.in_place and not self.file.closed:
+            import contextlib
+            with contextlib.suppress(OSError):
+                self.file.close()
         if self.tmp is not None:
             import contextlib
             with contextlib.suppress(OSError):
@@ -899,6 +925,10 @@ def _add_gap(p: argparse.ArgumentParser) -> None:
 
 def _cmd_gap(ctx: _Context) -> int:
     from compiler.training import gap_cli
+    out = getattr(ctx.args, "out", None)
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        ctx.usage_error(f"argument --out: {out} exists and is not a folder; gap writes "
+                        f"gap.json, gap.md and plots into a folder")
     return gap_cli.main(ctx.args)
 
 
