@@ -9,11 +9,14 @@ pattern for exactly this NAME (nothing else is touched) and that are either olde
 STALE_AFTER seconds, or older than a few seconds and named with a pid that is no live process
 on this machine. A live concurrent writer's file is young and its pid alive, so it is left
 alone. A target that is a symlink is written through: the link's target is replaced and the
-link stays.
+link stays. A target that exists and is neither a regular file nor a folder (/dev/null,
+/dev/full, a named pipe) is written in place (`special`, `open_in_place`): renaming over it
+would replace the device with a regular file, so there "whole or not at all" cannot hold.
 """
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import stat
@@ -30,12 +33,17 @@ class AtomicFile:
     """A file written as a temporary beside `path` and renamed over it by `commit`: flushed to
     disk first, with the mode an ordinary new file gets (mkstemp makes 0600). Closed without a
     commit (`discard`, or leaving the `with` block), the temporary is removed and `path` is as it
-    was. For output produced a piece at a time (a JSON Lines stream); `write_atomic` for bytes
-    held whole. OSError on failure."""
+    was. A `special` path is written in place instead. For output produced a piece at a time (a
+    JSON Lines stream); `write_atomic` for bytes held whole. OSError on failure."""
 
     def __init__(self, path, text: bool = False):
         # through a symlink to its target: renaming over the link would replace it with a file
         self.path = os.path.realpath(os.fspath(path))
+        self.tmp = None
+        if special(self.path):
+            raw = open_in_place(self.path)
+            self.file = io.TextIOWrapper(raw, encoding="utf-8") if text else raw
+            return
         folder, name = os.path.split(self.path)
         remove_stale(folder, name)
         fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.",
@@ -49,6 +57,9 @@ class AtomicFile:
         self.discard()
 
     def commit(self) -> None:
+        if self.tmp is None:  # written in place
+            self.file.close()
+            return
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
@@ -69,13 +80,12 @@ class AtomicFile:
                 os.close(dfd)
 
     def discard(self) -> None:
-        if self.tmp is None:
-            return
         with contextlib.suppress(OSError):
             self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
-        self.tmp = None
+        if self.tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+            self.tmp = None
 
 
 def write_atomic(path, data: bytes) -> None:
@@ -84,6 +94,25 @@ def write_atomic(path, data: bytes) -> None:
     with AtomicFile(path) as out:
         out.file.write(data)
         out.commit()
+
+
+def special(path) -> bool:
+    """Whether `path` (through symlinks) exists and is neither a regular file nor a folder: a
+    device, a named pipe or a socket, which is written in place rather than replaced."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
+
+
+def open_in_place(path):
+    """`path` (a `special` one) opened for writing as it is, binary: never created, truncated
+    or replaced. A named pipe with no reader is OSError (ENXIO) at once, not a wait."""
+    import fcntl
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return os.fdopen(fd, "wb")
 
 
 def remove_stale(folder: str, name: str, now: float | None = None) -> list[str]:

@@ -11,6 +11,8 @@ the reference interpreter, 70 internal error.
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import json
 import os
 import re
@@ -254,6 +256,10 @@ def _cmd_run(ctx: _Context) -> int:
     checked = _load_program(ctx, args.program, args.name)
     _check_size_options(ctx, checked, sizes)
     check_sizes(checked, sizes, checked.program.span.file)
+    from dsl import limits
+    too_big = limits.check_sizes(sizes, checked.program.name_span)
+    if too_big is not None:  # before any input is decoded at that size
+        raise NclError(Diagnostic.at(too_big.span, "resource-limit", too_big.message))
 
     def run_batch(in_file, decoded):
         lines, errors = [], []
@@ -337,7 +343,8 @@ def _stream_batch(ctx: _Context, in_file: str, batch, decode_one, run_batch, sin
 class _Output:
     """Where results go, a batch at a time. Stdout: each batch as soon as it has run. A file: an
     `AtomicFile`, renamed over it by `commit` once the whole run has succeeded, so the file is
-    never seen half-written and a failed run leaves it as it was."""
+    never seen half-written and a failed run leaves it as it was (a device or a pipe is written
+    in place)."""
 
     def __init__(self, path: str):
         self.path, self.atomic, self.file = path, None, None
@@ -360,7 +367,9 @@ class _Output:
             if self.atomic is None:
                 self.file.flush()
         except BrokenPipeError:
-            raise
+            if self.atomic is None:  # stdout's reader went away: main ends quietly
+                raise
+            raise self._cannot(BrokenPipeError(errno.EPIPE, "Broken pipe")) from None
         except OSError as err:
             raise self._cannot(err) from None
 
@@ -461,6 +470,7 @@ def _cmd_exec(ctx: _Context) -> int:
     from dsl.diagnostics import Diagnostic, NclError
     from dsl.jsonio import decode, dumps, encode, input_error
     from compiler.runtime import load, resolve_device
+    from compiler.runtime import limits
     args = ctx.args
     try:
         device = resolve_device(args.device)
@@ -472,7 +482,16 @@ def _cmd_exec(ctx: _Context) -> int:
         ctx.usage_error(f"argument --dtype: {err}")
 
     def run_batch(in_file, decoded):
-        outputs = net.run([instance for instance, _ in decoded])
+        # groups whose largest tensors together stay under the runtime's memory limit
+        outputs, group, held = [], [], 0
+        for instance, _ in decoded:
+            cost = net.cost(instance)
+            if group and held + cost > limits.BATCH_BYTES:
+                outputs += net.run(group)
+                group, held = [], 0
+            group.append(instance)
+            held += cost
+        outputs += net.run(group) if group else []
         inexact = []
         for (_, item), out in zip(decoded, outputs):
             problems = net.inexact(out)
@@ -489,7 +508,7 @@ def _cmd_exec(ctx: _Context) -> int:
 
     def decode_one(obj, file, line):
         instance = decode(net.signature, obj, net.sizes, file, line)
-        refused = net.refusals(instance)
+        refused = net.refusals(instance) or net.limits(instance)
         if refused:
             raise NclError([input_error(obj, file, line, field, path, message)
                             for field, path, message in refused])
@@ -633,6 +652,34 @@ def _check_signature(weights: str, checked, net) -> None:
             f"{shown(*mine)}: it cannot be tested against this program"))
 
 
+def _check_test_limits(weights: str, net, top: int | None, span=None) -> None:
+    """Refuse, before drawing anything, a network whose runs on the largest inputs the test
+    draws would pass the runtime's resource limits (`compiler.runtime.limits`); at `span` (the
+    program's name) when test compiled the network itself, since its file is temporary."""
+    from dsl.diagnostics import Diagnostic, NclError
+    from compiler.runtime import limits
+    from compiler.testing.inputs import DEFAULT_MAX_N
+    top = top or DEFAULT_MAX_N
+    family = net.architecture.get("family")
+    if family == "gnn":
+        # compiler.testing.inputs draws at most 3n random edges, a repeated one and a self-loop
+        why = limits.exceeded(net.meta, {"n": top, "m": 3 * top + 2},
+                              f"on the largest inputs test draws (n = {top}, up to "
+                              f"{3 * top + 2} edges)")
+    elif family == "transformer":
+        why = limits.exceeded(net.meta, {"n": top}, f"on the longest inputs test draws "
+                                                      f"(n = {top})")
+    else:
+        why = None
+    if why is None:
+        return
+    if span is not None:
+        raise NclError(Diagnostic.at(span, "resource-limit", f"the compiled network: {why}; "
+                                                             f"test with a smaller --max-n"))
+    raise NclError(Diagnostic(weights, 1, 1, 1, 1, "error", "resource-limit",
+                              f"{why}; test with a smaller --max-n"))
+
+
 def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                   compiled_here: bool = False) -> int:
     from dsl.diagnostics import Diagnostic, NclError
@@ -663,6 +710,8 @@ def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                                       f"--size {', '.join(clash)}: the network was compiled "
                                       f"for other sizes; drop --size to test at the file's"))
     sizes = {**net.sizes, **sizes}
+    _check_test_limits(weights, net, args.max_n or sizes.get("n"),
+                       program.name_span if compiled_here else None)
     # a network with a token vocabulary is tested on its own tokens
     vocab = net.meta["encodings"].get("vocab")
     vocab = tuple(vocab) if vocab and all(isinstance(t, str) for t in vocab) else None
@@ -843,6 +892,10 @@ def _add_gap(p: argparse.ArgumentParser) -> None:
 
 def _cmd_gap(ctx: _Context) -> int:
     from compiler.training import gap_cli
+    out = getattr(ctx.args, "out", None)
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        ctx.usage_error(f"argument --out: {out} exists and is not a folder; gap writes "
+                        f"gap.json, gap.md and plots into a folder")
     return gap_cli.main(ctx.args)
 
 

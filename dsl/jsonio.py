@@ -712,10 +712,11 @@ class _Decoder:
                        f"{name}: expected an unsigned integer ({t}), got {_json_kind(value)}")
             return
         value = int(value)
-        if value >= 1 << width:
+        if value.bit_length() > width:  # value >= 2^width, without computing 2^width
+            bound = f"2^{width} = {1 << width}" if width <= 64 else f"2^{width}"
             self.error(self._key_span(name),
                        f"{name}: {value} does not fit in {t} with {_size_text(t.axes[0].size)}"
-                       f" = {width} (it must be below 2^{width} = {1 << width})")
+                       f" = {width} (it must be below {bound})")
             return
         self.values[name] = np.array([(value >> i) & 1 for i in range(width)], dtype=np.bool_)
 

@@ -84,6 +84,26 @@ class CompiledNet(abc.ABC):
         than their type) `dsl.jsonio.decode` refuses for both."""
         return []
 
+    def limits(self, instance: Instance) -> list[tuple[str, tuple[int, ...], str]]:
+        """Like `refusals`: the resource limit this instance's run would pass (its loops'
+        rounds, its largest value, its work: `compiler.runtime.limits`), estimated from the
+        architecture before anything runs; [] when it stays within them."""
+        from . import limits
+        sizes = limits.instance_sizes(self, instance)
+        why = limits.exceeded(self.meta, sizes) if sizes is not None else None
+        if why is None:
+            return []
+        field = "n" if self.architecture.get("family") == "gnn" \
+            else self.encodings["inputs"][0]["name"]
+        return [(field, (), why)]
+
+    def cost(self, instance: Instance) -> int:
+        """The bytes of the largest tensor this instance's run allocates (an estimate), so that
+        a caller can keep a batch's sum under `limits.MAX_BYTES`."""
+        from . import limits
+        sizes = limits.instance_sizes(self, instance)
+        return limits.estimate(self.meta, sizes).bytes if sizes is not None else 0
+
     @abc.abstractmethod
     def inexact(self, outputs: dict) -> list[str]:
         """Why these outputs (from `run`) are not exact values, one sentence each; [] when
@@ -129,9 +149,16 @@ def load(path, device="cpu", dtype: str | None = None, verify: bool = True) -> C
         raise ValueError(f"dtype {dtype!r}; one of {', '.join(DTYPES)}")
     if needs == "float64" and dtype == "float32":
         raise ValueError("this network holds values beyond 2^24 and is exact only in float64")
+    from . import limits
+    why = limits.constant_exceeded(meta)
+    if why is not None:
+        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "resource-limit",
+                                  why))
     dev = resolve_device(device)
     build = importlib.import_module(FAMILIES[family]).build
-    return build(file, tensors, meta, dev, getattr(torch, dtype))
+    net = build(file, tensors, meta, dev, getattr(torch, dtype))
+    limits.guard(net)  # rounds of `until stable` loops are counted as they run
+    return net
 
 
 @contextlib.contextmanager
