@@ -226,6 +226,12 @@ class Nodes:
 
 
 @dataclass(frozen=True)
+class Edges:
+    """Every edge, in the order of the input's edge list (an indexed assignment's binder)."""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Positions:
     span: Span = _span()
 
@@ -249,7 +255,7 @@ class Out:
     span: Span = _span()
 
 
-Domain = Union[Nodes, Positions, Range, In, Out]
+Domain = Union[Nodes, Edges, Positions, Range, In, Out]
 
 
 # ---------------------------------------------------------------- statements

@@ -275,6 +275,10 @@ class _Build(Transformer):
         return A.Nodes(self._span(meta))
 
     @v_args(meta=True)
+    def edges_domain(self, meta, c):
+        return A.Edges(self._span(meta))
+
+    @v_args(meta=True)
     def positions_domain(self, meta, c):
         return A.Positions(self._span(meta))
 

@@ -136,6 +136,8 @@ def _domain(d) -> str:
     match d:
         case A.Nodes():
             return "nodes"
+        case A.Edges():
+            return "edges"
         case A.Positions():
             return "positions"
         case A.Range(size=size):

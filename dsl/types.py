@@ -157,6 +157,8 @@ def domain_axis(d: A.Domain) -> Axis:
     match d:
         case A.Positions():
             return POS
+        case A.Edges():
+            return EDGE
         case A.Range(size=size):
             return Axis("range", size)
     return NODE
