@@ -122,3 +122,58 @@ def test_an_edge_binder_checks_its_uses():
            "    t[v] = src(x[v])\n    return t\n}\n")
     with pytest.raises(Exception, match="src takes an edge"):
         check_source(bad, "p.ncl")
+
+
+# ---------------------------------------------------------------- 2. pair reads at computed nodes
+
+def _hops(n, edges):
+    G = nx.DiGraph()
+    G.add_nodes_from(range(n))
+    G.add_edges_from(edges)
+    return {u: dict(ls) for u, ls in nx.all_pairs_shortest_path_length(G)}
+
+
+def test_pair_reads_at_node_valued_indices_match_networkx(tmp_path):
+    text = """
+program hops_to(g: graph, s: node, t: node, p: node[node], x: node[int[0..9]])
+        -> (node[int], node[int], int, node[int], node[bool], int) {
+    d[i, j] = 0 if i == j else (1 if edge(i, j) else inf)
+    repeat ceil(log2(n)) {
+        d[i, j] = min(d[i, k] + d[k, j] for k in nodes)
+    }
+    r[i, j] = d[i, j] < inf
+    to_t[i] = d[i, t]
+    from_t[i] = d[t, i]
+    via[i] = d[i, p[i]]
+    back[i] = r[p[i], i]
+    return to_t, from_t, d[s, t], via, back, x[t]
+}
+"""
+    c, net = _build(tmp_path, text, "hops_to")
+    rng = random.Random(3)
+    for n, edges in _graphs(rng, 40):
+        obj = {"n": n, "edges": edges, "s": rng.randrange(n), "t": rng.randrange(n),
+               "p": [rng.randrange(n) for _ in range(n)], "x": [rng.randint(0, 9) for _ in range(n)]}
+        got, want = _both(c, net, obj)
+        assert got == want, obj
+        h = _hops(n, edges)
+        s, t, p = obj["s"], obj["t"], obj["p"]
+
+        def dist(a, b):
+            return h[a].get(b, "inf")
+        assert got == {"to_t": [dist(i, t) for i in range(n)],
+                       "from_t": [dist(t, i) for i in range(n)],
+                       "result3": dist(s, t),
+                       "via": [dist(i, p[i]) for i in range(n)],
+                       "back": [i in h[p[i]] for i in range(n)],
+                       "result6": obj["x"][t]}, obj
+
+
+def test_a_pair_read_at_two_computed_nodes_is_refused_with_its_span(tmp_path):
+    text = ("program p(g: graph, q: node[node]) -> node[bool] {\n"
+            "    r[i, j] = edge(i, j)\n    y[i] = r[q[i], q[i]]\n    return y\n}\n")
+    path = tmp_path / "p.ncl"
+    path.write_text(text)
+    with pytest.raises(Exception, match=r"p.ncl:3:12: error: the gnn target cannot compute this "
+                                        r"read .*two computed nodes"):
+        compile_file(path, tmp_path / "p.safetensors")
