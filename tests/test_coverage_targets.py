@@ -15,11 +15,11 @@ from dsl.interpreter import run as interpret
 from dsl.jsonio import decode, encode
 
 
-def _build(tmp_path, text: str, name: str = "p"):
+def _build(tmp_path, text: str, name: str = "p", sizes=None):
     path = tmp_path / f"{name}.ncl"
     path.write_text(text)
     (c,) = check_source(text, str(path))
-    net = load(compile_file(path, tmp_path / f"{name}.safetensors"))
+    net = load(compile_file(path, tmp_path / f"{name}.safetensors", sizes=sizes))
     return c, net
 
 
@@ -177,3 +177,87 @@ def test_a_pair_read_at_two_computed_nodes_is_refused_with_its_span(tmp_path):
     with pytest.raises(Exception, match=r"p.ncl:3:12: error: the gnn target cannot compute this "
                                         r"read .*two computed nodes"):
         compile_file(path, tmp_path / "p.safetensors")
+
+
+# ---------------------------------------------------------------- 3. transformer: prefix min/max,
+# position comparisons in bodies
+
+N = 8
+
+
+def _sequences(rng: random.Random, count: int, hi: int = 9):
+    for length in range(1, N + 1):  # every length, all equal and strictly rising
+        yield [0] * length
+        yield list(range(length))
+    for _ in range(count):
+        yield [rng.randint(0, hi) for _ in range(rng.randint(1, N))]
+
+
+PREFIX = """
+program prefix_extremes(tokens: seq[int[0..9]]) -> (seq[int], seq[int], seq[int]) {
+    hi[i] = max(tokens[j] for j in positions if j <= i)
+    lo[i] = min(tokens[j] for j in positions if j >= i)
+    first_le[i] = min(j for j in positions if j >= i and tokens[j] <= tokens[i])
+    return hi, lo, first_le
+}
+"""
+LAST_SAME = """
+program last_same(tokens: seq[token]) -> seq[int] {
+    same_max[i] = max(j for j in positions if tokens[j] == tokens[i])
+    return same_max
+}
+"""
+
+
+def test_prefix_conditional_min_max_match_python(tmp_path):
+    c, net = _build(tmp_path, PREFIX, "prefix_extremes", {"n": N})
+    for xs in _sequences(random.Random(4), 60):
+        got, want = _both(c, net, {"tokens": xs})
+        assert got == want, xs
+        L = len(xs)
+        assert got == {
+            "hi": [max(xs[:i + 1]) for i in range(L)],
+            "lo": [min(xs[i:]) for i in range(L)],
+            "first_le": [min(j for j in range(i, L) if xs[j] <= xs[i]) for i in range(L)],
+        }, xs
+    c, net = _build(tmp_path, LAST_SAME, "last_same", {"n": N})
+    for xs in _sequences(random.Random(6), 40, hi=2):
+        ts = ["abz"[x % 3] for x in xs]
+        got, want = _both(c, net, {"tokens": ts})
+        assert got == want == {"same_max": [max(j for j in range(len(ts)) if ts[j] == t)
+                                            for t in ts]}, ts
+
+
+BODIES = """
+program before(tokens: seq[int[0..9]]) -> (seq[int], seq[bool], seq[bool], seq[int]) {
+    earlier_same[i] = sum(j < i for j in positions if tokens[j] == tokens[i])
+    any_later_bigger[i] = any(j > i and tokens[j] > tokens[i] for j in positions)
+    all_before_small[i] = all(j >= i or tokens[j] < 5 for j in positions)
+    weighted[i] = sum((tokens[j] if j < i else 1) for j in positions)
+    return earlier_same, any_later_bigger, all_before_small, weighted
+}
+"""
+
+
+def test_bodies_comparing_the_two_positions_match_python(tmp_path):
+    c, net = _build(tmp_path, BODIES, "before", {"n": N})
+    for xs in _sequences(random.Random(5), 60):
+        got, want = _both(c, net, {"tokens": xs})
+        assert got == want, xs
+        L = len(xs)
+        assert got == {
+            "earlier_same": [sum(1 for j in range(i) if xs[j] == xs[i]) for i in range(L)],
+            "any_later_bigger": [any(xs[j] > xs[i] for j in range(i + 1, L)) for i in range(L)],
+            "all_before_small": [all(xs[j] < 5 for j in range(i)) for i in range(L)],
+            "weighted": [sum(xs[:i]) + (L - i) for i in range(L)],
+        }, xs
+
+
+def test_a_max_that_may_select_nothing_is_refused_naming_minus_inf(tmp_path):
+    text = ("program p(tokens: seq[int[0..9]]) -> seq[int] {\n"
+            "    m[i] = max(tokens[j] for j in positions if j < i)\n    return m\n}\n")
+    path = tmp_path / "p.ncl"
+    path.write_text(text)
+    with pytest.raises(Exception, match=r"p.ncl:2:12: .*'max' over a condition that may select "
+                                        r"nothing: an empty selection gives -inf"):
+        compile_file(path, tmp_path / "p.safetensors", sizes={"n": N})

@@ -744,6 +744,9 @@ class _Builder:
             raise _unsupported(span, "an aggregation with more than two position axes")
         cond = self.split(op.cond, op) if op.cond is not None else ("side", "g", _const_fn(1))
         terms = self.dnf(cond, op)
+        if op.body is not None and agg in ("any", "all", "sum") and len(op.body_domain) == 2 \
+                and not self._one_sided(op.body, op):
+            return self.mixed_body(op, cond)
         body = self.split(op.body, op) if op.body is not None else None
         if body is not None and body[0] != "side":
             raise _unsupported(span, "a body that compares the selecting and selected "
@@ -771,6 +774,79 @@ class _Builder:
             out.frac = True
             return out
         return self.counted(op, subsets, terms, body, agg, name)
+
+    def _one_sided(self, v, agg) -> bool:
+        try:
+            return self.split(v, agg)[0] == "side"
+        except NclError:
+            return False
+
+    def mixed_body(self, op, cond) -> Slot:
+        """any / all / sum of a body that compares the selecting and selected positions (or
+        their values): the comparison moves into the condition. any(b if c) is
+        count(c and b) >= 1, all(b if c) is count(c and not b) == 0, sum of a Boolean b is
+        count(c and b), and sum(x if b else y if c) is sum(x if c and b) + sum(y if c and
+        not b), x and y values of the selected position (or constants)."""
+        agg, span, name = op.agg, op.span, f"{op.agg} %{op.out.id}"
+        v = op.body
+
+        def sel_count(tree, body, how, label):
+            terms = self.dnf(tree, op)
+            if len(terms) > MAX_DISJUNCTS:
+                raise _unsupported(span, f"a condition with {len(terms)} alternatives (at most "
+                                         f"{MAX_DISJUNCTS}) once the body's comparison joins it")
+            subsets = [c for r in range(1, len(terms) + 1)
+                       for c in itertools.combinations(range(len(terms)), r)]
+            return self.counted(op, subsets, terms, body, how, label)
+        if isinstance(v.type, T.Bool):
+            b = self.split(v, op)
+            if agg == "all":
+                b = ("not", b)
+            c = sel_count(("and", cond, b), None, "count", name + " count")
+            if agg == "sum":
+                return c
+            bit = self.slot(name, 1, False, (0, 1))
+            f = (lambda x: int(x >= 1)) if agg == "any" else (lambda x: int(x == 0))
+            sh = G.table(f, [(c.lo, c.hi)], "relu", TABLE_LIMIT)
+            self.add(MLPTask([c], sh.block(), bit, name))
+            return bit
+        src = self.defs.get(v)
+        if agg == "sum" and isinstance(src, ir.Local) and src.op == "select":
+            c_v, x_v, y_v = src.args
+            b = self.split(c_v, op)
+            xs, ys = self.split(x_v, op), self.split(y_v, op)
+            if xs[0] == "side" and ys[0] == "side" and "q" not in (xs[1], ys[1]):
+                a = sel_count(("and", cond, b), xs, "sum", name + " then")
+                e = sel_count(("and", cond, ("not", b)), ys, "sum", name + " else")
+                lo, hi = a.lo + e.lo, a.hi + e.hi
+                out = self.slot(name, 1, False, tuple(range(lo, hi + 1)))
+                ranges = [(a.lo, a.hi), (e.lo, e.hi)]
+                blk = G.chain(G.parallel(*[G.identity([r]) for r in ranges]),
+                              G._make([G.Layer(np.array([[1, 1]], np.float64), [0], "id")],
+                                      ranges, [(lo, hi)]))
+                self.add(MLPTask([a, e], blk, out, f"{name} (then + else)"))
+                return out
+        raise _unsupported(span, "a body that compares the selecting and selected positions "
+                                 "here (any, all and sum of a comparison, and sum of "
+                                 "'x if COMPARISON else y', compile; move it into the condition)")
+
+    def _never_empty(self, lits) -> bool:
+        """Whether a conjunction holds at the selecting position itself (j = i), so that the
+        selection is never empty: each literal an inclusive comparison of the two positions
+        (j <= i, j >= i, j == i) or of one value at both (tokens[j] == tokens[i])."""
+        for lit in lits:
+            if lit[0] == "side":
+                if lit[2].leaves == () and lit[2].f():
+                    continue
+                return False
+            _, name, kf, qf = lit
+            if name not in ("eq", "le", "ge"):
+                return False
+            both_pos = self._iota_id(kf) is not None and self._iota_id(qf) is not None \
+                and kf.key == ("leaf", self._iota_id(kf)) and qf.key == ("leaf", self._iota_id(qf))
+            if not (both_pos or kf.key == qf.key):
+                return False
+        return True
 
     def consumers(self, v):
         for o in ir.walk(self.program.ops):
@@ -848,9 +924,12 @@ class _Builder:
         if body is None or body[0] != "side" or body[1] == "q":
             raise _unsupported(span, f"'{agg}' of a value of the selecting position")
         if agg in ("max", "min") and terms != [[("side", "g", terms[0][0][2])]] \
-                and op.cond is not None:
-            raise _unsupported(span, f"'{agg}' over a condition: an empty selection gives "
-                                     f"inf, which the network cannot hold")
+                and op.cond is not None and not self._never_empty(terms[0]):
+            inf = "-inf" if agg == "max" else "inf"
+            raise _unsupported(span, f"'{agg}' over a condition that may select nothing: an "
+                                     f"empty selection gives {inf}, which the network cannot "
+                                     f"hold (a condition that holds at the selecting position, "
+                                     f"such as j <= i, compiles)")
         sign = 1 if agg in ("argmax", "max") else -1
         bs = self.materialize_fn(body[2], span, f"{agg} key")
         N = self.n
