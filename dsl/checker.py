@@ -729,9 +729,18 @@ class _ModuleChecker:
                      f"'{p.name}' declares {len(results)} result(s)")
         else:
             for v, declared in zip(ret.values, results):
-                found = _accepts(declared, types.get(id(v), ERR))
+                actual = types.get(id(v), ERR)
+                found = _accepts(declared, actual)
                 if found:
-                    self.err(v.span, found[0], f"wrong result type: {found[1]}")
+                    elem = actual.elem if isinstance(actual, T.Field) else actual
+                    hint = ""
+                    if isinstance(elem, T.Index) and elem.axis.kind in ("node", "pos"):
+                        word = "node" if elem.axis.kind == "node" else "position"
+                        want = (f"{_fmt(actual).split('[')[0]}[{word}]"
+                                if isinstance(actual, T.Field) else word)
+                        hint = (f"; declare it {want} (a {word} or none, written as an "
+                                f"integer or null)")
+                    self.err(v.span, found[0], f"wrong result type: {found[1]}{hint}")
         names = []
         for i, v in enumerate(ret.values):
             if isinstance(v, A.Name):

@@ -132,6 +132,10 @@ class _Build(Transformer):
         return A.NodeType(self._span(meta))
 
     @v_args(meta=True)
+    def position_type(self, meta, c):
+        return A.PositionType(self._span(meta))
+
+    @v_args(meta=True)
     def graph_type(self, meta, c):
         return A.GraphType(self._span(meta))
 

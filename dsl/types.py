@@ -140,6 +140,8 @@ def from_syntax(t: A.TypeExpr) -> Type:
             return Token()
         case A.NodeType():
             return Index(NODE)
+        case A.PositionType():
+            return Index(POS)
         case A.GraphType():
             return Graph()
         case A.BitsType(size=size):

@@ -261,3 +261,82 @@ def test_a_max_that_may_select_nothing_is_refused_naming_minus_inf(tmp_path):
     with pytest.raises(Exception, match=r"p.ncl:2:12: .*'max' over a condition that may select "
                                         r"nothing: an empty selection gives -inf"):
         compile_file(path, tmp_path / "p.safetensors", sizes={"n": N})
+
+
+# ---------------------------------------------------------------- 4. a position or none, returned
+
+ARG = """
+program firsts(tokens: seq[int[0..9]]) -> (seq[position], seq[position], position) {
+    best_before[i] = argmax(tokens[j] for j in positions if j < i)
+    next_zero[i] = argmin(j for j in positions if j > i and tokens[j] == 0)
+    return best_before, next_zero, argmin(tokens[j] for j in positions)
+}
+"""
+
+
+def test_argmin_over_positions_is_returned_as_an_integer_or_null(tmp_path):
+    c, net = _build(tmp_path, ARG, "firsts", {"n": N})
+    for xs in _sequences(random.Random(7), 60, hi=3):
+        got, want = _both(c, net, {"tokens": xs})
+        assert got == want, xs
+        L = len(xs)
+
+        def argmax(js):
+            js = list(js)
+            return max(js, key=lambda j: (xs[j], -j)) if js else None
+        assert got == {
+            "best_before": [argmax(range(i)) for i in range(L)],
+            "next_zero": [next((j for j in range(i + 1, L) if xs[j] == 0), None)
+                          for i in range(L)],
+            "result3": min(range(L), key=lambda j: (xs[j], j)),
+        }, xs
+
+
+def test_an_argmin_declared_int_says_which_type_to_write():
+    text = ("program p(tokens: seq[int[0..9]]) -> seq[int] {\n"
+            "    a[i] = argmax(tokens[j] for j in positions if j < i)\n    return a\n}\n")
+    with pytest.raises(Exception) as info:
+        check_source(text, "p.ncl")
+    msg = str(info.value)
+    assert "declare it seq[position] (a position or none, written as an integer or null)" in msg
+    assert msg.count("wrong result type") == 1
+
+
+# ---------------------------------------------------------------- 5. scan / reduce on a sequence
+
+FOLDS = """
+program folds(tokens: seq[int[0..9]]) -> (seq[int], seq[int], seq[int], seq[bool], seq[bool], int, int, bool) {
+    big[i] = tokens[i] > 4
+    running_max = scan(max, tokens)
+    running_min = scan(min, tokens)
+    running_sum = scan(+, tokens)
+    seen_big = scan(or, big)
+    all_big = scan(and, big)
+    return running_max, running_min, running_sum, seen_big, all_big, reduce(max, tokens), reduce(+, tokens), reduce(or, big)
+}
+"""
+
+
+def test_scan_and_reduce_on_a_sequence_match_python(tmp_path):
+    from itertools import accumulate
+    c, net = _build(tmp_path, FOLDS, "folds", {"n": N})
+    for xs in _sequences(random.Random(8), 60):
+        got, want = _both(c, net, {"tokens": xs})
+        assert got == want, xs
+        big = [x > 4 for x in xs]
+        assert got == {
+            "running_max": list(accumulate(xs, max)), "running_min": list(accumulate(xs, min)),
+            "running_sum": list(accumulate(xs)), "seen_big": list(accumulate(big, bool.__or__)),
+            "all_big": list(accumulate(big, bool.__and__)), "result6": max(xs),
+            "result7": sum(xs), "result8": any(big),
+        }, xs
+
+
+def test_a_scan_of_xor_on_a_sequence_is_refused_naming_the_operator(tmp_path):
+    text = ("program p(tokens: seq[bool]) -> seq[bool] {\n"
+            "    r = scan(xor, tokens)\n    return r\n}\n")
+    path = tmp_path / "p.ncl"
+    path.write_text(text)
+    with pytest.raises(Exception, match=r"p.ncl:2:9: error: the transformer target cannot "
+                                        r"compile scan with 'xor'"):
+        compile_file(path, tmp_path / "p.safetensors", sizes={"n": N})

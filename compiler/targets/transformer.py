@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,6 +182,54 @@ def _apply(op: str, a: list):
     raise KeyError(op)
 
 
+# scan / reduce of a builtin operator over a sequence, as the aggregation of each prefix (scan:
+# the positions j <= i) or of every position (reduce): a sequence has a position, so neither
+# selection is empty. xor, * and a def operator have no such aggregation here.
+_FOLD_AGG = {"max": "max", "min": "min", "+": "sum", "or": "any", "and": "all"}
+
+
+def _folds_as_attention(program: ir.Program) -> ir.Program:
+    best = 0
+
+    def walk(x):
+        nonlocal best
+        if isinstance(x, ir.Value):
+            best = max(best, x.id)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+    walk(program.ops)
+    walk(program.results)
+    ids = itertools.count(best + 1)
+
+    def val(domain, t):
+        return ir.Value(next(ids), tuple(domain), t)
+
+    def expand(op) -> list:
+        if isinstance(op, ir.Loop):
+            return [dataclasses.replace(op, body=tuple(x for o in op.body for x in expand(o)))]
+        if not (isinstance(op, ir.Fold) and isinstance(op.op, str) and op.op in _FOLD_AGG
+                and op.arg.domain == (ir.POS,)):
+            return [op]
+        agg, span, arg = _FOLD_AGG[op.op], op.span, op.arg
+        if op.kind == "reduce":
+            return [ir.Aggregate(op.out, agg, 0, arg, None, None, None, span)]
+        pair = (ir.POS, ir.POS)
+        pos_t = T.Index(T.POS)
+        ji, ii = val((ir.POS,), pos_t), val((ir.POS,), pos_t)
+        jb, ib = val(pair, pos_t), val(pair, pos_t)
+        le, body = val(pair, T.Bool()), val(pair, arg.type)
+        return [ir.Iota(ji, span), ir.Iota(ii, span), ir.Broadcast(jb, ji, (1,), span),
+                ir.Broadcast(ib, ii, (0,), span), ir.Local(le, "le", (jb, ib), span),
+                ir.Broadcast(body, arg, (1,), span),
+                ir.Aggregate(op.out, agg, 1, body, le, None, None, span)]
+    ops = tuple(x for o in program.ops for x in expand(o))
+    return dataclasses.replace(program, ops=ops)
+
+
 def _compose(op: str, parts: list[Fn]) -> Fn:
     leaves = []
     for p in parts:
@@ -231,7 +280,7 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise NclError.at(p.name_span, "bad-size", f"size n must be a positive integer, got {n!r}")
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
-    b = _Builder(checked, lower(checked), n, dtype, vocab)
+    b = _Builder(checked, _folds_as_attention(lower(checked)), n, dtype, vocab)
     b.run()
     art = b.artifact()
     if self_check:
@@ -941,9 +990,13 @@ class _Builder:
         if agg in ("argmax", "argmin"):
             if op.elem is None or not isinstance(self.defs.get(self._base(op.elem)), ir.Iota):
                 raise _unsupported(span, f"'{agg}' whose element is not the position")
+        # A key at condition level l scores l * Wc + s_j, s_j in [smax - srange, smax]; the BOS
+        # row, given level L - 1 by `features` (L the full level), scores smax + 1 on top: just
+        # below every selected key (L * Wc + smax - srange > that) and above every key that
+        # fails a literal (at most (L - 1) * Wc + smax), so an empty selection gives none.
+        smax = (bs.hi if sign > 0 else -bs.lo) * (N + 1)
         q.append([(self.one, 0, 1)])
-        k.append([(bs, 0, sign * (N + 1)), (self.pos, 0, -1), (self.bos, 0, -(srange + 1)
-                                                                - (bs.hi if sign > 0 else -bs.lo) * (N + 1))])
+        k.append([(bs, 0, sign * (N + 1)), (self.pos, 0, -1), (self.bos, 0, smax + 1)])
         if agg in ("argmax", "argmin"):
             v = [[(self.pos, 0, 1), (self.real, 0, 1), (self.one, 0, -1)]]
             out = self.slot(name, 1, False, tuple(range(-1, N)))
@@ -1006,7 +1059,9 @@ class _Builder:
         params = {prm.name: prm for prm in p.params}
         for o in ir.walk(self.program.ops):
             if isinstance(o, ir.Fold):
-                raise _unsupported(o.span, "scan/reduce")
+                what = f"'{o.op}'" if isinstance(o.op, str) else f"the def '{o.op.name}'"
+                raise _unsupported(o.span, f"{o.kind} with {what} (max, min, +, or and and "
+                                           "compile; xor, * and def operators do not)")
             if isinstance(o, ir.Loop):
                 if not any(o is top for top in self.program.ops):
                     raise _unsupported(o.span, "a repeat inside a repeat")
