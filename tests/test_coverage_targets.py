@@ -340,3 +340,26 @@ def test_a_scan_of_xor_on_a_sequence_is_refused_naming_the_operator(tmp_path):
     with pytest.raises(Exception, match=r"p.ncl:2:9: error: the transformer target cannot "
                                         r"compile scan with 'xor'"):
         compile_file(path, tmp_path / "p.safetensors", sizes={"n": N})
+
+
+# ---------------------------------------------------------------- 5. computed token values
+
+TOKENS = """
+program retag(tokens: seq[token]) -> (seq[token], seq[token], seq[int]) {
+    masked[i] = "x" if tokens[i] == "a" else tokens[i]
+    prev[i] = tokens[i - 1] if i > 0 else "^"
+    same[i] = count(j for j in positions if masked[j] == masked[i])
+    return masked, prev, same
+}
+"""
+
+
+def test_computed_token_values_match_python(tmp_path):
+    c, net = _build(tmp_path, TOKENS, "retag", {"n": N})
+    for xs in _sequences(random.Random(9), 60, hi=3):
+        ts = ["abz^"[x % 4] for x in xs]
+        got, want = _both(c, net, {"tokens": ts})
+        assert got == want, ts
+        masked = ["x" if t == "a" else t for t in ts]
+        assert got == {"masked": masked, "prev": ["^"] + ts[:-1],
+                       "same": [masked.count(t) for t in masked]}, ts

@@ -449,7 +449,16 @@ class _Builder:
                 return slot
         dom = self.fn_domain(fn, span)
         if any(isinstance(x, str) for x in dom):
-            raise _unsupported(span, "a computed token value")
+            # a computed token value (`"x" if c else tokens[i]`): a one-hot over the tokens it
+            # may take, one table gadget over its leaves
+            if not all(isinstance(x, str) for x in dom):
+                raise _unsupported(span, "a value that is a token or a number")
+            fns = [Fn(fn.leaves, lambda *xs, v=v: int(fn.f(*xs) == v), (fn.key, "onehot", i))
+                   for i, v in enumerate(dom)]
+            slot = self.slot(what, len(dom), True, dom)
+            self.add(self.table_task(fns, None, span, what, dest=slot))
+            self.cache[fn.key] = slot
+            return slot
         if not fn.leaves:
             return self.const_slot(int(fn.f()))
         grid = math.prod(len(self.domain(x)) for x in fn.leaves)
