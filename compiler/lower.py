@@ -279,11 +279,27 @@ class _Lowerer:
 
     def index(self, e, base, indices, ctx: _Ctx) -> _LV:
         table = self.expr(base, ctx).value
-        comps = [ctx.binds[i.id] if isinstance(i, A.Name) and i.id in ctx.binds
-                 else self.expr(i, ctx) for i in indices]
+        comps = [self.component(i, ctx) for i in indices]
         if table.domain == (ir.EDGE,) and len(comps) == 2:
             return self.edge_field(e, table, comps)
         return self.read(table, comps, self.type_of(e), e.span)
+
+    def component(self, i, ctx: _Ctx):
+        """An index as a binder (`_Bind`, `src(e)` / `dst(e)` an endpoint of e's edge dim) or a
+        computed value (`_LV`)."""
+        if isinstance(i, A.Name) and i.id in ctx.binds:
+            return ctx.binds[i.id]
+        end = self.endpoint(i, ctx)
+        return end if end is not None else self.expr(i, ctx)
+
+    def endpoint(self, e, ctx: _Ctx) -> _Bind | None:
+        if (isinstance(e, A.Call) and e.func in ("src", "dst") and e.func not in self.c.defs
+                and len(e.args) == 1 and isinstance(e.args[0], A.Name)
+                and e.args[0].id in ctx.binds):
+            b = ctx.binds[e.args[0].id]
+            if b.endpoint is None and self.dims[b.uid].axis == ir.EDGE:
+                return _Bind(b.uid, e.func)
+        return None
 
     def edge_field(self, e, table: ir.Value, comps) -> _LV:
         # The checker admits only w[u, v] in `for u in in(v)` and w[v, u] in `for u in out(v)`:
@@ -326,9 +342,13 @@ class _Lowerer:
                 args = [self.expr(a, ctx) for a in e.args]
                 return self.local(e.func, args, self.type_of(e), e.span)
             case "edge":
-                comps = [ctx.binds[a.id] if isinstance(a, A.Name) and a.id in ctx.binds
-                         else self.expr(a, ctx) for a in e.args]
+                comps = [self.component(a, ctx) for a in e.args]
                 return self.read(self.adjacency_value(e.span), comps, T.Bool(), e.span)
+        if e.func not in self.c.defs:
+            end = self.endpoint(e, ctx)
+            if end is None:
+                raise _unsupported(e, f"{e.func}(...) of this value (only of a binder over edges)")
+            return self.iota(end, e.span)
         d = self.c.defs[e.func]
         return self.inline(d, [self.expr(a, ctx) for a in e.args])
 

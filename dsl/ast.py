@@ -55,6 +55,12 @@ class TokenType:
 
 
 @dataclass(frozen=True)
+class PositionType:
+    """A position of a sequence as a value (an argmin over positions), or none."""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class NodeType:
     """A node identifier as a value (a pointer), e.g. the elements of `node[node]`."""
     span: Span = _span()
@@ -87,7 +93,7 @@ class VecType:
     span: Span = _span()
 
 
-TypeExpr = Union[BoolType, IntType, FracType, TokenType, NodeType, GraphType, BitsType, FieldType,
+TypeExpr = Union[BoolType, IntType, FracType, TokenType, NodeType, PositionType, GraphType, BitsType, FieldType,
                  VecType]
 
 
@@ -226,6 +232,12 @@ class Nodes:
 
 
 @dataclass(frozen=True)
+class Edges:
+    """Every edge, in the order of the input's edge list (an indexed assignment's binder)."""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Positions:
     span: Span = _span()
 
@@ -249,7 +261,7 @@ class Out:
     span: Span = _span()
 
 
-Domain = Union[Nodes, Positions, Range, In, Out]
+Domain = Union[Nodes, Edges, Positions, Range, In, Out]
 
 
 # ---------------------------------------------------------------- statements

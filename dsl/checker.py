@@ -25,7 +25,7 @@ from .diagnostics import Diagnostic, NclError, did_you_mean
 from .parser import parse
 
 INF = T.INF
-BUILTINS = ("min", "max", "abs", "edge", "ceil", "floor", "log2")
+BUILTINS = ("min", "max", "abs", "edge", "src", "dst", "ceil", "floor", "log2")
 SIZE_FUNCS = ("ceil", "floor", "log2")
 AGGREGATIONS = ("any", "all", "sum", "count", "min", "max", "mean", "argmin", "argmax", "only")
 FOLD_BUILTINS = ("xor", "and", "or", "+", "*", "min", "max")
@@ -755,9 +755,18 @@ class _ModuleChecker:
                      f"'{p.name}' declares {len(results)} result(s)")
         else:
             for v, declared in zip(ret.values, results):
-                found = _accepts(declared, types.get(id(v), ERR))
+                actual = types.get(id(v), ERR)
+                found = _accepts(declared, actual)
                 if found:
-                    self.err(v.span, found[0], f"wrong result type: {found[1]}")
+                    elem = actual.elem if isinstance(actual, T.Field) else actual
+                    hint = ""
+                    if isinstance(elem, T.Index) and elem.axis.kind in ("node", "pos"):
+                        word = "node" if elem.axis.kind == "node" else "position"
+                        want = (f"{_fmt(actual).split('[')[0]}[{word}]"
+                                if isinstance(actual, T.Field) else word)
+                        hint = (f"; declare it {want} (a {word} or none, written as an "
+                                f"integer or null)")
+                    self.err(v.span, found[0], f"wrong result type: {found[1]}{hint}")
         names = []
         for i, v in enumerate(ret.values):
             if isinstance(v, A.Name):
@@ -944,7 +953,7 @@ class _Checker:
         if b.domain is not None:
             if isinstance(b.domain, (A.In, A.Out)):
                 return self.err(b.domain.span, "wrong-domain",
-                                "a binder ranges over nodes, positions or range(SIZE)")
+                                "a binder ranges over nodes, edges, positions or range(SIZE)")
             axis, _ = self.domain(b.domain)
             if existing is not None and axis is not ERR and axis != existing:
                 return self.err(b.domain.span, "wrong-domain",
@@ -1101,6 +1110,11 @@ class _Checker:
             return self.params[e.id]
         if e.id in self.sizes:
             return self.sizes[e.id]
+        if e.id in ("src", "dst") and e.id not in self.mod.defs:
+            # a typo for a variable (`dst` for `dist`) is likelier than a bare endpoint function
+            hint = did_you_mean(e.id, [n for n in self.known_names() if n not in BUILTINS])
+            if hint:
+                return self.err(e.span, "unknown-name", f"unknown name '{e.id}'" + hint)
         if e.id in self.mod.defs or e.id in BUILTINS:
             return self.err(e.span, "type-mismatch", f"'{e.id}' is a function; call it")
         if e.id in self.assigned_names:
@@ -1174,6 +1188,8 @@ class _Checker:
             return self.err(e.base.span, "not-a-field",
                             f"only fields can be indexed; this is {_fmt(base)}")
         if base.axes == (T.EDGE,):
+            if len(idx) == 1 and isinstance(idx[0], T.Index) and idx[0].axis == T.EDGE:
+                return base.elem  # w[e], e an edge (a binder or variable over `edges`)
             return self.edge_index(e, base)
         if len(e.indices) != len(base.axes):
             want = "1 index" if len(base.axes) == 1 else f"{len(base.axes)} indices"
@@ -1226,7 +1242,9 @@ class _Checker:
         field = e.base.id if isinstance(e.base, A.Name) else "w"
         return self.err(e.span, "edge-index",
                         f"an edge field is read as {field}[u, v] inside 'for u in in(v)', or "
-                        f"{field}[v, u] inside 'for u in out(v)', where v is a plain name")
+                        f"{field}[v, u] inside 'for u in out(v)', where v is a plain name, or "
+                        f"as {field}[e] with e over edges ('for e in edges', or "
+                        f"'t[e in edges] = …')")
 
     # ---- calls
 
@@ -1257,6 +1275,8 @@ class _Checker:
             return out
         if f == "edge":
             return self.edge_call(e)
+        if f in ("src", "dst") and f not in self.mod.defs:
+            return self.endpoint_call(e)
         if f in self.mod.defs:
             return self.call_def(e)
         for a in e.args:
@@ -1284,6 +1304,21 @@ class _Checker:
                 self.err(a.span, "type-mismatch", f"edge takes nodes, not {_fmt(t)}")
         return T.Bool()
 
+    def endpoint_call(self, e: A.Call):
+        """src(e) / dst(e): the node an edge leaves / enters, e over `edges`."""
+        args = [self.scalar(a) for a in e.args]
+        if self.family != "graph":
+            return self.err(e.func_span, "wrong-family", f"{e.func}(...) is only available in "
+                            "graph programs")
+        if len(args) != 1:
+            return self.err(e.func_span, "arity", f"{e.func} takes one edge, not {len(args)}")
+        t = args[0]
+        if t is not ERR and not (isinstance(t, T.Index) and t.axis == T.EDGE
+                                 and not t.optional):
+            return self.err(e.args[0].span, "type-mismatch",
+                            f"{e.func} takes an edge (a binder over edges), not {_fmt(t)}")
+        return T.Index(T.NODE)
+
     def call_def(self, e: A.Call):
         params, result = self.mod.def_params[e.func], self.mod.def_results[e.func]
         args = [self.scalar(a) for a in e.args]
@@ -1303,9 +1338,11 @@ class _Checker:
     def domain(self, d):
         """(axis, how many elements) of a domain."""
         match d:
-            case A.Nodes() | A.In() | A.Out() if self.family != "graph":
-                return self.err(d.span, "wrong-family", "nodes, in(v) and out(v) are only "
-                                "available in graph programs"), T.Int(0, None)
+            case A.Nodes() | A.Edges() | A.In() | A.Out() if self.family != "graph":
+                return self.err(d.span, "wrong-family", "nodes, edges, in(v) and out(v) are "
+                                "only available in graph programs"), T.Int(0, None)
+            case A.Edges():
+                return T.EDGE, self.sizes.get("m", T.Int(0, None))
             case A.Positions() if self.family != "seq":
                 return self.err(d.span, "wrong-family", "positions are only available in "
                                 "sequence programs"), T.Int(0, None)

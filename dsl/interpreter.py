@@ -668,6 +668,12 @@ class _Interp:
             return Val(np.array(float(eval_size(e, self.sizes))), (), "int")
         if f == "edge" and len(e.args) == 2:
             return self.edge_test(e, ctx)
+        if f in ("src", "dst") and len(e.args) == 1 and self.graph is not None:
+            # the checker admits only an edge index (a binder over `edges`): always in range
+            v = self.ev(e.args[0], ctx)
+            ends = self.graph.src if f == "src" else self.graph.dst
+            return Val(np.asarray(ends, dtype=np.int64)[v.data.astype(np.int64)], v.axes,
+                       "index")
         if f in ("min", "max") and e.args:
             vals = [self.ev(a, ctx) for a in e.args]
             axes = _union(*vals)
@@ -783,6 +789,8 @@ class _Interp:
                 return self._size_var("n", d.span)
             case A.Positions():
                 return self._size_var("n", d.span)
+            case A.Edges():
+                return self._size_var("m", d.span)
             case A.Range(size=size):
                 s = eval_size(size, self.sizes)
                 if s < 0:

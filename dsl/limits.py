@@ -201,6 +201,8 @@ class _Estimate:
     def domain(self, d) -> float:
         if isinstance(d, (A.Nodes, A.Positions)):
             return self.n
+        if isinstance(d, A.Edges):
+            return max(self.m, 1)
         if isinstance(d, A.Range):
             try:
                 return max(eval_size(d.size, self.sizes), 0)

@@ -132,6 +132,10 @@ class _Build(Transformer):
         return A.NodeType(self._span(meta))
 
     @v_args(meta=True)
+    def position_type(self, meta, c):
+        return A.PositionType(self._span(meta))
+
+    @v_args(meta=True)
     def graph_type(self, meta, c):
         return A.GraphType(self._span(meta))
 
@@ -273,6 +277,10 @@ class _Build(Transformer):
     @v_args(meta=True)
     def nodes_domain(self, meta, c):
         return A.Nodes(self._span(meta))
+
+    @v_args(meta=True)
+    def edges_domain(self, meta, c):
+        return A.Edges(self._span(meta))
 
     @v_args(meta=True)
     def positions_domain(self, meta, c):

@@ -62,6 +62,8 @@ def pretty_type(t) -> str:
             return "token"
         case A.NodeType():
             return "node"
+        case A.PositionType():
+            return "position"
         case A.GraphType():
             return "graph"
         case A.BitsType(size=size):
@@ -74,7 +76,7 @@ def pretty_type(t) -> str:
 
 
 def _is_type(node) -> bool:
-    return isinstance(node, (A.BoolType, A.IntType, A.FracType, A.TokenType, A.NodeType,
+    return isinstance(node, (A.BoolType, A.IntType, A.FracType, A.TokenType, A.NodeType, A.PositionType,
                              A.GraphType, A.BitsType, A.FieldType, A.VecType, tuple))
 
 
@@ -136,6 +138,8 @@ def _domain(d) -> str:
     match d:
         case A.Nodes():
             return "nodes"
+        case A.Edges():
+            return "edges"
         case A.Positions():
             return "positions"
         case A.Range(size=size):

@@ -140,6 +140,8 @@ def from_syntax(t: A.TypeExpr) -> Type:
             return Token()
         case A.NodeType():
             return Index(NODE)
+        case A.PositionType():
+            return Index(POS)
         case A.GraphType():
             return Graph()
         case A.BitsType(size=size):
@@ -157,6 +159,8 @@ def domain_axis(d: A.Domain) -> Axis:
     match d:
         case A.Positions():
             return POS
+        case A.Edges():
+            return EDGE
         case A.Range(size=size):
             return Axis("range", size)
     return NODE

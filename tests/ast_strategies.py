@@ -17,7 +17,7 @@ from dsl import ast as A
 # the generated tree depend on where it lands, so all of them are kept out.
 KEYWORDS = frozenset("""
     program def repeat until stable return if else for in and or xor not true false inf none
-    scan reduce graph bool int frac token node edge pair seq bits vec nodes positions range out
+    scan reduce graph bool int frac token node edge pair seq bits vec nodes edges positions position range out
 """.split())
 
 # Prefixes that are keywords test that the NAME regex only reserves whole words (`format`, `in_`).

@@ -956,6 +956,8 @@ class _Analysis:
                 return absolute(args[0])
             case "edge" if e.func not in self.defs:
                 return BOOL
+            case "src" | "dst" if e.func not in self.defs:
+                return self.axis_interval(T.NODE)
             case ("ceil" | "floor") as f if e.func not in self.defs:
                 a = _numeric(args[0])
                 op = sp.ceiling if f == "ceil" else sp.floor
@@ -997,6 +999,8 @@ class _Analysis:
                 return self.axis_interval(T.NODE), n, True
             case A.Positions():
                 return self.axis_interval(T.POS), n, True
+            case A.Edges():
+                return self.axis_interval(T.EDGE), size_symbol("m"), True
             case A.Range(size=size):
                 self.structural(size, state, scope)
                 s = size_to_sympy(size)

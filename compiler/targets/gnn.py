@@ -138,6 +138,8 @@ class _Builder:
         self.in_enc: list[dict] = []
         self.out_enc: list[dict] = []
         self.blocks: dict = {}
+        self.defs: dict[int, object] = {}  # value id -> the IR op defining it
+        self.next_id = _max_id(program) + 1  # fresh values of expanded ops
 
     def kind(self, v: ir.Value, span) -> str:
         try:
@@ -169,7 +171,10 @@ class _Builder:
     def block(self, ops, params) -> list[dict]:
         code = []
         for op in ops:
-            code.append(self.op(op, params))
+            if getattr(op, "out", None) is not None:
+                self.defs[op.out.id] = op
+            got = self.op(op, params)
+            code.extend(got if isinstance(got, list) else [got])
         return code
 
     def op(self, op, params) -> dict:
@@ -219,16 +224,90 @@ class _Builder:
                 return {"op": "broadcast", "arg": arg.id, "arg_dom": _dom(arg.domain),
                         "axes": list(axes), "endpoints": list(ends), **head}
             case ir.Gather(table=table, index=index):
-                if len(index) != 1 or _dom(table.domain) != ["node"] \
-                        or "edge" in _dom(out.domain):
-                    raise _unsupported(span, "this gather (only x[p] of a node field)")
-                self.kind(table, span)
-                return {"op": "gather", "table": table.id, "index": index[0].id, **head}
+                if len(index) == 1 and _dom(table.domain) == ["node"] \
+                        and _dom(out.domain) == ["node"]:
+                    self.kind(table, span)
+                    return {"op": "gather", "table": table.id, "index": index[0].id, **head}
+                return self.gather_by_selection(op, span)
             case ir.Aggregate():
                 return self.aggregate(op, head, span)
             case ir.Fold():
                 raise _unsupported(span, "scan or reduce (a bits / sequence construct)")
         raise _unsupported(span, f"the op {type(op).__name__}")
+
+    # ---- a read at node-valued indices, as selections: out = AGG(table[.., x, ..] for x in
+    # nodes if x == index), which selects exactly one node (an index is a node, never none where
+    # the interpreter reads it), so any AGG that returns its single element will do
+
+    def fresh(self, domain, type_, span) -> ir.Value:
+        v = ir.Value(self.next_id, tuple(domain), type_)
+        self.next_id += 1
+        self.kind(v, span)
+        return v
+
+    def gather_by_selection(self, op: ir.Gather, span) -> list[dict]:
+        table, index, out = op.table, op.index, op.out
+        tdom, odom = _dom(table.domain), _dom(out.domain)
+        what = ("this read (a node or pair field read at node-valued indices, into a node or "
+                "graph-level value; a pair field read at two computed nodes inside a node "
+                "statement is not built)")
+        if any(k != "node" for k in tdom) or odom not in ([], ["node"]) \
+                or len(index) != len(tdom) or len(tdom) not in (1, 2):
+            raise _unsupported(span, what)
+        self.kind(table, span)
+        for ix in index:
+            self.kind(ix, span)
+        code: list[dict] = []
+        if odom == ["node"]:
+            if len(tdom) != 2:
+                raise _unsupported(span, what)
+            iota = [isinstance(self.defs.get(ix.id), ir.Iota) for ix in index]
+            if iota[0]:
+                cur, other = table, index[1]
+            elif iota[1]:
+                cur = self.fresh(table.domain, table.type, span)
+                code.append(self.broadcast_entry(cur, table, [1, 0]))
+                other = index[0]
+            else:
+                raise _unsupported(span, what)
+            code += self.select(cur, 1, other, out, span)
+            return code
+        # a graph-level read: select one table axis at a time, the first first
+        cur = table
+        for k, ix in enumerate(index):
+            last = k == len(index) - 1
+            nxt = out if last else self.fresh(cur.domain[1:], table.type, span)
+            code += self.select(cur, 0, ix, nxt, span)
+            cur = nxt
+        return code
+
+    def broadcast_entry(self, out: ir.Value, arg: ir.Value, axes: list[int]) -> dict:
+        return {"op": "broadcast", "arg": arg.id, "arg_dom": _dom(arg.domain), "axes": axes,
+                "endpoints": [None] * len(axes), "out": out.id, "dom": _dom(out.domain),
+                "kind": self.value_kinds[str(out.id)]}
+
+    def select(self, cur: ir.Value, axis: int, idx: ir.Value, out: ir.Value, span) -> list[dict]:
+        """out = cur's element, along node axis `axis`, at idx (over cur's other axes)."""
+        dom = cur.domain
+        code = []
+        node = self.fresh((ir.NODE,), T.Index(T.NODE), span)
+        code.append({"op": "iota", "out": node.id, "dom": ["node"], "kind": "index"})
+        j = self.fresh(dom, T.Index(T.NODE), span)
+        code.append(self.broadcast_entry(j, node, [axis]))
+        at = self.fresh(dom, idx.type, span)
+        others = [a for a in range(len(dom)) if a != axis]
+        code.append(self.broadcast_entry(at, idx, others if idx.domain else []))
+        hit = self.fresh(dom, T.Bool(), span)
+        code.append({"op": "mlp", "args": [j.id, at.id],
+                     "stage": self.stage("eq", [j, at], hit, span), "out": hit.id,
+                     "dom": _dom(dom), "kind": "bool"})
+        kind = self.value_kinds[str(out.id)]
+        agg = {"bool": "any", "int": "min", "index": "min", "pinf": "min", "ninf": "max"}[kind]
+        code.append({"op": "aggregate", "agg": agg, "axis": axis, "group": None,
+                     "kind_of": "nodes", "body_dom": _dom(dom), "body": cur.id,
+                     "body_kind": self.value_kinds[str(cur.id)], "cond": hit.id, "elem": None,
+                     "out": out.id, "dom": _dom(out.domain), "kind": kind})
+        return code
 
     def aggregate(self, op: ir.Aggregate, head: dict, span) -> dict:
         if op.agg in ("mean", "only"):
@@ -277,6 +356,26 @@ class _Builder:
         self.stages.append({"op": name, "role": where, "domain": _dom(out.domain),
                             "layers": layers})
         return k
+
+
+def _max_id(program: ir.Program) -> int:
+    """The largest value id in the program."""
+    import dataclasses
+    best = 0
+
+    def walk(x):
+        nonlocal best
+        if isinstance(x, ir.Value):
+            best = max(best, x.id)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+    walk(program.ops)
+    walk(program.results)
+    return best
 
 
 def _channels(value, kind: str) -> list[int]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,6 +182,54 @@ def _apply(op: str, a: list):
     raise KeyError(op)
 
 
+# scan / reduce of a builtin operator over a sequence, as the aggregation of each prefix (scan:
+# the positions j <= i) or of every position (reduce): a sequence has a position, so neither
+# selection is empty. xor, * and a def operator have no such aggregation here.
+_FOLD_AGG = {"max": "max", "min": "min", "+": "sum", "or": "any", "and": "all"}
+
+
+def _folds_as_attention(program: ir.Program) -> ir.Program:
+    best = 0
+
+    def walk(x):
+        nonlocal best
+        if isinstance(x, ir.Value):
+            best = max(best, x.id)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+    walk(program.ops)
+    walk(program.results)
+    ids = itertools.count(best + 1)
+
+    def val(domain, t):
+        return ir.Value(next(ids), tuple(domain), t)
+
+    def expand(op) -> list:
+        if isinstance(op, ir.Loop):
+            return [dataclasses.replace(op, body=tuple(x for o in op.body for x in expand(o)))]
+        if not (isinstance(op, ir.Fold) and isinstance(op.op, str) and op.op in _FOLD_AGG
+                and op.arg.domain == (ir.POS,)):
+            return [op]
+        agg, span, arg = _FOLD_AGG[op.op], op.span, op.arg
+        if op.kind == "reduce":
+            return [ir.Aggregate(op.out, agg, 0, arg, None, None, None, span)]
+        pair = (ir.POS, ir.POS)
+        pos_t = T.Index(T.POS)
+        ji, ii = val((ir.POS,), pos_t), val((ir.POS,), pos_t)
+        jb, ib = val(pair, pos_t), val(pair, pos_t)
+        le, body = val(pair, T.Bool()), val(pair, arg.type)
+        return [ir.Iota(ji, span), ir.Iota(ii, span), ir.Broadcast(jb, ji, (1,), span),
+                ir.Broadcast(ib, ii, (0,), span), ir.Local(le, "le", (jb, ib), span),
+                ir.Broadcast(body, arg, (1,), span),
+                ir.Aggregate(op.out, agg, 1, body, le, None, None, span)]
+    ops = tuple(x for o in program.ops for x in expand(o))
+    return dataclasses.replace(program, ops=ops)
+
+
 def _compose(op: str, parts: list[Fn]) -> Fn:
     leaves = []
     for p in parts:
@@ -231,7 +280,7 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise NclError.at(p.name_span, "bad-size", f"size n must be a positive integer, got {n!r}")
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
-    b = _Builder(checked, lower(checked), n, dtype, vocab)
+    b = _Builder(checked, _folds_as_attention(lower(checked)), n, dtype, vocab)
     b.run()
     art = b.artifact()
     if self_check:
@@ -400,7 +449,16 @@ class _Builder:
                 return slot
         dom = self.fn_domain(fn, span)
         if any(isinstance(x, str) for x in dom):
-            raise _unsupported(span, "a computed token value")
+            # a computed token value (`"x" if c else tokens[i]`): a one-hot over the tokens it
+            # may take, one table gadget over its leaves
+            if not all(isinstance(x, str) for x in dom):
+                raise _unsupported(span, "a value that is a token or a number")
+            fns = [Fn(fn.leaves, lambda *xs, v=v: int(fn.f(*xs) == v), (fn.key, "onehot", i))
+                   for i, v in enumerate(dom)]
+            slot = self.slot(what, len(dom), True, dom)
+            self.add(self.table_task(fns, None, span, what, dest=slot))
+            self.cache[fn.key] = slot
+            return slot
         if not fn.leaves:
             return self.const_slot(int(fn.f()))
         grid = math.prod(len(self.domain(x)) for x in fn.leaves)
@@ -744,6 +802,9 @@ class _Builder:
             raise _unsupported(span, "an aggregation with more than two position axes")
         cond = self.split(op.cond, op) if op.cond is not None else ("side", "g", _const_fn(1))
         terms = self.dnf(cond, op)
+        if op.body is not None and agg in ("any", "all", "sum") and len(op.body_domain) == 2 \
+                and not self._one_sided(op.body, op):
+            return self.mixed_body(op, cond)
         body = self.split(op.body, op) if op.body is not None else None
         if body is not None and body[0] != "side":
             raise _unsupported(span, "a body that compares the selecting and selected "
@@ -771,6 +832,79 @@ class _Builder:
             out.frac = True
             return out
         return self.counted(op, subsets, terms, body, agg, name)
+
+    def _one_sided(self, v, agg) -> bool:
+        try:
+            return self.split(v, agg)[0] == "side"
+        except NclError:
+            return False
+
+    def mixed_body(self, op, cond) -> Slot:
+        """any / all / sum of a body that compares the selecting and selected positions (or
+        their values): the comparison moves into the condition. any(b if c) is
+        count(c and b) >= 1, all(b if c) is count(c and not b) == 0, sum of a Boolean b is
+        count(c and b), and sum(x if b else y if c) is sum(x if c and b) + sum(y if c and
+        not b), x and y values of the selected position (or constants)."""
+        agg, span, name = op.agg, op.span, f"{op.agg} %{op.out.id}"
+        v = op.body
+
+        def sel_count(tree, body, how, label):
+            terms = self.dnf(tree, op)
+            if len(terms) > MAX_DISJUNCTS:
+                raise _unsupported(span, f"a condition with {len(terms)} alternatives (at most "
+                                         f"{MAX_DISJUNCTS}) once the body's comparison joins it")
+            subsets = [c for r in range(1, len(terms) + 1)
+                       for c in itertools.combinations(range(len(terms)), r)]
+            return self.counted(op, subsets, terms, body, how, label)
+        if isinstance(v.type, T.Bool):
+            b = self.split(v, op)
+            if agg == "all":
+                b = ("not", b)
+            c = sel_count(("and", cond, b), None, "count", name + " count")
+            if agg == "sum":
+                return c
+            bit = self.slot(name, 1, False, (0, 1))
+            f = (lambda x: int(x >= 1)) if agg == "any" else (lambda x: int(x == 0))
+            sh = G.table(f, [(c.lo, c.hi)], "relu", TABLE_LIMIT)
+            self.add(MLPTask([c], sh.block(), bit, name))
+            return bit
+        src = self.defs.get(v)
+        if agg == "sum" and isinstance(src, ir.Local) and src.op == "select":
+            c_v, x_v, y_v = src.args
+            b = self.split(c_v, op)
+            xs, ys = self.split(x_v, op), self.split(y_v, op)
+            if xs[0] == "side" and ys[0] == "side" and "q" not in (xs[1], ys[1]):
+                a = sel_count(("and", cond, b), xs, "sum", name + " then")
+                e = sel_count(("and", cond, ("not", b)), ys, "sum", name + " else")
+                lo, hi = a.lo + e.lo, a.hi + e.hi
+                out = self.slot(name, 1, False, tuple(range(lo, hi + 1)))
+                ranges = [(a.lo, a.hi), (e.lo, e.hi)]
+                blk = G.chain(G.parallel(*[G.identity([r]) for r in ranges]),
+                              G._make([G.Layer(np.array([[1, 1]], np.float64), [0], "id")],
+                                      ranges, [(lo, hi)]))
+                self.add(MLPTask([a, e], blk, out, f"{name} (then + else)"))
+                return out
+        raise _unsupported(span, "a body that compares the selecting and selected positions "
+                                 "here (any, all and sum of a comparison, and sum of "
+                                 "'x if COMPARISON else y', compile; move it into the condition)")
+
+    def _never_empty(self, lits) -> bool:
+        """Whether a conjunction holds at the selecting position itself (j = i), so that the
+        selection is never empty: each literal an inclusive comparison of the two positions
+        (j <= i, j >= i, j == i) or of one value at both (tokens[j] == tokens[i])."""
+        for lit in lits:
+            if lit[0] == "side":
+                if lit[2].leaves == () and lit[2].f():
+                    continue
+                return False
+            _, name, kf, qf = lit
+            if name not in ("eq", "le", "ge"):
+                return False
+            both_pos = self._iota_id(kf) is not None and self._iota_id(qf) is not None \
+                and kf.key == ("leaf", self._iota_id(kf)) and qf.key == ("leaf", self._iota_id(qf))
+            if not (both_pos or kf.key == qf.key):
+                return False
+        return True
 
     def consumers(self, v):
         for o in ir.walk(self.program.ops):
@@ -848,9 +982,12 @@ class _Builder:
         if body is None or body[0] != "side" or body[1] == "q":
             raise _unsupported(span, f"'{agg}' of a value of the selecting position")
         if agg in ("max", "min") and terms != [[("side", "g", terms[0][0][2])]] \
-                and op.cond is not None:
-            raise _unsupported(span, f"'{agg}' over a condition: an empty selection gives "
-                                     f"inf, which the network cannot hold")
+                and op.cond is not None and not self._never_empty(terms[0]):
+            inf = "-inf" if agg == "max" else "inf"
+            raise _unsupported(span, f"'{agg}' over a condition that may select nothing: an "
+                                     f"empty selection gives {inf}, which the network cannot "
+                                     f"hold (a condition that holds at the selecting position, "
+                                     f"such as j <= i, compiles)")
         sign = 1 if agg in ("argmax", "max") else -1
         bs = self.materialize_fn(body[2], span, f"{agg} key")
         N = self.n
@@ -862,9 +999,13 @@ class _Builder:
         if agg in ("argmax", "argmin"):
             if op.elem is None or not isinstance(self.defs.get(self._base(op.elem)), ir.Iota):
                 raise _unsupported(span, f"'{agg}' whose element is not the position")
+        # A key at condition level l scores l * Wc + s_j, s_j in [smax - srange, smax]; the BOS
+        # row, given level L - 1 by `features` (L the full level), scores smax + 1 on top: just
+        # below every selected key (L * Wc + smax - srange > that) and above every key that
+        # fails a literal (at most (L - 1) * Wc + smax), so an empty selection gives none.
+        smax = (bs.hi if sign > 0 else -bs.lo) * (N + 1)
         q.append([(self.one, 0, 1)])
-        k.append([(bs, 0, sign * (N + 1)), (self.pos, 0, -1), (self.bos, 0, -(srange + 1)
-                                                                - (bs.hi if sign > 0 else -bs.lo) * (N + 1))])
+        k.append([(bs, 0, sign * (N + 1)), (self.pos, 0, -1), (self.bos, 0, smax + 1)])
         if agg in ("argmax", "argmin"):
             v = [[(self.pos, 0, 1), (self.real, 0, 1), (self.one, 0, -1)]]
             out = self.slot(name, 1, False, tuple(range(-1, N)))
@@ -927,7 +1068,9 @@ class _Builder:
         params = {prm.name: prm for prm in p.params}
         for o in ir.walk(self.program.ops):
             if isinstance(o, ir.Fold):
-                raise _unsupported(o.span, "scan/reduce")
+                what = f"'{o.op}'" if isinstance(o.op, str) else f"the def '{o.op.name}'"
+                raise _unsupported(o.span, f"{o.kind} with {what} (max, min, +, or and and "
+                                           "compile; xor, * and def operators do not)")
             if isinstance(o, ir.Loop):
                 if not any(o is top for top in self.program.ops):
                     raise _unsupported(o.span, "a repeat inside a repeat")
