@@ -608,6 +608,16 @@ def _cmd_test(ctx: _Context) -> int:
                                 f"drop it with --weights")
         return _test_weights(ctx, checked, sizes, args.weights)
     from compiler.driver import compile_file
+    from dsl.diagnostics import Diagnostic, NclError
+    if checked.family == "seq" and "n" in sizes and args.max_n is not None \
+            and args.max_n > sizes["n"]:
+        # The network test compiles holds at most n positions: longer inputs cannot be fed to
+        # it. Said before compiling, against the user's program (not the temporary file).
+        raise NclError(Diagnostic.at(
+            checked.program.name_span, "size-mismatch",
+            f"--max-n {args.max_n} draws sequences longer than the n = {sizes['n']} that "
+            f"--size n={sizes['n']} compiles {checked.program.name} for; give --max-n "
+            f"{sizes['n']} or less, or --size n={args.max_n}"))
     with tempfile.TemporaryDirectory(prefix="nclang-test-") as folder:
         out = os.path.join(folder, f"{checked.program.name}.safetensors")
         options = {"target": args.target, "sizes": sizes, "program": args.name}
@@ -618,7 +628,14 @@ def _cmd_test(ctx: _Context) -> int:
         if args.activation is not None:
             options["activation"] = args.activation
         compile_file(args.program, out, **options)
-        return _test_weights(ctx, checked, sizes, out, compiled_here=True)
+        try:
+            return _test_weights(ctx, checked, sizes, out, compiled_here=True)
+        except NclError as err:
+            # the temporary file is gone when the user reads this: blame the program it was
+            # compiled from
+            raise NclError([d if d.file != out else
+                            Diagnostic.at(checked.program.name_span, d.code, d.message)
+                            for d in err.diagnostics]) from None
 
 
 def _check_signature(weights: str, checked, net) -> None:
