@@ -134,6 +134,13 @@ def _add_check(p: argparse.ArgumentParser) -> None:
                    help="print the programs and diagnostics as one JSON document on stdout")
     p.add_argument("--ir", action="store_true",
                    help="also print each program's IR (in --json: as text under 'ir')")
+    p.add_argument("--target", choices=("mlp", "gnn", "transformer"),
+                   help="also report, with its source span, the construct this network family "
+                        "cannot compile (the compiler's own refusal, nothing is written)")
+    p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
+                   help="with --target: the sizes to try the compile at (default: 4 for a size "
+                        "the compile needs); with every size given, any error compile would "
+                        "report is reported")
 
 
 def _analyses(checked, text: str) -> list[dict]:
@@ -180,6 +187,14 @@ def _cmd_check(ctx: _Context) -> int:
     summaries = [_program_summary(c) for c in checked]
     analyses = _analyses(checked, text)
     diagnostics = [d for a in analyses for d in a["analysis"].diagnostics]
+    if args.target is not None:
+        from compiler.driver import Source, target_refusals
+        source = Source(file, text.encode("utf-8"), text)
+        sizes = _sizes(ctx)
+        for c in checked:
+            found = target_refusals(source, c, args.target, sizes)
+            # the analysis' own errors are already listed; compile would repeat them
+            diagnostics += [d for d in found if d not in diagnostics]
     status = EXIT_USER if any(d.severity == "error" for d in diagnostics) else EXIT_OK
     if args.json:
         for s, a in zip(summaries, analyses):

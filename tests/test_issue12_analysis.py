@@ -67,3 +67,69 @@ def test_the_opposite_infinity_refusal_says_which_infinity_and_how_to_avoid_it(t
     assert status == 1, err
     assert "opposite infinity" not in err
     assert "-inf" in err and "give it bounds" in err
+
+
+# ---------------------------------------------------------------- check --target and the table
+
+TARGET_COLUMNS = ("mlp", "gnn", "transformer")
+
+
+def _target_table() -> list[tuple[str, str, str]]:
+    """(example path, target, cell) for every cell of docs/language.md's "What each target
+    compiles" table."""
+    text = (ROOT / "docs/language.md").read_text()
+    section = text.split("## What each target compiles", 1)[1].split("\n## ", 1)[0]
+    cells = []
+    for line in section.splitlines():
+        if not line.startswith("| ") or "examples/targets/" not in line:
+            continue
+        row = [c.strip() for c in line.strip().strip("|").split("|")]
+        example = row[1].strip("`")
+        cells += [(example, t, c) for t, c in zip(TARGET_COLUMNS, row[2:])]
+    return cells
+
+
+TABLE = _target_table()
+
+
+def test_the_target_table_lists_every_example_and_both_verdicts():
+    examples = {e for e, _, _ in TABLE}
+    assert examples == {f"examples/targets/{p.name}"
+                        for p in (ROOT / "examples/targets").glob("*.ncl")}
+    verdicts = {c.split(":")[0] for _, _, c in TABLE}
+    assert {"compiles", "refused", "—"} <= verdicts
+
+
+@pytest.mark.parametrize("example,target,cell", TABLE,
+                         ids=[f"{Path(e).stem}-{t}" for e, t, _ in TABLE])
+def test_check_target_agrees_with_the_table(tmp_path, example, target, cell):
+    path = ROOT / example
+    text = path.read_text()
+    sizes = ["--size", "k=4"] if "bits[" in text else ["--size", "n=8"] if "seq[" in text else []
+    status, _, err = cli("check", "--target", target, path)
+    found = [h for h in headers(err) if h[3] == "error"]
+    if cell == "compiles":
+        assert status == 0 and not found, err
+        # and the network it builds agrees with the interpreter
+        status, out, err = cli("test", path, "--target", target, "--examples", "10",
+                               "--seed", "0", *(sizes if "k=4" in sizes else []))
+        assert status == 0, out + err
+    elif cell == "—":
+        assert status == 1 and found, err
+        assert "wrong-target" in cli("check", "--json", "--target", target, path)[1]
+    else:
+        reason = cell.split(":", 1)[1].strip().strip('"')
+        assert cell.startswith("refused:"), cell
+        assert status == 1, err
+        # located: the user's file, a line and column inside the program, and the reason
+        assert any(h[0] == str(path) and h[1] > 1 and reason in h[4] for h in found), err
+        # the refusal compile reports is the same one
+        status, _, cerr = cli("compile", path, "--target", target, *sizes,
+                              "-o", tmp_path / "out.safetensors")
+        assert status == 1 and reason in cerr, cerr
+        assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_check_without_target_does_not_try_a_target():
+    status, _, err = cli("check", ROOT / "examples/targets/scan_seq.ncl")
+    assert status == 0, err
