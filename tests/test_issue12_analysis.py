@@ -133,3 +133,66 @@ def test_check_target_agrees_with_the_table(tmp_path, example, target, cell):
 def test_check_without_target_does_not_try_a_target():
     status, _, err = cli("check", ROOT / "examples/targets/scan_seq.ncl")
     assert status == 0, err
+
+
+# ---------------------------------------------------------------- flat or / and folds
+
+FOLDS = {
+    "reduce_or": "program p(x: bits[k]) -> bool {\n    return reduce(or, x)\n}\n",
+    "reduce_and": "program p(x: bits[k]) -> bool {\n    return reduce(and, x)\n}\n",
+    "scan_or": "program p(x: bits[k]) -> bits[k] {\n    return scan(or, x)\n}\n",
+    "scan_and": "program p(x: bits[k]) -> bits[k] {\n    return scan(and, x)\n}\n",
+    # a computed operand: the gate reads gates
+    "or_of_ands": ("program p(a: bits[k], b: bits[k]) -> bool {\n"
+                   "    c[i] = a[i] and b[i]\n    return reduce(or, c)\n}\n"),
+}
+
+
+def _checked(text):
+    from dsl.checker import check_source
+    (c,) = check_source(text, "p.ncl")
+    return c
+
+
+@pytest.mark.parametrize("name", sorted(FOLDS))
+def test_an_or_and_fold_is_ac0_at_constant_depth(name):
+    # reduce(or, x) was NC1 with ceil(log2(k)) + 1 layers; one threshold gate computes it
+    from compiler.analysis import analyse
+    a = analyse(_checked(FOLDS[name]))
+    assert a.to_json()["class"] == "AC0"
+    gates = 2 if name == "or_of_ands" else 1
+    assert a.layers == 1 + gates
+    assert a.depth_threshold == gates
+
+
+@pytest.mark.parametrize("act", ["relu", "step"])
+@pytest.mark.parametrize("name", sorted(FOLDS))
+def test_an_or_and_fold_compiles_exactly_at_constant_depth(name, act):
+    import itertools
+
+    import numpy as np
+
+    from compiler.targets.mlp import compile_mlp
+    from dsl import interpreter
+    from dsl.values import Instance
+    from tests.test_target_mlp import forward
+    checked = _checked(FOLDS[name])
+    params = [p.name for p in checked.program.params]
+    for k in range(1, 7):
+        art = compile_mlp(checked, {"k": k}, act)
+        if act == "relu":
+            assert art.architecture["natural_depth"] == (3 if name == "or_of_ands" else 2)
+        rows, wants = [], []
+        for vals in itertools.product(range(2 ** k), repeat=len(params)):
+            values = {p: np.array([(v >> i) & 1 for i in range(k)], bool)
+                      for p, v in zip(params, vals)}
+            x = np.zeros(art.architecture["layers"][0]["in"], np.float32)
+            for e in art.encodings["inputs"]:
+                x[e["channels"][0]:e["channels"][1]] = values[e["name"]]
+            rows.append(x)
+            wants.append(interpreter.run(checked, Instance({"k": k}, values)))
+        Y = forward(art, np.stack(rows))
+        (out,) = art.encodings["outputs"]
+        for y, want in zip(Y, wants):
+            w = np.asarray(want[out["name"]], np.float64).reshape(-1)
+            assert np.array_equal(y[out["channels"][0]:out["channels"][1]], w), (k, y, w)
