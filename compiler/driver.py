@@ -140,7 +140,8 @@ def target_refusals(source: Source, checked, target: str,
     except NclError as err:
         if not open_sizes:
             return [d for d in err.diagnostics if d.severity == "error"]
-        own = (f"{target}-unsupported", "wrong-target", "no-target")
+        # (and a --size the program has no variable for: the user's own option)
+        own = (f"{target}-unsupported", "wrong-target", "no-target", "unknown-size")
         return [d for d in err.diagnostics if d.code in own]
     return []
 

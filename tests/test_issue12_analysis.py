@@ -196,3 +196,8 @@ def test_an_or_and_fold_compiles_exactly_at_constant_depth(name, act):
         for y, want in zip(Y, wants):
             w = np.asarray(want[out["name"]], np.float64).reshape(-1)
             assert np.array_equal(y[out["channels"][0]:out["channels"][1]], w), (k, y, w)
+
+
+def test_check_target_refuses_a_size_the_program_does_not_have():
+    status, _, err = cli("check", "--target", "mlp", "--size", "n=3", ROOT / "stdlib/bits/add.ncl")
+    assert status == 1 and "no size variable n" in err, err
