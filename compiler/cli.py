@@ -136,6 +136,13 @@ def _add_check(p: argparse.ArgumentParser) -> None:
                    help="print the programs and diagnostics as one JSON document on stdout")
     p.add_argument("--ir", action="store_true",
                    help="also print each program's IR (in --json: as text under 'ir')")
+    p.add_argument("--target", choices=("mlp", "gnn", "transformer"),
+                   help="also report, with its source span, the construct this network family "
+                        "cannot compile (the compiler's own refusal, nothing is written)")
+    p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
+                   help="with --target: the sizes to try the compile at (default: 4 for a size "
+                        "the compile needs); with every size given, any error compile would "
+                        "report is reported")
 
 
 def _analyses(checked, text: str) -> list[dict]:
@@ -182,6 +189,14 @@ def _cmd_check(ctx: _Context) -> int:
     summaries = [_program_summary(c) for c in checked]
     analyses = _analyses(checked, text)
     diagnostics = [d for a in analyses for d in a["analysis"].diagnostics]
+    if args.target is not None:
+        from compiler.driver import Source, target_refusals
+        source = Source(file, text.encode("utf-8"), text)
+        sizes = _sizes(ctx)
+        for c in checked:
+            found = target_refusals(source, c, args.target, sizes)
+            # the analysis' own errors are already listed; compile would repeat them
+            diagnostics += [d for d in found if d not in diagnostics]
     status = EXIT_USER if any(d.severity == "error" for d in diagnostics) else EXIT_OK
     if args.json:
         for s, a in zip(summaries, analyses):
@@ -614,6 +629,16 @@ def _cmd_test(ctx: _Context) -> int:
                                 f"drop it with --weights")
         return _test_weights(ctx, checked, sizes, args.weights)
     from compiler.driver import compile_file
+    from dsl.diagnostics import Diagnostic, NclError
+    if checked.family == "seq" and "n" in sizes and args.max_n is not None \
+            and args.max_n > sizes["n"]:
+        # The network test compiles holds at most n positions: longer inputs cannot be fed to
+        # it. Said before compiling, against the user's program (not the temporary file).
+        raise NclError(Diagnostic.at(
+            checked.program.name_span, "size-mismatch",
+            f"--max-n {args.max_n} draws sequences longer than the n = {sizes['n']} that "
+            f"--size n={sizes['n']} compiles {checked.program.name} for; give --max-n "
+            f"{sizes['n']} or less, or --size n={args.max_n}"))
     with tempfile.TemporaryDirectory(prefix="nclang-test-") as folder:
         out = os.path.join(folder, f"{checked.program.name}.safetensors")
         options = {"target": args.target, "sizes": sizes, "program": args.name}
@@ -624,7 +649,14 @@ def _cmd_test(ctx: _Context) -> int:
         if args.activation is not None:
             options["activation"] = args.activation
         compile_file(args.program, out, **options)
-        return _test_weights(ctx, checked, sizes, out, compiled_here=True)
+        try:
+            return _test_weights(ctx, checked, sizes, out, compiled_here=True)
+        except NclError as err:
+            # the temporary file is gone when the user reads this: blame the program it was
+            # compiled from
+            raise NclError([d if d.file != out else
+                            Diagnostic.at(checked.program.name_span, d.code, d.message)
+                            for d in err.diagnostics]) from None
 
 
 def _check_signature(weights: str, checked, net) -> None:

@@ -100,10 +100,59 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     declared class the analysis disagrees with, values `dtype` cannot hold exactly at these
     sizes, a constant index outside its field at these sizes, sizes or unrolled loops beyond
     the limits of dsl/limits.py, an output file that cannot be written."""
+    from compiler.weights import write_weights
+    artifact, meta, warnings = build_checked(source, checked, target, sizes, activation, dtype,
+                                             vocab)
+    out = Path(out_path)
+    try:
+        write_weights(out, artifact.tensors, meta)
+    except OSError as err:
+        raise NclError(Diagnostic(str(out), 1, 1, 1, 1, "error", "cannot-write",
+                                  f"cannot write file: {err.strerror or err}")) from None
+    return Compiled(out, artifact.tensors, meta, warnings)
+
+
+# the size a target build gets, at check time, for a size variable the user left open: the
+# target's refusals are about constructs, not sizes, so any small size finds them
+CHECK_SIZE = 4
+
+
+def target_refusals(source: Source, checked, target: str,
+                    sizes: dict[str, int] | None = None) -> list[Diagnostic]:
+    """What `nclang check --target T` reports: the diagnostics with which compiling `checked`
+    for `target` would stop, found by running the compile itself (lowering and the target's
+    build, writing nothing), so that check and compile share one source of truth.
+
+    Sizes the user left open are CHECK_SIZE; then only the target's own refusals (its
+    `T-unsupported` diagnostics and a target that does not fit the family) are reported, as
+    errors that depend on the sizes (exactness, resource limits) would be about sizes the user
+    never chose. A target stops at its first refusal, so this is one per program."""
+    from dsl.jsonio import input_sizes
+    sizes = dict(sizes or {})
+    # the sizes a compile needs: those no input fixes, and a sequence's most positions
+    needed = set(checked.size_vars) - set(input_sizes(checked))
+    if checked.family == "seq":
+        needed.add("n")
+    open_sizes = sorted(needed - set(sizes))
+    trial = {**sizes, **{x: CHECK_SIZE for x in open_sizes}}
+    try:
+        build_checked(source, checked, target, trial)
+    except NclError as err:
+        if not open_sizes:
+            return [d for d in err.diagnostics if d.severity == "error"]
+        # (and a --size the program has no variable for: the user's own option)
+        own = (f"{target}-unsupported", "wrong-target", "no-target", "unknown-size")
+        return [d for d in err.diagnostics if d.code in own]
+    return []
+
+
+def build_checked(source: Source, checked, target: str | None = None,
+                  sizes: dict[str, int] | None = None, activation: str = "relu",
+                  dtype: str = "float32", vocab: tuple[str, ...] | None = None):
+    """Everything `compile_checked` does but the write: (artifact, metadata, warnings)."""
     from compiler.analysis import analyse
     from compiler.analysis.ranges import value_ranges
     from compiler.lower import lower
-    from compiler.weights import write_weights
     from dsl.checker import reads_outside
     from dsl.jsonio import check_sizes
     from dsl.limits import MAX_SIZE
@@ -155,14 +204,8 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
         "options": {"target": target, "sizes": sizes, "activation": activation, "dtype": dtype,
                     **({"vocab": list(vocab)} if vocab else {})},
     }
-    out = Path(out_path)
-    try:
-        write_weights(out, artifact.tensors, meta)
-    except OSError as err:
-        raise NclError(Diagnostic(str(out), 1, 1, 1, 1, "error", "cannot-write",
-                                  f"cannot write file: {err.strerror or err}")) from None
     warnings = [d for d in analysis.diagnostics if d.severity != "error"]
-    return Compiled(out, artifact.tensors, meta, warnings)
+    return artifact, meta, warnings
 
 
 def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int] | None = None,

@@ -300,10 +300,27 @@ def _unknown_int(*xs: T.Int) -> T.Int:
 
 def _int_mul(x: T.Int, y: T.Int) -> T.Int:
     if None in (x.lo, x.hi, y.lo, y.hi):
-        return _unknown_int(x, y)
+        return _mul_half_known(x, y)
     corners = [a * b for a in (x.lo, x.hi) for b in (y.lo, y.hi)]
     corners = [c for c in corners if c == c]  # 0 * inf is a run-time error, not a value
     return T.Int(min(corners), max(corners)) if corners else _unknown_int(x, y)
+
+
+def _mul_half_known(x: T.Int, y: T.Int) -> T.Int:
+    """x * y where a bound is unknown (None: finite, but not bounded by anything known, as the
+    upper bound of a size `n` is). The product's bounds follow from the signs, as `_int_add`'s
+    do: `100 * n` is int[100..] just as `n + n` is int[2..]. With a possibly infinite operand,
+    or an unknown bound on both sides of one operand, nothing is known."""
+    if _has_inf(x, y) or (x.lo is None and x.hi is None) or (y.lo is None and y.hi is None):
+        return _unknown_int(x, y)
+    # An unknown bound is an unbounded side: -oo below, +oo above (float infinities only as a
+    # device here; they map back to None). 0 times an unbounded finite value is 0.
+    lo = lambda b: -INF if b is None else b
+    hi = lambda b: INF if b is None else b
+    corners = [0 if 0 in (a, b) else a * b
+               for a in (lo(x.lo), hi(x.hi)) for b in (lo(y.lo), hi(y.hi))]
+    low, high = min(corners), max(corners)
+    return T.Int(None if low == -INF else low, None if high == INF else high)
 
 
 def _int_floordiv(x: T.Int, y: T.Int) -> T.Int:

@@ -43,7 +43,7 @@ REFUSED = {
     ("language.md", "arith"): ("mlp-unsupported", "frac"),
     # d: node[int[0..inf]] has no bound on its finite values
     ("language.md", "infinities"): ("not-exact", "reaches unbounded"),
-    ("language.md", "p@450"): ("unsupported", "both +inf and -inf"),
+    ("language.md", "p@451"): ("unsupported", "both +inf and -inf"),
     ("language.md", "aggs"): ("unsupported", "'only'"),
     ("language.md", "slow_reach"): ("class", "declared NC2"),
     ("language.md", "avg_in"): ("unsupported", "frac"),

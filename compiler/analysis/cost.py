@@ -139,6 +139,16 @@ def mlp_local_layers(op: ir.Local, static) -> int:
     return 1
 
 
+def flat_fold(op: ir.Fold) -> bool:
+    """Whether a `scan`/`reduce` is one unbounded fan-in gate per result rather than a tree:
+    `or` (`and`) of Booleans is the threshold Σx ≥ 1 (Σx ≥ len), which a threshold circuit, and
+    the MLP target with one ridge per result, computes at depth 1 whatever the length. Every
+    other operator stays the tree it is written as (`min`/`max` fold numbers, where one ReLU
+    layer does not give the k-ary extremum). The MLP target builds exactly the folds this says
+    are flat."""
+    return not isinstance(op.op, ir.Function) and op.op in ("or", "and")
+
+
 def mlp_masked(op: ir.Aggregate, static) -> bool:
     """An aggregation whose body and condition are both computed: each term is a gate first."""
     return (op.body is not None and op.body not in static
@@ -166,7 +176,9 @@ def _mlp_layers(op, static) -> sympy.Expr:
                 return ONE if op.body in static else sympy.Integer(2)
             return masked + clog2(op.reduced.size)  # min / max: a tree
         case ir.Fold():
-            return ZERO if op.op == "+" else clog2(op.arg.domain[0].size)
+            if op.op == "+":
+                return ZERO
+            return ONE if flat_fold(op) else clog2(op.arg.domain[0].size)
     return ZERO
 
 
@@ -295,6 +307,10 @@ class _Region:
                 self.threshold_spans.append(op.span)
         applications = length * levels if op.kind == "scan" else length
         self.work += applications * op_work
+        if flat_fold(op):
+            # one unbounded fan-in gate (an AND / OR, or a threshold) per result: threshold
+            # depth 1; bounded fan-in gates still need the tree
+            return _M(layers + levels, bounded + levels * op_bounded, materialized + 1)
         return _M(layers + levels, bounded + levels * op_bounded,
                   materialized + levels * op_threshold)
 

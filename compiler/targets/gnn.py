@@ -321,7 +321,7 @@ class _Builder:
             raise _unsupported(span, "a sum of values that may be infinite")
         if op.agg in ("min", "argmin") and body_kind == "ninf" or \
                 op.agg in ("max", "argmax") and body_kind == "pinf":
-            raise _unsupported(span, f"{op.agg} of values that may be the opposite infinity")
+            raise _unsupported(span, _opposite_infinity(op, body_kind))
         if op.agg in ("min", "max") and head["kind"] not in ("pinf", "ninf", "int", "index"):
             raise _unsupported(span, f"{op.agg} into a {head['kind']} value")
         body_dom = _dom(op.body_domain)
@@ -376,6 +376,22 @@ def _max_id(program: ir.Program) -> int:
     walk(program.ops)
     walk(program.results)
     return best
+
+
+def _opposite_infinity(op: ir.Aggregate, body_kind: str) -> str:
+    """Why a min (max) over values that may be -inf (+inf) is refused, in terms a user can act
+    on: one value carries one infinity flag, and an empty min (max) already needs +inf (-inf).
+    A value of unknown bounds (plain `int`) is encoded as possibly -inf, which users rarely
+    mean: say so, and how to give it bounds."""
+    t = op.body.type.elem if isinstance(op.body.type, T.Field) else op.body.type
+    other, empty = ("-inf", "+inf") if body_kind == "ninf" else ("+inf", "-inf")
+    why = (f"{op.agg} over values that may be {other} (their type is {t}), but an empty "
+           f"{op.agg} gives {empty} and a value here carries only one kind of infinity")
+    if isinstance(t, T.Int) and t.lo is None and t.hi is None:
+        why += ("; a value of unknown bounds counts as possibly -inf: give it bounds, e.g. "
+                "build it from bounded values (a literal, n, n + n, 100 * n) or clamp it with "
+                "min/max")
+    return why
 
 
 def _channels(value, kind: str) -> list[int]:

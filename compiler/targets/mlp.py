@@ -38,7 +38,7 @@ import numpy as np
 from compiler import gadgets as G
 from compiler import ir
 from compiler.analysis import analyse
-from compiler.analysis.cost import mlp_affine_local, mlp_masked
+from compiler.analysis.cost import flat_fold, mlp_affine_local, mlp_masked
 from compiler.analysis.ranges import value_ranges
 from compiler.lower import lower
 from dsl import ast as A
@@ -714,6 +714,8 @@ class _Builder:
 
     def fold(self, op: ir.Fold) -> np.ndarray:
         xs = list(self.get(op.arg))
+        if flat_fold(op):
+            return self.flat_fold(op, xs)
         combine = self.combiner(op)
         if op.kind == "reduce":
             level = xs
@@ -738,6 +740,29 @@ class _Builder:
         out = np.empty((n,), object)
         for i, v in enumerate(vals):
             out[i] = v
+        return out
+
+    def flat_fold(self, op: ir.Fold, xs: list[Form]) -> np.ndarray:
+        """`or`/`and` of Booleans as one threshold gate per result,
+        whatever the length: OR is Σx ≥ 1, AND is Σx ≥ len (`cost.flat_fold` says which folds
+        are built so; the analysis counts each as one layer)."""
+        if not xs:
+            raise _unsupported(op.span, "reduce over nothing")
+        either = op.op
+
+        def gate(prefix: list[Form]) -> Form:
+            s = lin([(1, x) for x in prefix])
+            need = 1 if either == "or" else len(prefix)
+            if s.is_const:
+                return const(int(s.c >= need))
+            return self.gate(("atleast", need), lambda: G.ridge(
+                lambda v: int(v >= need), (1,), [s.range], self.act), [s], op.span)
+
+        if op.kind == "reduce":
+            return np.array(gate(xs), object)
+        out = np.empty((len(xs),), object)
+        for i in range(len(xs)):
+            out[i] = gate(xs[:i + 1])
         return out
 
     def combiner(self, op: ir.Fold):

@@ -1,0 +1,117 @@
+"""The analysis' `layers` is the depth of the network the compiler builds (issue 12): for every
+stdlib, examples/ and docs program that compiles, per target, the formula evaluated at the
+compile sizes equals the depth read back from the weight file's architecture.
+
+- mlp: `architecture["natural_depth"]`, the layers the circuit needs before it is padded to
+  `depth` (a padded network would hide an analysis that overestimates); loop-free programs must
+  match it exactly, programs with loops may overlap iterations and need no more.
+- gnn: the communication rounds of the file's instruction list, walked as the runtime runs it
+  (an aggregation or a gather is one round, a loop `count` times its body's, at least one a
+  weight-tied iteration), plus the input block.
+- transformer: not compared here; its block counts differ (see docs/analysis.md).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler import ir
+from compiler.analysis import analyse
+from compiler.driver import Source, build_checked
+from dsl.checker import check_source
+from dsl.diagnostics import NclError
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAPH_SIZES = {"n": 5, "m": 7}
+K = 6
+
+
+def _stdlib():
+    paths = sorted((ROOT / "stdlib").glob("*/*.ncl")) + sorted(ROOT.glob("examples/**/*.ncl"))
+    for path in paths:
+        text = path.read_text()
+        for c in check_source(text, str(path)):
+            yield pytest.param(text, c, id=str(path.relative_to(ROOT)))
+
+
+def _docs():
+    from test_docs import EXAMPLES
+    for ex in EXAMPLES:
+        try:
+            progs = check_source(ex.source, "example.ncl")
+        except NclError:
+            continue
+        for c in progs:
+            yield pytest.param(ex.source, c, id=f"{ex.id}:{c.program.name}")
+
+
+PROGRAMS = [p for p in list(_stdlib()) + list(_docs())
+            if p.values[1].family in ("bits", "graph")]
+
+
+def _formula(text: str, sizes: dict) -> int:
+    # read with the weight file's own closed grammar, as the runtime reads it
+    from compiler.formula import eval_int
+    return eval_int(text, sizes)
+
+
+def gnn_rounds(code: list[dict], sizes: dict) -> tuple[dict, int]:
+    """(value id -> round it is ready in, the latest round) of a gnn instruction list."""
+    ready: dict = {}
+
+    def at(v):
+        return ready.get(v, 0)
+
+    def walk(code, ready):
+        for ins in code:
+            op = ins["op"]
+            if op == "loop":
+                inner: dict = {}
+                # an iteration is costed from zero: every value it reads is ready at its start
+                walk(ins["body"], inner)
+                per = max([inner.get(c["next"], 0) for c in ins["carried"]] + [0])
+                per = max(1, per) if ins["body"] else 0
+                count = _formula(ins["count"], sizes)
+                start = max([ready.get(c["init"], 0) for c in ins["carried"]
+                             if c.get("init") is not None] + [0])
+                for c in ins["carried"]:
+                    ready[c["out"]] = start + count * per
+                continue
+            args = [ins[k] for k in ("arg", "table", "index", "body", "cond", "elem")
+                    if isinstance(ins.get(k), int)] + list(ins.get("args") or [])
+            base = max([ready.get(a, 0) for a in args] + [0])
+            ready[ins["out"]] = base + (1 if op in ("aggregate", "gather") else 0)
+    walk(code, ready)
+    return ready, max(ready.values(), default=0)
+
+
+@pytest.mark.parametrize("text,checked", PROGRAMS)
+def test_layers_equal_the_compiled_depth(text, checked):
+    sizes = {x: K for x in checked.size_vars if x not in ("n", "m")}
+    try:
+        artifact, meta, _ = build_checked(Source("p.ncl", text.encode(), text), checked,
+                                          sizes=sizes)
+    except NclError:
+        pytest.skip("the target refuses this program (tests/test_docs_compile.py lists why)")
+    layers = analyse(checked).layers
+    arch = artifact.architecture
+    if checked.family == "bits":
+        want = ir.evaluate(layers, sizes)
+        assert arch["depth"] == want
+        loops = any(isinstance(op, ir.Loop) for op in ir_ops(checked))
+        if loops:
+            assert arch["natural_depth"] <= want
+        else:
+            assert arch["natural_depth"] == want, (arch["natural_depth"], layers)
+    else:
+        at = {**GRAPH_SIZES, **sizes}
+        ready, _ = gnn_rounds(arch["program"], at)
+        outs = [e["value"] for e in artifact.encodings["outputs"]]
+        compiled = 1 + max([ready.get(v, 0) for v in outs] + [0])
+        assert compiled == ir.evaluate(layers, at), (compiled, layers)
+
+
+def ir_ops(checked):
+    from compiler.lower import lower
+    return lower(checked).ops
