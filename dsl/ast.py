@@ -5,6 +5,7 @@ program, wherever the text stood (this is what `parse(pretty(ast)) == ast` relie
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -351,3 +352,14 @@ class Module:
     @property
     def defs(self) -> tuple[Def, ...]:
         return tuple(i for i in self.items if isinstance(i, Def))
+
+
+def walk(node):
+    """Every AST node in `node` (a node or a tuple of nodes), itself included; spans excluded."""
+    if isinstance(node, tuple):
+        for x in node:
+            yield from walk(x)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, (Span, type)):
+        yield node
+        for f in dataclasses.fields(node):
+            yield from walk(getattr(node, f.name))

@@ -120,7 +120,7 @@ def reads_outside(checked: CheckedProgram, sizes: dict[str, int]) -> list[Diagno
                 continue
             if axis.kind in ("node", "pos") and "n" in sizes:
                 size, at = sizes["n"], f"n = {sizes['n']}"
-            elif axis.kind == "range" and all(x.id in sizes for x in _walk(axis.size)
+            elif axis.kind == "range" and all(x.id in sizes for x in A.walk(axis.size)
                                               if isinstance(x, A.Name)):
                 size = eval_size(axis.size, sizes)
                 at = ", ".join(f"{k} = {v}" for k, v in sorted(sizes.items()))
@@ -224,17 +224,6 @@ def _always_evaluated(node):
         case _:
             for f in dataclasses.fields(node):
                 yield from _always_evaluated(getattr(node, f.name))
-
-
-def _walk(node):
-    """Every AST node in `node` (a node or a tuple of nodes), itself included."""
-    if isinstance(node, tuple):
-        for x in node:
-            yield from _walk(x)
-    elif dataclasses.is_dataclass(node) and not isinstance(node, A.Span):
-        yield node
-        for f in dataclasses.fields(node):
-            yield from _walk(getattr(node, f.name))
 
 
 # ---------------------------------------------------------------- interval arithmetic
@@ -526,9 +515,9 @@ def _log2(x: T.Int, rounding: str) -> T.Int:
 def _size_vars_of(texpr) -> list[str]:
     """Names used in the sizes of `bits[...]` / `vec[..., ...]` in a type expression."""
     names = []
-    for node in _walk(texpr):
+    for node in A.walk(texpr):
         if isinstance(node, (A.BitsType, A.VecType)):
-            names += [n.id for n in _walk(node.size) if isinstance(n, A.Name)]
+            names += [n.id for n in A.walk(node.size) if isinstance(n, A.Name)]
     return names
 
 
@@ -584,7 +573,7 @@ class _ModuleChecker:
         self.def_results[d.name] = ch.type_of_syntax(d.result, "def-result")
 
     def check_recursion(self):
-        calls = {name: [c for c in _walk(d.body) if isinstance(c, A.Call) and c.func in self.defs]
+        calls = {name: [c for c in A.walk(d.body) if isinstance(c, A.Call) and c.func in self.defs]
                  for name, d in self.defs.items()}
         reach: dict[str, set[str]] = {}
         for name in self.defs:
@@ -728,13 +717,13 @@ class _ModuleChecker:
             self.err(p.class_span, "unknown-class",
                      f"unknown class '{p.declared_class}'; expected AC0, TC0, NC1, NC2, …, or NC"
                      + did_you_mean(p.declared_class, CLASSES))
-        ch.assigned_names = {s.target for s in _walk(p.body)
+        ch.assigned_names = {s.target for s in A.walk(p.body)
                              if isinstance(s, (A.Assign, A.IndexedAssign))}
         ch.block(p.body, top=True)
         result_names: tuple[str, ...] = ()
         ret = p.body[-1] if p.body and isinstance(p.body[-1], A.Return) else None
         if ret is None:
-            if not any(isinstance(s, A.Return) for s in _walk(p.body)):
+            if not any(isinstance(s, A.Return) for s in A.walk(p.body)):
                 self.err(p.name_span, "missing-return",
                          f"program '{p.name}' does not end with a return")
         else:
@@ -1479,7 +1468,7 @@ class _Checker:
         bad = self.bad_size(e)
         if bad is not None:
             return ERR
-        for node in _walk(e):
+        for node in A.walk(e):
             self.types[id(node)] = _size_value(node, self.sizes)
         return self.types[id(e)]
 

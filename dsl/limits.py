@@ -91,23 +91,13 @@ def widths(checked, sizes: dict[str, int]):
     each size variable, and each constant or computed width of a `bits[…]` / `vec[…, …]`."""
     out = []
     for texpr in [p.type for p in checked.program.params] + list(checked.program.results):
-        for node in _walk(texpr):
+        for node in A.walk(texpr):
             if isinstance(node, (A.BitsType, A.VecType)):
                 try:
                     out.append((node.span, eval_size(node.size, sizes)))
                 except Exception:  # noqa: BLE001 - a size left open is reported elsewhere
                     pass
     return out
-
-
-def _walk(node):
-    if isinstance(node, tuple):
-        for x in node:
-            yield from _walk(x)
-    elif dataclasses.is_dataclass(node) and not isinstance(node, A.Span):
-        yield node
-        for f in dataclasses.fields(node):
-            yield from _walk(getattr(node, f.name))
 
 
 def largest_unrolled(stmts, sizes: dict[str, int]) -> tuple[A.Repeat, int] | None:
