@@ -11,6 +11,12 @@ start..stop-1 of the feature vector. `kind` says how an element is a number:
 | `int`   | `np.float64`       | the integer            |
 | `index` | `np.int64`         | the index, -1 for none |
 | `bits`  | a bit of `bits[k]` | 0 or 1                 |
+| `ninf`  | an int or `-inf`   | two channels (f, v): v where the flag f is 1, -inf where it is 0 |
+| `pinf`  | an int or `inf`    | the same, +inf where f is 0 |
+
+A flagged kind (`ninf`, `pinf`: an output only, a conditional max / min that may select nothing)
+takes two channels per element, element-major: element e's flag is channel start + 2e, its value
+start + 2e + 1, as the gnn target lays them out.
 
 Outputs are decoded without rounding. A network that computes its program exactly produces exact
 0/1 and integers; anything else is kept as the raw float (a float64 array where the program's
@@ -33,7 +39,13 @@ import numpy as np
 from dsl.diagnostics import Diagnostic, NclError
 from dsl.values import Instance
 
-KINDS = ("bool", "int", "index", "bits")
+KINDS = ("bool", "int", "index", "bits", "ninf", "pinf")
+FLAGGED = ("ninf", "pinf")
+
+
+def _per(kind) -> int:
+    """Channels per element."""
+    return 2 if kind in FLAGGED else 1
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,12 @@ def slots(items: list[dict], side: str, width: int) -> tuple[list[Slot], list[st
             problems.append(f"{where} must have 'channels': [start, stop]")
             continue
         start, stop = channels
-        if stop - start != math.prod(shape):
-            problems.append(f"{where} has shape {shape} ({math.prod(shape)} elements) but "
+        if side == "inputs" and kind in FLAGGED:
+            problems.append(f"{where} has kind {kind!r}, which only an output may have")
+            continue
+        if stop - start != _per(kind) * math.prod(shape):
+            per = f", {_per(kind)} channels each" if _per(kind) > 1 else ""
+            problems.append(f"{where} has shape {shape} ({math.prod(shape)} elements{per}) but "
                             f"channels [{start}, {stop}] ({stop - start})")
             continue
         if stop > width:
@@ -111,7 +127,7 @@ def decode_outputs(y: np.ndarray, outputs: list[Slot],
     for row in y:
         values = {}
         for s in outputs:
-            raw = row[s.start:s.stop].reshape(s.shape)
+            raw = row[s.start:s.stop].reshape(s.shape + ((2,) if s.kind in FLAGGED else ()))
             values[s.name] = nearest(raw, s.kind, s.type) if readout == "nearest" \
                 else _decode(raw, s.kind)
         result.append(values)
@@ -129,6 +145,9 @@ def nearest(raw: np.ndarray, kind: str, type_text: str = "", n: int | None = Non
     raw = np.asarray(raw, dtype=np.float64)
     if kind in ("bool", "bits"):
         return raw > 0.5
+    if kind in FLAGGED:  # channels (f, v) on the last axis
+        v = nearest(raw[..., 1], "int", type_text)
+        return np.where(raw[..., 0] > 0.5, v, -np.inf if kind == "ninf" else np.inf)
     match = _INT_RANGE.search(type_text) if kind == "int" else None
     lo = float(match.group(1)) if match else (-1.0 if kind == "index" else -np.inf)
     hi = float(match.group(2)) if match else (n - 1.0 if kind == "index" and n else np.inf)
@@ -144,6 +163,10 @@ def _decode(raw: np.ndarray, kind: str) -> np.ndarray:
         return raw.astype(np.bool_) if np.isin(raw, (0.0, 1.0)).all() else raw
     if kind == "int":
         return raw  # the interpreter's form of an int is float64 already
+    if kind in FLAGGED:  # a flag off 0/1 gives NaN, so that a comparison fails visibly
+        f, v = raw[..., 0], raw[..., 1]
+        inf = -np.inf if kind == "ninf" else np.inf
+        return np.where(np.isin(f, (0.0, 1.0)), np.where(f == 1.0, v, inf), np.nan)
     exact = np.isfinite(raw).all() and (raw == np.round(raw)).all() and (raw >= -1).all()
     return raw.astype(np.int64) if exact else raw
 
@@ -161,6 +184,10 @@ def inexact(outputs: dict[str, np.ndarray], slots_: list[Slot]) -> list[str]:
         elif s.kind == "int":
             bad = ~(np.isfinite(v) & (v == np.round(v)))
             want = "an integer"
+        elif s.kind in FLAGGED:
+            inf = -np.inf if s.kind == "ninf" else np.inf
+            bad = ~((np.isfinite(v) & (v == np.round(v))) | (v == inf))
+            want = f"an integer or {'-' if s.kind == 'ninf' else ''}inf"
         else:
             if v.dtype == np.int64:
                 continue
