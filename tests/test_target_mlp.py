@@ -418,3 +418,74 @@ def test_property_test_draws_inputs_wider_than_hypothesis_lists(tmp_path):
     compile_checked(src, c, out, sizes={"k": 40_000})
     result = test_program(c, str(out), {"k": 40_000}, examples=5, seed=1)
     assert result.ok and result.examples >= 2
+
+
+# issue 12: a conditional max / min over range(k) may select nothing, which gives -inf / inf; the
+# network outputs a flag ("some element is selected") and the value, kind ninf / pinf, decoded
+# as -inf / inf where the flag is 0. An oracle: plain Python over the set bits' indices.
+COND_EXTREMA = {
+    "max": ("program p(x: bits[k]) -> int { return max(i for i in range(k) if x[i]) }",
+            lambda xs, ys: max((i for i, b in enumerate(xs) if b), default=-math.inf), "ninf"),
+    "min": ("program p(x: bits[k]) -> int { return min(i for i in range(k) if x[i]) }",
+            lambda xs, ys: min((i for i, b in enumerate(xs) if b), default=math.inf), "pinf"),
+    "max_body": ("program p(x: bits[k], y: bits[k]) -> int { "
+                 "return max((k if y[i] else 0) + i for i in range(k) if x[i]) }",
+                 lambda xs, ys: max(((len(xs) if ys[i] else 0) + i
+                                     for i, b in enumerate(xs) if b), default=-math.inf), "ninf"),
+    "min_body": ("program p(x: bits[k], y: bits[k]) -> int { "
+                 "return min((k if y[i] else 0) - i for i in range(k) if x[i] and not y[i]) }",
+                 lambda xs, ys: min((-i for i, b in enumerate(xs) if b and not ys[i]),
+                                    default=math.inf), "pinf"),
+}
+
+
+def decoded(art, X: np.ndarray) -> list[dict]:
+    from compiler.runtime.encoding import decode_outputs, slots
+    width = art.architecture["layers"][-1]["out"]
+    outs, problems = slots(art.encodings["outputs"], "outputs", width)
+    assert not problems, problems
+    return decode_outputs(forward(art, X).astype(np.float64), outs)
+
+
+@pytest.mark.parametrize("k", range(1, 7))
+@pytest.mark.parametrize("what", sorted(COND_EXTREMA))
+@pytest.mark.parametrize("act", ["relu", "step"])
+def test_conditional_extremum_over_range_exhaustively(what, k, act):
+    text, oracle, kind = COND_EXTREMA[what]
+    (c,) = check_source(text, "cond.ncl")
+    art = compile_mlp(c, {"k": k}, act)
+    (e,) = art.encodings["outputs"]
+    assert e["kind"] == kind and e["channels"] == [0, 2]
+    two = len(art.encodings["inputs"]) == 2
+    rows = [(xs, ys) for xs in itertools.product((0, 1), repeat=k)
+            for ys in (itertools.product((0, 1), repeat=k) if two else [(0,) * k])]
+    X = np.array([list(xs) + (list(ys) if two else []) for xs, ys in rows], np.float32)
+    for (xs, ys), got in zip(rows, decoded(art, X)):
+        want = oracle(xs, ys)
+        assert float(got["result"]) == want, (what, k, act, xs, ys, got, want)
+        values = {"x": np.array(xs, bool)} | ({"y": np.array(ys, bool)} if two else {})
+        assert float(interpreter.run(c, Instance({"k": k}, values))["result"]) == want
+
+
+def test_conditional_max_per_element_and_beside_another_result():
+    text = ("program p(x: bits[k]) -> (vec[int, k], int) {\n"
+            "    m[i] = max(j for j in range(k) if x[j] and j <= i)\n"
+            "    return m, min(i for i in range(k) if x[i])\n}\n")
+    (c,) = check_source(text, "vec.ncl")
+    k = 5
+    art = compile_mlp(c, {"k": k}, "relu")
+    first, second = art.encodings["outputs"]
+    assert (first["kind"], first["channels"]) == ("ninf", [0, 2 * k])
+    assert (second["kind"], second["channels"]) == ("pinf", [2 * k, 2 * k + 2])
+    X = np.array([[(v >> i) & 1 for i in range(k)] for v in range(2 ** k)], np.float32)
+    for xs, got in zip(X, decoded(art, X)):
+        set_bits = [i for i in range(k) if xs[i]]
+        assert list(got["m"]) == [max((j for j in set_bits if j <= i), default=-math.inf)
+                                  for i in range(k)]
+        assert float(got[second["name"]]) == min(set_bits, default=math.inf)
+
+
+def test_a_conditional_max_used_in_another_value_is_refused_where_written():
+    err = refusal("program p(x: bits[k]) -> int {\n"
+                  "    return max(i for i in range(k) if x[i]) + 1\n}\n", {"k": 4})
+    assert "2:12" in str(err) and "an empty selection gives -inf" in str(err), str(err)

@@ -64,6 +64,19 @@ MAX_NEURONS = 1 << 17
 MAX_PARAMETERS = 1 << 27
 
 
+@dataclass(frozen=True)
+class Flagged:
+    """A result that may be infinite: flag f (1: finite) and value v, two output channels
+    (encoding kind `ninf` for a max, `pinf` for a min)."""
+    agg: str
+    flag: Form
+    value: Form
+
+    @property
+    def kind(self) -> str:
+        return "ninf" if self.agg == "max" else "pinf"
+
+
 @dataclass
 class MLPArtifact:
     tensors: dict[str, np.ndarray]
@@ -386,10 +399,15 @@ class _Builder:
             t = T.from_syntax(texpr)
             kind = T.scalar_kind(t)
             flat = [vals[idx] for idx in np.ndindex(*vals.shape)]
+            flagged = [f for f in flat if isinstance(f, Flagged)]
+            if flagged:  # (f, v) per element; `only_a_result` made every element one
+                kind = flagged[0].kind
+                flat = [x for f in flat for x in (f.flag, f.value)]
+            elif isinstance(t, T.Field) and t.bits:
+                kind = "bits"
             outputs += flat
             self.out_enc.append({
-                "name": name, "type": pretty_type(texpr),
-                "kind": "bits" if isinstance(t, T.Field) and t.bits else kind,
+                "name": name, "type": pretty_type(texpr), "kind": kind,
                 "shape": list(vals.shape), "channels": [begin, begin + len(flat)]})
             self.output_kinds.append(self.out_enc[-1]["kind"])
             begin += len(flat)
@@ -623,10 +641,9 @@ class _Builder:
             return self.gate(("atleast", need), lambda: G.ridge(lambda v: int(v >= need), (1,),
                                                                 [s.range], self.act), [s], span)
         if agg in ("min", "max"):
-            if any(not (c.is_const and c.c) for c in cond) or not cond:
-                raise _unsupported(span, f"{agg} over a condition or over nothing: an empty "
-                                         f"selection gives inf")
-            return self.extremum_tree(agg, body, span)
+            if all(c.is_const and c.c for c in cond) and cond:
+                return self.extremum_tree(agg, body, span)
+            return self.flagged_extremum(op, body, cond)
         if agg in ("argmin", "argmax"):
             return self.arg(op, body, cond, elem)
         if agg == "only":
@@ -636,6 +653,54 @@ class _Builder:
                      for b, c in zip(body, cond)], NONE)
             return clip(f, min([NONE] + [b.lo for b in body]), max([NONE] + [b.hi for b in body]))
         raise _unsupported(span, f"'{agg}' (a frac: float networks are exact on integers only)")
+
+    def flagged_extremum(self, op, body, cond) -> "Flagged":
+        """A `max` (`min`) that may select nothing, whose empty selection is -inf (inf): the
+        pair (f, v), f = [some element is selected] (one threshold gate, Σc ≥ 1) and v the
+        extremum where f = 1 (where f = 0, v is a finite filler the decoding ignores). Only a
+        program result may be such a value: no network value here holds an infinity, so a
+        computation on it is refused (`Flagged` is no `Form`).
+
+        v: each term is b if c else the bodies' least (greatest) value (affine for a constant
+        body, `max(i for i in range(k) if x[i])`; one select gate for a computed one), then the
+        extremum tree, the layers `analysis.cost` counts for it (masked + ceil(log2 k)); the flag
+        gate is ready after one. (For constant bodies one layer would do: with the candidate
+        values u1 < u2 < ..., v = Σ (u_t - u_{t-1}) [some element of value >= u_t is
+        selected]; the analysis would have to count it so first.)"""
+        agg, span = op.agg, op.span
+        if not self.only_a_result(op.out):
+            raise _unsupported(span, f"'{agg}' over a condition that may select nothing as "
+                                     f"part of another value: an empty selection gives "
+                                     f"{'-inf' if agg == 'max' else 'inf'}, which its networks "
+                                     f"carry only as a program's result (return it as is)")
+        live = [(b, c) for b, c in zip(body, cond) if not (c.is_const and not c.c)]
+        flag = self.any_of([c for _, c in live], span)
+        if not live:
+            return Flagged(agg, flag, const(0))
+        filler = min(b.lo for b, _ in live) if agg == "max" else max(b.hi for b, _ in live)
+        masked = [self.masked(b, c, filler, span) for b, c in live]
+        return Flagged(agg, flag, self.extremum_tree(agg, masked, span))
+
+    def any_of(self, bits: list[Form], span) -> Form:
+        """[some of the Booleans `bits` holds]: a constant, a single bit, or one gate."""
+        if any(b.is_const and b.c for b in bits):
+            return const(1)
+        live = [b for b in bits if not b.is_const]
+        if not live:
+            return const(0)
+        if len(live) == 1:
+            return live[0]
+        s = lin([(1, b) for b in live])
+        return self.gate(("atleast", 1), lambda: G.ridge(lambda v: int(v >= 1), (1,),
+                                                         [s.range], self.act), [s], span)
+
+    def only_a_result(self, v: ir.Value) -> bool:
+        """Whether `v` is computed at the program's top level and read by nothing but the
+        program's results."""
+        top = {out for op in self.program.ops for out in ir.outputs(op)}
+        if v not in top:
+            return False
+        return not any(v in ir.operands(op) for op in ir.walk(self.program.ops))
 
     def masked(self, b: Form, c: Form, zero: int, span) -> Form:
         """b where c holds, else `zero`."""
