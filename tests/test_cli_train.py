@@ -81,6 +81,17 @@ def test_bits_programs_train_at_a_size(tmp_path, capsys):
     assert ERROR.search(capsys.readouterr().err)
 
 
+def test_a_flagged_mlp_output_trains_from_its_compiled_init_exactly(tmp_path, capsys):
+    # a conditional max is -inf on an empty selection: two channels (flag, value) per element
+    path = tmp_path / "top.ncl"
+    path.write_text("program top(x: bits[k]) -> int {\n"
+                    "    return max(i for i in range(k) if x[i])\n}\n")
+    out = tmp_path / "top.safetensors"
+    assert cli.main(["train", str(path), "-o", str(out), "--size", "k=4", "--init", "compiled",
+                     "--noise", "0", "--steps", "1", "--lr", "1e-6", "--examples", "16"]) == 0
+    assert "train accuracy 100.0% exact" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args,message", [
     (["--train-sizes", "5..2"], "--train-sizes"),
     (["--train-sizes", "x"], "--train-sizes"),

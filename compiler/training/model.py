@@ -356,7 +356,9 @@ def _mlp_forward(tr: Trainable, instances, hidden: bool) -> Forward:
     states: dict[str, list] = {}
     with _hooks(tr, states, hidden):
         y = net.module(x)
-    raw = {s.name: y[:, s.start:s.stop].reshape(-1, 1) for s in net.outputs}
+    # a flagged output (pinf, ninf) is two channels per element, flag then value, as on the gnn
+    raw = {s.name: y[:, s.start:s.stop].reshape(-1, 2 if s.kind in ("pinf", "ninf") else 1)
+           for s in net.outputs}
     outputs = decode_outputs(y.detach().to(torch.float64).numpy(), net.outputs, "nearest")
     return Forward(raw, outputs, None, None, _cat(states) if hidden else None)
 
