@@ -191,3 +191,18 @@ def test_transformer_layers_count_each_trip(name, n):
     assert ir.evaluate(layers, {"n": n}) == transformer_blocks_run(arch, {"n": n}), layers
     if name != "shift 1":
         assert "n" in map(str, layers.free_symbols)
+
+
+def test_check_target_transformer_reports_the_blocks():
+    # `nclang check --target transformer` prints the block count beside `layers`, and --json
+    # holds it with the length it was planned at
+    import json
+    from tests.cli_inprocess import cli
+    prog = ROOT / "stdlib/seq/dyck1.ncl"
+    status, out, err = cli("check", "--target", "transformer", "--size", "n=8", prog)
+    assert status == 0, err
+    assert "layers:     3" in out and "blocks:     6 (the transformer's, compiled for n = 8)" in out
+    status, out, _ = cli("check", "--json", "--target", "transformer", prog)
+    assert json.loads(out)["programs"][0]["transformer_blocks"] == {"blocks": "6", "n": 4}
+    status, out, _ = cli("check", prog)
+    assert "blocks:" not in out
