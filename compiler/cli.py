@@ -193,10 +193,15 @@ def _cmd_check(ctx: _Context) -> int:
         from compiler.driver import Source, target_refusals
         source = Source(file, text.encode("utf-8"), text)
         sizes = _sizes(ctx)
-        for c in checked:
+        for c, summary in zip(checked, summaries):
             found = target_refusals(source, c, args.target, sizes)
             # the analysis' own errors are already listed; compile would repeat them
             diagnostics += [d for d in found if d not in diagnostics]
+            if args.target == "transformer" and c.family == "seq" and not found:
+                try:
+                    summary["transformer_blocks"] = _transformer_blocks(c, sizes)
+                except NclError:  # a size-dependent refusal at a size the user left open
+                    pass
     status = EXIT_USER if any(d.severity == "error" for d in diagnostics) else EXIT_OK
     if args.json:
         for s, a in zip(summaries, analyses):
@@ -214,6 +219,9 @@ def _cmd_check(ctx: _Context) -> int:
         print(f"  results:    {results}")
         for line in a["analysis"].summary_lines():
             print(f"  {line}")
+        if "transformer_blocks" in s:
+            tb = s["transformer_blocks"]
+            print(f"  blocks:     {tb['blocks']} (the transformer's, compiled for n = {tb['n']})")
         print(f"  values:     {a['ranges'].summary()}")
         if args.ir:
             print("  ir:")
@@ -221,6 +229,16 @@ def _cmd_check(ctx: _Context) -> int:
     if diagnostics:
         sys.stderr.write(_render(ctx, diagnostics) + "\n")
     return status
+
+
+def _transformer_blocks(checked, sizes: dict[str, int]) -> dict:
+    """The blocks the transformer runs (its own block plan, docs/analysis.md), at the maximum
+    length that `check --target` compiled at."""
+    from compiler import ir
+    from compiler.analysis import transformer_layers
+    from compiler.driver import CHECK_SIZE
+    n = sizes.get("n", CHECK_SIZE)
+    return {"blocks": ir.format_size(transformer_layers(checked, n)), "n": n}
 
 
 def _print_json(doc) -> None:

@@ -8,7 +8,11 @@ compile sizes equals the depth read back from the weight file's architecture.
 - gnn: the communication rounds of the file's instruction list, walked as the runtime runs it
   (an aggregation or a gather is one round, a loop `count` times its body's, at least one a
   weight-tied iteration), plus the input block.
-- transformer: not compared here; its block counts differ (see docs/analysis.md).
+- transformer: `compiler.analysis.transformer_layers` (the target's own block plan, a formula in
+  n) against the blocks the runtime runs, read from the file: `depth`, plus each loop's block
+  range once more per extra trip (its `count` read with the file's formula grammar). The
+  target-independent `layers` differs from it (docs/analysis.md says how); every stdlib and docs
+  sequence program that compiles is compared, at two maximum lengths.
 """
 from __future__ import annotations
 
@@ -46,8 +50,9 @@ def _docs():
             yield pytest.param(ex.source, c, id=f"{ex.id}:{c.program.name}")
 
 
-PROGRAMS = [p for p in list(_stdlib()) + list(_docs())
-            if p.values[1].family in ("bits", "graph")]
+ALL = list(_stdlib()) + list(_docs())
+PROGRAMS = [p for p in ALL if p.values[1].family in ("bits", "graph")]
+SEQ = [p for p in ALL if p.values[1].family == "seq"]
 
 
 def _formula(text: str, sizes: dict) -> int:
@@ -115,3 +120,89 @@ def test_layers_equal_the_compiled_depth(text, checked):
 def ir_ops(checked):
     from compiler.lower import lower
     return lower(checked).ops
+
+
+def transformer_blocks_run(arch: dict, sizes: dict) -> int:
+    """The blocks the transformer runtime runs at the file's maximum length: a loop's range of
+    blocks `count` times (compiler/runtime/transformer.py), every other block once."""
+    total = arch["depth"]
+    for lp in arch["loops"]:
+        first, last = lp["blocks"]
+        total += (last - first + 1) * (_formula(lp["count"], sizes) - 1)
+    return total
+
+
+def test_the_seq_programs_are_all_here():
+    # every stdlib sequence program is compared below, and the docs add some of their own
+    names = {p.values[1].program.name for p in SEQ}
+    stdlib = {path.stem for path in (ROOT / "stdlib" / "seq").glob("*.ncl")}
+    assert stdlib <= names and len(SEQ) > len(stdlib)
+
+
+@pytest.mark.parametrize("n", [3, 8])
+@pytest.mark.parametrize("text,checked", SEQ)
+def test_transformer_layers_equal_the_blocks_run(text, checked, n):
+    from compiler.analysis import transformer_layers
+    try:
+        artifact, meta, _ = build_checked(Source("p.ncl", text.encode(), text), checked,
+                                          sizes={"n": n})
+    except NclError:
+        pytest.skip("the target refuses this program (tests/test_docs_compile.py lists why)")
+    layers = transformer_layers(checked, n)
+    assert set(map(str, layers.free_symbols)) <= {"n"}
+    ran = transformer_blocks_run(artifact.architecture, {"n": n})
+    assert ir.evaluate(layers, {"n": n}) == ran, (ran, layers)
+
+
+# no stdlib or docs sequence program has a repeat: these (from tests/test_target_transformer.py)
+# check that a loop's body blocks count once per trip, with a count growing in n
+REPEATS = {
+    "prefix_count": """program prefix_count(tokens: seq[token]) -> seq[int] {
+    c[i] = 1 if tokens[i] == "a" else 0
+    d = 1
+    repeat ceil(log2(n)) {
+        c[i] = c[i] + (c[i - d] if i >= d else 0)
+        d = 2 * d
+    }
+    return c
+}
+""",
+    **{f"shift {count}": """program shift(tokens: seq[token]) -> seq[int] {
+    c[i] = 1 if tokens[i] == "a" else 0
+    repeat COUNT {
+        c[i] = c[i - 1] if i >= 1 else 0
+    }
+    return c
+}
+""".replace("COUNT", count) for count in ("1", "n", "3 * n")},
+}
+
+
+@pytest.mark.parametrize("n", [1, 5, 8])
+@pytest.mark.parametrize("name", sorted(REPEATS))
+def test_transformer_layers_count_each_trip(name, n):
+    from compiler.analysis import transformer_layers
+    text = REPEATS[name]
+    checked = check_source(text, "p.ncl")[0]
+    artifact, _, _ = build_checked(Source("p.ncl", text.encode(), text), checked, sizes={"n": n})
+    arch = artifact.architecture
+    assert arch["loops"]
+    layers = transformer_layers(checked, n)
+    assert ir.evaluate(layers, {"n": n}) == transformer_blocks_run(arch, {"n": n}), layers
+    if name != "shift 1":
+        assert "n" in map(str, layers.free_symbols)
+
+
+def test_check_target_transformer_reports_the_blocks():
+    # `nclang check --target transformer` prints the block count beside `layers`, and --json
+    # holds it with the length it was planned at
+    import json
+    from tests.cli_inprocess import cli
+    prog = ROOT / "stdlib/seq/dyck1.ncl"
+    status, out, err = cli("check", "--target", "transformer", "--size", "n=8", prog)
+    assert status == 0, err
+    assert "layers:     3" in out and "blocks:     6 (the transformer's, compiled for n = 8)" in out
+    status, out, _ = cli("check", "--json", "--target", "transformer", prog)
+    assert json.loads(out)["programs"][0]["transformer_blocks"] == {"blocks": "6", "n": 4}
+    status, out, _ = cli("check", prog)
+    assert "blocks:" not in out

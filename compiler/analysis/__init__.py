@@ -93,6 +93,19 @@ def analyse(checked, source: str | None = None, program: ir.Program | None = Non
         diagnostics=tuple(diagnostics), size_variable=str(size_variable(checked.family)))
 
 
+def transformer_layers(checked, n: int) -> sympy.Expr:
+    """The transformer's layers for a sequence program compiled for lengths up to n: the blocks
+    its network runs, a formula in `n` (a repeat's body counted `count` times). It comes from the
+    target's own block plan (`compiler.targets.transformer.block_count`: the tasks and the
+    residual allocator's schedule, no weights, no self-check; numpy only), so the two cannot
+    drift apart. `layers` above is the target-independent model (1 + communication rounds); the
+    transformer adds rounds of its own (counting the rows to learn n, a `mean` as two heads) and
+    MLP-only blocks (query and key features, decoders feeding another MLP), see
+    docs/analysis.md. Raises the target's NclError where the target refuses the program."""
+    from ..targets.transformer import block_count  # lazy: the analysis itself needs no numpy
+    return block_count(checked, n)
+
+
 def _declared(p: A.Program, found: str) -> list[Diagnostic]:
     declared = p.declared_class
     if declared is None or declared == found:

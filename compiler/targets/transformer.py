@@ -46,6 +46,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy
 
 from compiler import gadgets as G
 from compiler import ir
@@ -280,13 +281,37 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise NclError.at(p.name_span, "bad-size", f"size n must be a positive integer, got {n!r}")
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
-    b = _Builder(checked, _folds_as_attention(lower(checked)), n, dtype, vocab)
-    b.run()
+    b = _plan(checked, n, dtype, vocab)
     art = b.artifact()
     if self_check:
         from .verify import verify_transformer
         verify_transformer(checked, art, n, dtype, [lp["expr"] for lp in b.loops], vocab)
     return art
+
+
+def _plan(checked, n: int, dtype: str, vocab: tuple[str, ...]) -> "_Builder":
+    """The program's tasks (heads and MLP gadgets) at maximum length n, before assembly: the one
+    plan that both `compile_transformer` and `block_count` read."""
+    b = _Builder(checked, _folds_as_attention(lower(checked)), n, dtype, vocab)
+    b.run()
+    return b
+
+
+def block_count(checked, n: int, dtype: str = "float32",
+                vocab: tuple[str, ...] | None = None):
+    """The blocks the compiled network runs at maximum length n, as a formula in `n`: the
+    blocks the residual allocator schedules the plan's tasks into, with every repeat's body
+    range counted `count` times (the runtime runs it that often). The analysis reports this as
+    the transformer's layers (`compiler.analysis.transformer_layers`); it builds no weight file
+    and runs no self-check. Raises the target's NclError where the target refuses."""
+    vocab = tuple(vocab) if vocab else default_vocabulary(checked)
+    b = _plan(checked, n, dtype, vocab)
+    layout = b.layout()
+    total = sympy.Integer(len(layout.blocks))
+    for lp in b.loops:
+        first, last = lp["blocks"]
+        total += (last - first + 1) * (lp["expr"] - 1)
+    return sympy.expand(total)
 
 
 def default_vocabulary(checked) -> tuple[str, ...]:
@@ -1194,9 +1219,15 @@ class _Builder:
 
     # ---- assembly
 
+    def layout(self):
+        """The residual allocator's schedule of the tasks into blocks (computed once)."""
+        if getattr(self, "_layout", None) is None:
+            embed = [self.bos, self.real, self.one, self.pos] + [e["slot"] for e in self.in_enc]
+            self._layout = allocate(self.slots, self.tasks, embed, self.loops)
+        return self._layout
+
     def artifact(self) -> TransformerArtifact:
-        embed_slots = [self.bos, self.real, self.one, self.pos] + [e["slot"] for e in self.in_enc]
-        layout = allocate(self.slots, self.tasks, embed_slots, self.loops)
+        layout = self.layout()
         d = layout.width
         N, V = self.n, None
         tensors: dict[str, np.ndarray] = {}
