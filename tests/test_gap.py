@@ -335,3 +335,13 @@ def test_pointer_outputs_are_labelled_and_scored_per_node():
     path = stdlib.path("graph/bfs")
     assert "pointers" not in scored(select_program(check_source(path.read_text(), str(path)),
                                                    None, str(path)))
+
+
+def test_gap_runs_on_two_loops_in_sequence():
+    # bellman_ford_pred carries dist in its first loop and pred, reached in its second: the
+    # per-round comparison has no variable common to every round and says so (it used to fail
+    # on a missing key); the rest of the report, pointer label included, is there
+    doc = gap(stdlib.path("graph/bellman_ford_pred"), dataclasses.replace(TINY, seeds=1),
+              progress=False)
+    assert "skipped" in doc["faithfulness"] and doc["scored"]["pointers"] == ["pred"]
+    assert doc["behaviour"]["compiled"]
