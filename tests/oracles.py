@@ -81,6 +81,43 @@ def bellman_ford(inp: dict) -> dict:
     return {"dist": [_num(x) for x in rows.min(axis=0)]}
 
 
+def bellman_ford_pred(inp: dict) -> dict:
+    # distances by networkx's multi-source Dijkstra (weights are non-negative; a repeated edge
+    # keeps its least weight); then, in plain Python, the hop count h[v] = fewest edges on a
+    # shortest path (a breadth-first pass over the tight edges dist[u] + w = dist[v] from the
+    # sources), and pred[v] = the smallest u with a tight edge u -> v and h[u] = h[v] - 1
+    n = inp["n"]
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    for (u, v), w in zip(inp.get("edges", []), inp["w"]):
+        if not g.has_edge(u, v) or w < g[u][v]["weight"]:
+            g.add_edge(u, v, weight=w)
+    sources = _sources(inp)
+    dist = nx.multi_source_dijkstra_path_length(g, sources) if sources else {}
+    tight = {v: sorted(u for u in g.predecessors(v)
+                       if u in dist and dist[u] + g[u][v]["weight"] == dist.get(v))
+             for v in range(n)}
+    hops = {s: 0 for s in sources}
+    frontier = list(sources)
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in g.successors(u):
+                if v not in hops and u in tight[v]:
+                    hops[v] = hops[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    pred = []
+    for v in range(n):
+        if v not in dist:
+            pred.append(None)
+        elif hops[v] == 0:
+            pred.append(v)
+        else:
+            pred.append(min(u for u in tight[v] if hops.get(u) == hops[v] - 1))
+    return {"dist": [dist.get(v, INF) for v in range(n)], "pred": pred}
+
+
 def connected_components(inp: dict) -> dict:
     label = [0] * inp["n"]
     for comp in nx.weakly_connected_components(_digraph(inp)):

@@ -312,3 +312,36 @@ def test_sweep_draws_no_reference_line_without_a_published_figure(tmp_path):
     doc = examples_sweep(stdlib.path("bits/permute"), config, [2], sizes={"k": 2},
                          out_dir=tmp_path, progress=False)
     assert "reference_count" not in doc and "4·k" not in (tmp_path / "gap.md").read_text()
+
+
+def test_pointer_outputs_are_labelled_and_scored_per_node():
+    # CLRS-30 scores a predecessor pointer per node: the per-output accuracy of a node[node]
+    # output is that score, and `scored` says which outputs are pointers
+    from compiler.training.scoring import scored
+    from dsl.checker import check_source, select_program
+    path = stdlib.path("graph/bellman_ford_pred")
+    checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
+    doc = scored(checked)
+    assert doc["pointers"] == ["pred"] and "CLRS" in doc["pointer_accuracy"]
+    assert [o.get("pointer", False) for o in doc["outputs"]] == [False, True]
+    assert "`pred`" in doc["note"]
+    md = "\n".join(report._md_scored(doc, {}, {}, ""))
+    assert "Pointer outputs" in md and "`pred`" in md
+    expected = [{"dist": np.array([0.0, 2.0, np.inf]), "pred": np.array([0, 0, -1])}]
+    got = [{"dist": np.array([0.0, 2.0, np.inf]), "pred": np.array([0, 1, -1])}]
+    s = score(("dist", "pred"), expected, got)
+    assert s["outputs"]["pred"] == pytest.approx(2 / 3, abs=1e-6) and s["exact_match"] == 0.0
+    # a program without pointers keeps the old note and lists none
+    path = stdlib.path("graph/bfs")
+    assert "pointers" not in scored(select_program(check_source(path.read_text(), str(path)),
+                                                   None, str(path)))
+
+
+def test_gap_runs_on_two_loops_in_sequence():
+    # bellman_ford_pred carries dist in its first loop and pred, reached in its second: the
+    # per-round comparison has no variable common to every round and says so (it used to fail
+    # on a missing key); the rest of the report, pointer label included, is there
+    doc = gap(stdlib.path("graph/bellman_ford_pred"), dataclasses.replace(TINY, seeds=1),
+              progress=False)
+    assert "skipped" in doc["faithfulness"] and doc["scored"]["pointers"] == ["pred"]
+    assert doc["behaviour"]["compiled"]

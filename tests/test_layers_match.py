@@ -68,6 +68,19 @@ def gnn_rounds(code: list[dict], sizes: dict) -> tuple[dict, int]:
     def at(v):
         return ready.get(v, 0)
 
+    def args_of(ins):
+        return [ins[k] for k in ("arg", "table", "index", "body", "cond", "elem")
+                if isinstance(ins.get(k), int)] + list(ins.get("args") or [])
+
+    def refs(code):
+        out = set()
+        for ins in code:
+            if ins["op"] == "loop":
+                out |= refs(ins["body"])
+            else:
+                out |= set(args_of(ins))
+        return out
+
     def walk(code, ready):
         for ins in code:
             op = ins["op"]
@@ -80,11 +93,13 @@ def gnn_rounds(code: list[dict], sizes: dict) -> tuple[dict, int]:
                 count = _formula(ins["count"], sizes)
                 start = max([ready.get(c["init"], 0) for c in ins["carried"]
                              if c.get("init") is not None] + [0])
+                # ... and a value from before the loop that the body reads (bellman_ford_pred's
+                # second loop reads the first loop's distances) must be ready before it starts
+                start = max([start] + [ready[a] for a in refs(ins["body"]) if a in ready])
                 for c in ins["carried"]:
                     ready[c["out"]] = start + count * per
                 continue
-            args = [ins[k] for k in ("arg", "table", "index", "body", "cond", "elem")
-                    if isinstance(ins.get(k), int)] + list(ins.get("args") or [])
+            args = args_of(ins)
             base = max([ready.get(a, 0) for a in args] + [0])
             ready[ins["out"]] = base + (1 if op in ("aggregate", "gather") else 0)
     walk(code, ready)

@@ -14,6 +14,7 @@ CASES = {
     "graph/bfs_distance": (S.sources_input(), O.bfs_distance),
     "graph/bfs_parent": (S.sources_input(), O.bfs_parent),
     "graph/bellman_ford": (S.weighted_sources_input(), O.bellman_ford),
+    "graph/bellman_ford_pred": (S.weighted_sources_input(), O.bellman_ford_pred),
     "graph/connected_components": (S.graph_input(), O.connected_components),
     "graph/closure": (S.graph_input(max_n=12), O.closure),
     "graph/apsp": (S.weighted_graph_input(max_n=12), O.apsp),

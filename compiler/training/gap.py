@@ -205,7 +205,10 @@ def _state_accuracy(trace, ref_trace) -> tuple[list[float], list[float], list[st
     names = None
     for t, rt in zip(trace, ref_trace):
         if t and rt:
-            common = [k for k in t[0] if k in rt[0]]
+            # the variables carried in every round of both traces: a program with two loops in
+            # sequence (bellman_ford_pred) carries different ones in each, and the rounds of
+            # the two need not line up, so those are left out
+            common = [k for k in t[0] if all(k in x for x in t) and all(k in x for x in rt)]
             names = common if names is None else [k for k in names if k in common]
     names = names or []
     per, exact = [], []
@@ -515,6 +518,10 @@ def _faithfulness(subject, compiled, trained, instances, point) -> dict:
     if comp_trace is None:
         return {"skipped": "this network family reports no per-round state"}
     per, exact, names = _state_accuracy(comp_trace, ref_traces)
+    if not names:
+        return {"skipped": "no variable is carried in every round (the program has loops in "
+                           "sequence, each carrying its own): there is no per-round state to "
+                           "compare round by round"}
     doc = {"n": point.n, "examples": len(instances), "variables": names,
            "compiled": {"per_element": per, "exact_match": exact}, "seeds": []}
     for seed, tr in trained:

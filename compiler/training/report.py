@@ -237,6 +237,9 @@ def _md_scored(s, doc, images, prefix):
         return None
     rows = [[f"`{o['name']}`", f"`{o['type']}`", o["element"], o["how"]] for o in s["outputs"]]
     lines = _table(["output", "type", "one element is", "compared"], rows)
+    if s.get("pointers"):
+        lines += ["", "- **Pointer outputs** ("
+                  + ", ".join(f"`{p}`" for p in s["pointers"]) + "): " + s["pointer_accuracy"]]
     lines += [f"- **Per-element accuracy**: {s['per_element']}",
               f"- **Exact match**: {s['exact_match']}",
               f"- **Trained networks** are decoded as `Trainable.predict` does: {s['decoding']}"]
