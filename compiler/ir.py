@@ -12,6 +12,7 @@ points of a domain. Everything else (`Local`, `Broadcast`, constants) is pointwi
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Iterator, Union
@@ -597,3 +598,23 @@ def format_ir(program: Program) -> str:
         lines += _fmt_op(op, "    ")
     lines.append("    return " + ", ".join(f"{name} = {v}" for name, v in program.results))
     return "\n".join(lines) + "\n"
+
+
+def max_value_id(program: "Program") -> int:
+    """The largest value id in `program` (0 if none): a pass that adds values numbers them
+    above it."""
+    best = 0
+
+    def walk(x):
+        nonlocal best
+        if isinstance(x, Value):
+            best = max(best, x.id)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+    walk(program.ops)
+    walk(program.results)
+    return best

@@ -139,7 +139,7 @@ class _Builder:
         self.out_enc: list[dict] = []
         self.blocks: dict = {}
         self.defs: dict[int, object] = {}  # value id -> the IR op defining it
-        self.next_id = _max_id(program) + 1  # fresh values of expanded ops
+        self.next_id = ir.max_value_id(program) + 1  # fresh values of expanded ops
 
     def kind(self, v: ir.Value, span) -> str:
         try:
@@ -356,26 +356,6 @@ class _Builder:
         self.stages.append({"op": name, "role": where, "domain": _dom(out.domain),
                             "layers": layers})
         return k
-
-
-def _max_id(program: ir.Program) -> int:
-    """The largest value id in the program."""
-    import dataclasses
-    best = 0
-
-    def walk(x):
-        nonlocal best
-        if isinstance(x, ir.Value):
-            best = max(best, x.id)
-        elif isinstance(x, (list, tuple)):
-            for y in x:
-                walk(y)
-        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-    walk(program.ops)
-    walk(program.results)
-    return best
 
 
 def _opposite_infinity(op: ir.Aggregate, body_kind: str) -> str:

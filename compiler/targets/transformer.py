@@ -190,21 +190,7 @@ _FOLD_AGG = {"max": "max", "min": "min", "+": "sum", "or": "any", "and": "all"}
 
 
 def _folds_as_attention(program: ir.Program) -> ir.Program:
-    best = 0
-
-    def walk(x):
-        nonlocal best
-        if isinstance(x, ir.Value):
-            best = max(best, x.id)
-        elif isinstance(x, (list, tuple)):
-            for y in x:
-                walk(y)
-        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-    walk(program.ops)
-    walk(program.results)
-    ids = itertools.count(best + 1)
+    ids = itertools.count(ir.max_value_id(program) + 1)
 
     def val(domain, t):
         return ir.Value(next(ids), tuple(domain), t)
