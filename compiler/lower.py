@@ -478,5 +478,5 @@ def _prune(ops: tuple[ir.Op, ...], live: set[ir.Value]) -> tuple[ir.Op, ...]:
 
 
 def lower(checked) -> ir.Program:
-    """The IR of one checked program."""
-    return _Lowerer(checked).program()
+    """The IR of one checked program, verified (`ir.verify`: an `ir.IRError` is a bug here)."""
+    return ir.verify(_Lowerer(checked).program())

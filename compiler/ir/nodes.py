@@ -1,11 +1,13 @@
-"""The typed dataflow IR that the analyses read and the three targets lower from.
+"""The IR's nodes: axes and domains, SSA values, the ops, programs, and the traversals every
+pass uses (`operands`, `outputs`, `walk`, `free_values`, `static_values`).
 
 A program is a sequence of ops; each op defines one or more `Value`s. A value is a scalar per
 point of its *domain*, a tuple of axes (`()` is a global scalar, `(node,)` a node field,
 `(node, node)` a pair field, `(node, node, node)` the triples of a triplet aggregation). Domains
 are positional: an op says explicitly, axis by axis, how its operands' axes line up with its own,
-so no op depends on names. Every op's meaning is fixed by its docstring alone; the reference
-interpreter remains the judge of what a program computes.
+so no op depends on names. Every op's meaning is fixed by its docstring alone (and executably by
+`nclang.compiler.ir.evaluation`); the reference interpreter remains the judge of what a program
+computes.
 
 Communication is explicit: only `EdgeGather`, `Gather`, `Aggregate` and `Fold` move data between
 points of a domain. Everything else (`Local`, `Broadcast`, constants) is pointwise or wiring.
@@ -18,154 +20,11 @@ from dataclasses import dataclass
 from typing import Iterator, Union
 
 import sympy
-from sympy.printing.str import StrPrinter
 
 from nclang.dsl import ast as A
 from nclang.dsl import types as T
 
-# Size variables: nodes or positions, edges, bit width. sympy tells symbols apart by their
-# assumptions as well as their names, so every module takes them from `size_symbol`: two
-# definitions of `m` would be two different variables that print alike.
-SIZE_SYMBOLS: dict[str, sympy.Symbol] = {
-    "n": sympy.Symbol("n", integer=True, positive=True),
-    # a graph may have no edges
-    "m": sympy.Symbol("m", integer=True, nonnegative=True),
-    "k": sympy.Symbol("k", integer=True, positive=True),
-}
-
-
-def size_symbol(name: str) -> sympy.Symbol:
-    """The sympy symbol of size variable `name`: an integer, at least 1 except `m`, which is at
-    least 0. Other names (a bit width `w` in `bits[w]`) are positive integers."""
-    if name in SIZE_SYMBOLS:
-        return SIZE_SYMBOLS[name]
-    return _OTHER_SIZES.setdefault(name, sympy.Symbol(name, integer=True, positive=True))
-
-
-_OTHER_SIZES: dict[str, sympy.Symbol] = {}
-
-
-N, M, K = size_symbol("n"), size_symbol("m"), size_symbol("k")
-
-
-class log2(sympy.Function):  # noqa: N801 - printed as the language writes it
-    """`log2(x)`, kept symbolic so that formulas print as the language writes them."""
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_Integer and x > 0 and int(x) & (int(x) - 1) == 0:
-            return sympy.Integer(int(x).bit_length() - 1)
-        return None
-
-    def _eval_rewrite_as_log(self, x, **kwargs):
-        return sympy.log(x) / sympy.log(2)
-
-    def _eval_is_nonnegative(self):
-        x = self.args[0]
-        if x.is_positive and x.is_integer:
-            return True
-        return None
-
-    def _eval_is_real(self):
-        return self.args[0].is_positive
-
-
-class _Printer(StrPrinter):
-    def _print_ceiling(self, expr):
-        return f"ceil({self._print(expr.args[0])})"
-
-    def _print_floor(self, expr):
-        return f"floor({self._print(expr.args[0])})"
-
-
-def format_size(expr) -> str:
-    """A size or cost formula in the language's own notation (`ceil(log2(n))`)."""
-    return _Printer().doprint(sympy.sympify(expr))
-
-
-def evaluate(expr, sizes: dict[str, int]) -> float:
-    """The numeric value of a formula at concrete sizes (floats: used to compare formulas)."""
-    values = {size_symbol(name): float(v) for name, v in sizes.items()}
-    return _eval(sympy.sympify(expr), values)
-
-
-def _eval(e, values: dict) -> float:
-    if e.is_Number:
-        return float(e)
-    if e.is_Symbol:
-        return values[e]
-    args = [_eval(a, values) for a in e.args]
-    if e.is_Add:
-        return math.fsum(args)
-    if e.is_Mul:
-        return math.prod(args)
-    if e.is_Pow:
-        return args[0] ** args[1]
-    if isinstance(e, log2):
-        # a tree over fewer than one leaf (range(k - 1) at k = 1) has no depth: log2 of a size
-        # below 1 counts as 0 rather than a math domain error
-        return math.log2(args[0]) if args[0] >= 1 else 0.0
-    if isinstance(e, sympy.log):
-        return math.log(args[0])
-    if isinstance(e, sympy.ceiling):
-        return float(math.ceil(args[0] - 1e-9))
-    if isinstance(e, sympy.floor):
-        return float(math.floor(args[0] + 1e-9))
-    if isinstance(e, sympy.Max):
-        return max(args)
-    if isinstance(e, sympy.Min):
-        return min(args)
-    raise TypeError(f"cannot evaluate {e}")
-
-
-def size_formula(expr: A.Expr, log=None) -> sympy.Expr:
-    """The sympy formula of a size expression (the checker has already validated it). `log`
-    builds `log2(x)`: by default the printable `log2` function; the range analysis passes sympy's
-    real logarithm, which it can solve with."""
-    log = log or log2
-    match expr:
-        case A.IntLit(value=v):
-            return sympy.Integer(v)
-        case A.Name(id=name):
-            return size_symbol(name)
-        case A.Neg(operand=x):
-            return -size_formula(x, log)
-        case A.BinOp(op=op, left=left, right=right):
-            a, b = size_formula(left, log), size_formula(right, log)
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
-            if op == "//":
-                return sympy.floor(a / b)
-        case A.Call(func="log2", args=(x,)):
-            return log(size_formula(x, log))
-        case A.Call(func="ceil", args=(x,)):
-            return sympy.ceiling(size_formula(x, log))
-        case A.Call(func="floor", args=(x,)):
-            return sympy.floor(size_formula(x, log))
-    raise ValueError(f"not a size expression: {expr!r}")
-
-
-def is_size_expr(expr: A.Expr, sizes: frozenset[str]) -> bool:
-    """Whether `expr` is built from integers and the names in `sizes` only. `sizes` is the
-    program's own size variables less every name a variable or binder shadows there: a local `m`
-    of a sequence program is a variable, not the edge count of a graph it does not have."""
-    match expr:
-        case A.IntLit():
-            return True
-        case A.Name(id=name):
-            return name in sizes
-        case A.Neg(operand=x):
-            return is_size_expr(x, sizes)
-        case A.BinOp(op=op, left=left, right=right) if op in ("+", "-", "*", "//"):
-            return is_size_expr(left, sizes) and is_size_expr(right, sizes)
-        case A.Call(func="log2" | "ceil" | "floor", args=(x,)):
-            return is_size_expr(x, sizes)
-    return False
-
+from .sizes import M, N, format_size, size_formula
 
 # ---------------------------------------------------------------- values and domains
 
@@ -516,88 +375,6 @@ def _static_loop(loop: Loop, static: set[Value]) -> None:
         candidates = keep
 
 
-# ---------------------------------------------------------------- printing
-
-def _scalar_type(t) -> str:
-    return str(t)
-
-
-def _fmt_value(v: Value) -> str:
-    dom = format_domain(v.domain) if v.domain else "()"
-    return f"%{v.id}: {dom} {_scalar_type(v.type)}"
-
-
-def _fmt_const(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
-
-
-def _fmt_op(op: Op, indent: str) -> list[str]:
-    match op:
-        case Input(out=out, name=name, role=role):
-            what = "adjacency" if role == "adjacency" else f"input {name}"
-            return [f"{indent}{_fmt_value(out)} = {what}"]
-        case Const(out=out, value=value):
-            return [f"{indent}{_fmt_value(out)} = const {_fmt_const(value)}"]
-        case Size(out=out, expr=expr):
-            return [f"{indent}{_fmt_value(out)} = size {format_size(expr)}"]
-        case Iota(out=out):
-            return [f"{indent}{_fmt_value(out)} = index"]
-        case Local(out=out, op=name, args=args):
-            return [f"{indent}{_fmt_value(out)} = {name} {', '.join(map(str, args))}"]
-        case Broadcast(out=out, arg=arg, axes=axes):
-            return [f"{indent}{_fmt_value(out)} = broadcast {arg} axes {list(axes)}"]
-        case EdgeGather(out=out, arg=arg, axes=axes, endpoints=ends):
-            reads = ", ".join(f"{e}(#{a})" if e else f"#{a}" for a, e in zip(axes, ends))
-            return [f"{indent}{_fmt_value(out)} = edge_gather {arg} [{reads}]"]
-        case Gather(out=out, table=table, index=index, static=static):
-            kind = "reindex" if static else "pointer_gather"
-            return [f"{indent}{_fmt_value(out)} = {kind} {table}[{', '.join(map(str, index))}]"]
-        case Aggregate(out=out):
-            parts = [f"{op.agg}", f"over #{op.axis} {op.reduced}"]
-            if op.group:
-                parts.append(f"at {op.group}")
-            for label, v in (("body", op.body), ("if", op.cond), ("elem", op.elem)):
-                if v is not None:
-                    parts.append(f"{label} {v}")
-            return [f"{indent}{_fmt_value(out)} = {op.kind}_aggregate {' '.join(parts)}"]
-        case Fold(out=out, kind=kind, op=fop, arg=arg):
-            if isinstance(fop, Function):
-                lines = [f"{indent}{_fmt_value(out)} = {kind} {fop.name}({fop.params[0]}, "
-                         f"{fop.params[1]}) {arg} {{"]
-                for inner in fop.body:
-                    lines += _fmt_op(inner, indent + "    ")
-                return lines + [f"{indent}    yield {fop.result}", f"{indent}}}"]
-            return [f"{indent}{_fmt_value(out)} = {kind} {fop} {arg}"]
-        case Loop():
-            until = " until stable" if op.until_stable else ""
-            carried = ", ".join(
-                f"{c.name}: {c.param if c.param else '_'} = {c.init if c.init else '_'}"
-                for c in op.carried)
-            lines = [f"{indent}loop {format_size(op.count)}{until} ({carried}) {{"]
-            for inner in op.body:
-                lines += _fmt_op(inner, indent + "    ")
-            lines.append(f"{indent}    next "
-                         + ", ".join(f"{c.name} = {c.next}" for c in op.carried))
-            outs = ", ".join(_fmt_value(c.out) for c in op.carried)
-            return lines + [f"{indent}}} -> {outs}"]
-    raise TypeError(f"not an op: {op!r}")
-
-
-def format_ir(program: Program) -> str:
-    """A readable listing, one op per line: `%id: (domain) type = op operands`."""
-    lines = [f"program {program.name} ({program.family})"]
-    for op in program.ops:
-        lines += _fmt_op(op, "    ")
-    lines.append("    return " + ", ".join(f"{name} = {v}" for name, v in program.results))
-    return "\n".join(lines) + "\n"
 
 
 def max_value_id(program: "Program") -> int:
