@@ -247,7 +247,7 @@ def _run_with_loop(layout, embed, loop, inside, carried, trips: int) -> None:
         it = runs[b] if first <= b <= last else None
         after = b > last
 
-        def tag(s):
+        def tag(s, it=it, after=after):
             if id(s) in carried:
                 return (s.name, trips - 1 if after else (it - 1 if it is not None else -1))
             return (s.name, it if id(s) in inside else None)

@@ -7,13 +7,15 @@ analyses and the three targets).
 - `printing`: the IR as text (`format_ir`);
 - `verify`: the structural invariants (`verify`, raising `IRError`);
 - `evaluation`: the IR run with numpy on one input, independent of the interpreter and of every
-  target.
+  target;
+- `scalar`: each pointwise op on exact integers and tokens, the table the targets tabulate
+  gadgets from (`ir.scalar.apply`).
 
 Everything is re-exported here: passes write `from nclang.compiler import ir` and `ir.Loop`.
 """
 from __future__ import annotations
 
-from . import evaluation
+from . import evaluation, scalar
 from .nodes import (AGGREGATORS, COMMUNICATION, COMPARISONS, EDGE, FOLD_BUILTINS, IDENTITY,
                     LOCAL_OPS, NODE, POS, Aggregate, Axis, Broadcast, Carried, Const, Domain,
                     EdgeGather, Fold, Function, Gather, Input, Iota, Local, Loop, Op, Program,
@@ -42,7 +44,8 @@ __all__ = [
     "Aggregate", "Axis", "Broadcast", "Carried", "Const", "Domain", "EdgeGather", "Fold",
     "Function", "Gather", "IRError", "Input", "Iota", "Local", "Loop", "Op", "Program", "Size",
     "Value",
-    "axis_from_type", "domain_size", "evaluate", "format_domain", "format_ir", "format_op",
-    "format_size", "free_values", "is_size_expr", "log2", "max_value_id", "operands", "outputs",
-    "size_formula", "size_symbol", "size_value", "static_values", "verify", "walk",
+    "axis_from_type", "domain_size", "evaluate", "evaluation", "format_domain", "format_ir",
+    "format_op", "format_size", "free_values", "is_size_expr", "log2", "max_value_id",
+    "operands", "outputs", "scalar", "size_formula", "size_symbol", "size_value",
+    "static_values", "verify", "walk",
 ]
