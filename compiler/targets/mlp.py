@@ -38,7 +38,8 @@ import numpy as np
 from compiler import gadgets as G
 from compiler import ir
 from compiler.analysis import analyse
-from compiler.analysis.cost import flat_fold, mlp_affine_local, mlp_masked
+from compiler.analysis.cost import (extremum_fold, flat_extremum, flat_fold, mlp_affine_local,
+                                    mlp_masked)
 from compiler.analysis.ranges import value_ranges
 from compiler.lower import lower
 from dsl import ast as A
@@ -538,6 +539,36 @@ class _Builder:
             leaves = nxt
         return leaves[0]
 
+    def extremum_flat(self, name: str, xs: list[Form], span) -> Form:
+        """min/max of many values at constant depth (`cost.extremum_layers`): x_i wins iff it
+        beats every other (strictly those before it, ties to the first): one layer of pairwise
+        comparison ridges, one AND gate per candidate, then the winner's value, a select per
+        candidate summed (exactly one wins)."""
+        sign = 1 if name == "max" else -1
+        consts = [x.c for x in xs if x.is_const]
+        leaves = [x for x in xs if not x.is_const]
+        if consts:
+            leaves.append(const(max(consts) if name == "max" else min(consts)))
+        if len(leaves) == 1:
+            return leaves[0]
+        terms = []
+        for i, xi in enumerate(leaves):
+            us = [self.beats(sign, 0 if i < j else 1, xi, xj, const(1), span)
+                  for j, xj in enumerate(leaves) if j != i]
+            if any(u.is_const and not u.c for u in us):
+                continue
+            live = [u for u in us if not u.is_const]
+            if not live:
+                h = const(1)
+            else:
+                s = lin([(1, u) for u in live])
+                need = len(live)
+                h = self.gate(("atleast", need), lambda: G.ridge(
+                    lambda v: int(v >= need), (1,), [s.range], self.act), [s], span)
+            terms.append(self.masked(xi, h, 0, span))
+        lo, hi = min(x.lo for x in leaves), max(x.hi for x in leaves)
+        return clip(lin([(1, t) for t in terms]), lo, hi)
+
     # ---- gathers
 
     def gather(self, op: ir.Gather) -> np.ndarray:
@@ -642,6 +673,8 @@ class _Builder:
                                                                 [s.range], self.act), [s], span)
         if agg in ("min", "max"):
             if all(c.is_const and c.c for c in cond) and cond:
+                if extremum_fold(op) and flat_extremum(len(body)):
+                    return self.extremum_flat(agg, body, span)
                 return self.extremum_tree(agg, body, span)
             return self.flagged_extremum(op, body, cond)
         if agg in ("argmin", "argmax"):
@@ -781,6 +814,8 @@ class _Builder:
         xs = list(self.get(op.arg))
         if flat_fold(op):
             return self.flat_fold(op, xs)
+        if extremum_fold(op) and flat_extremum(len(xs)):
+            return np.array(self.extremum_flat(op.op, xs, op.span), object)
         combine = self.combiner(op)
         if op.kind == "reduce":
             level = xs
