@@ -88,9 +88,12 @@ class MLPArtifact:
 # ---------------------------------------------------------------- entry point
 
 def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
-                dtype: str = "float32", self_check: bool = True) -> MLPArtifact:
+                dtype: str = "float32", self_check: bool = True,
+                all_refusals: bool = False) -> MLPArtifact:
     """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be);
-    with `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
+    with `self_check`, first run on the boundary inputs against the interpreter (`verify`).
+    With `all_refusals` (`nclang check --target mlp`), every construct it cannot compute is
+    reported in one NclError, not just the first."""
     p = checked.program
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -113,10 +116,13 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
     if channels > MAX_NEURONS:
         raise _too_large(checked, TooLargeError("input channels", channels, MAX_NEURONS), sizes)
     builder = _Builder(checked, program, sizes, activation)
+    builder.refusals = [] if all_refusals else None
     try:
         outputs = builder.run()
     except TooLargeError as err:
         raise _too_large(checked, err, sizes) from None
+    if builder.refusals:
+        raise NclError(builder.refusals)
     final = "id"
     if activation == "step" and all(k in ("bool", "bits") for k in builder.output_kinds):
         final = "step"
@@ -307,6 +313,7 @@ class _Builder:
         self.in_enc: list[dict] = []
         self.out_enc: list[dict] = []
         self.output_kinds: list[str] = []
+        self.refusals: list | None = None  # collecting every refusal instead of the first
 
     # ---- plumbing
 
@@ -380,7 +387,13 @@ class _Builder:
                 prm = params[op.name]
                 shape = self.shape(op.out.domain)
                 kind = T.scalar_kind(op.out.type)
-                lo, hi = self.input_range(op, prm)
+                try:
+                    lo, hi = self.input_range(op, prm)
+                except NclError as err:
+                    if self.refusals is None:
+                        raise
+                    self.refuse(err)
+                    lo, hi = 0, 0
                 vals = np.empty(shape, object)
                 for idx in np.ndindex(*shape):
                     vals[idx] = self.circuit.input(lo, hi)
@@ -425,10 +438,37 @@ class _Builder:
 
     def block(self, ops) -> None:
         for op in ops:
-            if isinstance(op, ir.Loop):
+            if isinstance(op, ir.Loop) and self.refusals is not None:
+                try:
+                    self.loop(op)
+                except NclError as err:
+                    self.refuse(err)
+                    for c in op.carried:
+                        self.env[c.out] = self.stand_in(c.out)
+            elif isinstance(op, ir.Loop):
                 self.loop(op)
-            else:
+            elif self.refusals is None:
                 self.env[op.out] = self.op(op)
+            else:
+                try:
+                    self.env[op.out] = self.op(op)
+                except NclError as err:
+                    self.refuse(err)
+                    self.env[op.out] = self.stand_in(op.out)
+
+    def refuse(self, err: NclError) -> None:
+        """Record a refusal (once per span: a stand-in may be refused again downstream)."""
+        seen = {(d.line, d.col) for d in self.refusals}
+        self.refusals += [d for d in err.diagnostics if (d.line, d.col) not in seen]
+
+    def stand_in(self, v: ir.Value) -> np.ndarray:
+        """A constant of v's type and shape, so that the rest of the program is still tried
+        (nothing is built from it: the refusals are raised at the end)."""
+        shape = self.shape(v.domain)
+        out = np.empty(shape, object)
+        for idx in np.ndindex(*shape):
+            out[idx] = self.fill(v.type)
+        return out
 
     def loop(self, loop: ir.Loop) -> None:
         count = max(self.size(loop.count), 0)
