@@ -294,9 +294,10 @@ def block_count(checked, n: int, dtype: str = "float32",
                 vocab: tuple[str, ...] | None = None):
     """The blocks the compiled network runs at maximum length n, as a formula in `n`: the
     blocks the residual allocator schedules the plan's tasks into, with every repeat's body
-    range counted `count` times (the runtime runs it that often). The analysis reports this as
-    the transformer's layers (`compiler.analysis.transformer_layers`); it builds no weight file
-    and runs no self-check. Raises the target's NclError where the target refuses."""
+    range counted `count` times (the runtime runs it that often). It builds no weight file and
+    runs no self-check. The analysis derives the same count from the IR on its own
+    (`compiler.analysis.transformer_layers`); tests/test_layers_match.py holds the two, and the
+    compiled files, equal. Raises the target's NclError where the target refuses."""
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
     b = _plan(checked, n, dtype, vocab)
     layout = b.layout()
