@@ -41,7 +41,7 @@ def test_check_target_reports_every_refusal(target, sizes, tmp_path):
     path.write_text(text)
     if target == "transformer" and sizes:
         sizes = ["--size", "n=5"]
-    status, out, err = cli("check", "--target", target, *sizes, path)
+    status, _, err = cli("check", "--target", target, *sizes, path)
     assert status == 1
     found = [(int(m["line"]), int(m["col"])) for m in ERROR.finditer(err)]
     assert found == where, err
