@@ -1,4 +1,4 @@
-"""`nclang train`, run in-process (`compiler.cli.main`): options, errors, and trained files that
+"""`nclang train`, run in-process (`nclang.compiler.cli.main`): options, errors, and trained files that
 `exec`, `test` and `inspect` take like any weight file."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from compiler import cli
-from compiler.weights import read_weights
+from nclang.compiler import cli
+from nclang.compiler.weights import read_weights
 
 BFS = """\
 program bfs(g: graph, source: node[bool]) -> node[bool] {
@@ -128,7 +128,7 @@ def test_hints_train(tmp_path, bfs, capsys):
 
 
 def test_parser_defaults_are_the_train_configs():
-    from compiler.training.train import TrainConfig
+    from nclang.compiler.training.train import TrainConfig
     d, c = cli._TRAIN_DEFAULTS, TrainConfig()
     assert (d.examples, d.steps, d.batch, d.lr, d.weight_decay, d.seed, tuple(d.n_range),
             tuple(d.families)) == (c.examples, c.steps, c.batch, c.lr, c.weight_decay, c.seed,

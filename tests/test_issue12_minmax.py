@@ -10,16 +10,16 @@ import random
 
 import pytest
 
-from compiler import ir
-from compiler.analysis import analyse
-from compiler.analysis.cost import extremum_layers, flat_extremum
-from compiler.driver import Source, build_checked, compile_checked
-from compiler.runtime import load
-from compiler.testing import outputs_agree
-from compiler.testing.boundary import boundary_disagreement
-from dsl.checker import check_source
-from dsl.interpreter import run as interpret
-from dsl.jsonio import decode
+from nclang.compiler import ir
+from nclang.compiler.analysis import analyse
+from nclang.compiler.analysis.cost import extremum_layers, flat_extremum
+from nclang.compiler.driver import Source, build_checked, compile_checked
+from nclang.compiler.runtime import load
+from nclang.compiler.testing import outputs_agree
+from nclang.compiler.testing.boundary import boundary_disagreement
+from nclang.dsl.checker import check_source
+from nclang.dsl.interpreter import run as interpret
+from nclang.dsl.jsonio import decode
 
 PROGRAMS = {
     "reduce": """program r(v: vec[int[-5..9], k]) -> (int, int) {

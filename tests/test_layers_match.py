@@ -8,7 +8,7 @@ compile sizes equals the depth read back from the weight file's architecture.
 - gnn: the communication rounds of the file's instruction list, walked as the runtime runs it
   (an aggregation or a gather is one round, a loop `count` times its body's, at least one a
   weight-tied iteration), plus the input block.
-- transformer: `compiler.analysis.transformer_layers` (derived from the program's IR by the
+- transformer: `nclang.compiler.analysis.transformer_layers` (derived from the program's IR by the
   transformer's per-construct costs, `compiler/analysis/transformer_depth.py`; it never runs the
   target) against the blocks the runtime runs, read from the file: `depth`, plus each loop's
   block range once more per extra trip (its `count` read with the file's formula grammar). The
@@ -24,11 +24,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import ir
-from compiler.analysis import analyse
-from compiler.driver import Source, build_checked
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
+from nclang.compiler import ir
+from nclang.compiler.analysis import analyse
+from nclang.compiler.driver import Source, build_checked
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH_SIZES = {"n": 5, "m": 7}
@@ -61,7 +61,7 @@ SEQ = [p for p in ALL if p.values[1].family == "seq"]
 
 def _formula(text: str, sizes: dict) -> int:
     # read with the weight file's own closed grammar, as the runtime reads it
-    from compiler.formula import eval_int
+    from nclang.compiler.formula import eval_int
     return eval_int(text, sizes)
 
 
@@ -137,7 +137,7 @@ def test_layers_equal_the_compiled_depth(text, checked):
 
 
 def ir_ops(checked):
-    from compiler.lower import lower
+    from nclang.compiler.lower import lower
     return lower(checked).ops
 
 
@@ -161,7 +161,7 @@ def test_the_seq_programs_are_all_here():
 @pytest.mark.parametrize("n", [1, 3, 8])
 @pytest.mark.parametrize("text,checked", SEQ)
 def test_transformer_layers_equal_the_blocks_run(text, checked, n):
-    from compiler.analysis import transformer_layers
+    from nclang.compiler.analysis import transformer_layers
     try:
         artifact, meta, _ = build_checked(Source("p.ncl", text.encode(), text), checked,
                                           sizes={"n": n})
@@ -200,7 +200,7 @@ REPEATS = {
 @pytest.mark.parametrize("n", [1, 5, 8])
 @pytest.mark.parametrize("name", sorted(REPEATS))
 def test_transformer_layers_count_each_trip(name, n):
-    from compiler.analysis import transformer_layers
+    from nclang.compiler.analysis import transformer_layers
     text = REPEATS[name]
     checked = check_source(text, "p.ncl")[0]
     artifact, _, _ = build_checked(Source("p.ncl", text.encode(), text), checked, sizes={"n": n})
@@ -214,8 +214,8 @@ def test_transformer_layers_count_each_trip(name, n):
 
 def test_transformer_layers_do_not_run_the_target(monkeypatch):
     # the analysis is independent of the target: with the target's planner gone it still counts
-    import compiler.targets.transformer as target
-    from compiler.analysis import transformer_layers
+    import nclang.compiler.targets.transformer as target
+    from nclang.compiler.analysis import transformer_layers
 
     def gone(*args, **kwargs):
         raise AssertionError("the analysis ran the transformer target")
@@ -231,8 +231,8 @@ def test_transformer_layers_do_not_run_the_target(monkeypatch):
 def test_transformer_layers_equal_the_plan_on_drawn_programs(data):
     # beyond the stdlib: random sequence and token programs (tests/program_strategies.py); the
     # target's block plan (`block_count`, the allocator's schedule, no weights) is the reference
-    from compiler.analysis import transformer_layers
-    from compiler.targets.transformer import block_count
+    from nclang.compiler.analysis import transformer_layers
+    from nclang.compiler.targets.transformer import block_count
     from program_strategies import FAMILIES
     family = data.draw(st.sampled_from(["seq", "tokens"]), label="family")
     text = data.draw(FAMILIES[family](), label="program")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from dsl import ast as A
-from dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl import ast as A
+from nclang.dsl.diagnostics import Diagnostic, NclError
 
 from .. import ir
 from ..lower import lower

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from dsl.diagnostics import NclError
+from nclang.dsl.diagnostics import NclError
 
 from .data import DEFAULT_FAMILIES, reference, sample_instances
 from .loss import output_loss, trace_loss

@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
-import stdlib
-from compiler.training.data import reference, sample_instances
-from dsl.checker import check_source, select_program
+from nclang import stdlib
+from nclang.compiler.training.data import reference, sample_instances
+from nclang.dsl.checker import check_source, select_program
 
 SEEDS = range(5)
 STEPS = 1000
