@@ -1025,6 +1025,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, NclError):
             sys.stderr.write(_render(ctx, err.diagnostics) + "\n")
             return EXIT_USER
+        from nclang.compiler.extras import missing_extra
+        if isinstance(err, ModuleNotFoundError) and (needs := missing_extra(err)):
+            sys.stderr.write(f"nclang: error: nclang {args.command} needs {needs}\n")
+            return EXIT_USER
         if args.debug:
             import traceback
             traceback.print_exc()

@@ -126,7 +126,9 @@ def target_refusals(source: Source, checked, target: str,
     Sizes the user left open are CHECK_SIZE; then only the target's own refusals (its
     `T-unsupported` diagnostics and a target that does not fit the family) are reported, as
     errors that depend on the sizes (exactness, resource limits) would be about sizes the user
-    never chose. A target stops at its first refusal, so this is one per program."""
+    never chose. The mlp and transformer targets are asked for every refusal (a refused
+    construct is stood in for by a constant of its type and the rest of the program is still
+    tried), in source order; the gnn stops at its first."""
     from nclang.dsl.jsonio import input_sizes
     sizes = dict(sizes or {})
     # the sizes a compile needs: those no input fixes, and a sequence's most positions
@@ -136,20 +138,29 @@ def target_refusals(source: Source, checked, target: str,
     open_sizes = sorted(needed - set(sizes))
     trial = {**sizes, **{x: CHECK_SIZE for x in open_sizes}}
     try:
-        build_checked(source, checked, target, trial)
+        try:
+            build_checked(source, checked, target, trial, all_refusals=True)
+        except NclError:
+            raise
+        except Exception:  # noqa: BLE001 - a stand-in the target could not take
+            # the first refusal is still the compile's own: ask for it alone
+            build_checked(source, checked, target, trial)
     except NclError as err:
+        found = sorted(err.diagnostics, key=lambda d: (d.line, d.col))
         if not open_sizes:
-            return [d for d in err.diagnostics if d.severity == "error"]
+            return [d for d in found if d.severity == "error"]
         # (and a --size the program has no variable for: the user's own option)
         own = (f"{target}-unsupported", "wrong-target", "no-target", "unknown-size")
-        return [d for d in err.diagnostics if d.code in own]
+        return [d for d in found if d.code in own]
     return []
 
 
 def build_checked(source: Source, checked, target: str | None = None,
                   sizes: dict[str, int] | None = None, activation: str = "relu",
-                  dtype: str = "float32", vocab: tuple[str, ...] | None = None):
-    """Everything `compile_checked` does but the write: (artifact, metadata, warnings)."""
+                  dtype: str = "float32", vocab: tuple[str, ...] | None = None,
+                  all_refusals: bool = False):
+    """Everything `compile_checked` does but the write: (artifact, metadata, warnings). With
+    `all_refusals`, the mlp and transformer targets report every construct they refuse."""
     from nclang.compiler.analysis import analyse
     from nclang.compiler.analysis.ranges import value_ranges
     from nclang.compiler.lower import lower
@@ -191,6 +202,8 @@ def build_checked(source: Source, checked, target: str | None = None,
     # intermediates (weighted sums, attention scores), which can exceed the program's values.
     # `vocab` (the transformer's token vocabulary) only where given: other targets take none
     extra = {"vocab": tuple(vocab)} if vocab else {}
+    if all_refusals and target in ("mlp", "transformer"):
+        extra["all_refusals"] = True
     artifact = _target(target)(checked, sizes, activation, dtype, **extra)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)

@@ -8,17 +8,21 @@ compile sizes equals the depth read back from the weight file's architecture.
 - gnn: the communication rounds of the file's instruction list, walked as the runtime runs it
   (an aggregation or a gather is one round, a loop `count` times its body's, at least one a
   weight-tied iteration), plus the input block.
-- transformer: `nclang.compiler.analysis.transformer_layers` (the target's own block plan, a formula in
-  n) against the blocks the runtime runs, read from the file: `depth`, plus each loop's block
-  range once more per extra trip (its `count` read with the file's formula grammar). The
+- transformer: `nclang.compiler.analysis.transformer_layers` (derived from the program's IR by the
+  transformer's per-construct costs, `compiler/analysis/transformer_depth.py`; it never runs the
+  target) against the blocks the runtime runs, read from the file: `depth`, plus each loop's
+  block range once more per extra trip (its `count` read with the file's formula grammar). The
   target-independent `layers` differs from it (docs/analysis.md says how); every stdlib and docs
-  sequence program that compiles is compared, at two maximum lengths.
+  sequence program that compiles is compared, at three maximum lengths, and drawn programs
+  against the target's block plan.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nclang.compiler import ir
 from nclang.compiler.analysis import analyse
@@ -154,7 +158,7 @@ def test_the_seq_programs_are_all_here():
     assert stdlib <= names and len(SEQ) > len(stdlib)
 
 
-@pytest.mark.parametrize("n", [3, 8])
+@pytest.mark.parametrize("n", [1, 3, 8])
 @pytest.mark.parametrize("text,checked", SEQ)
 def test_transformer_layers_equal_the_blocks_run(text, checked, n):
     from nclang.compiler.analysis import transformer_layers
@@ -206,6 +210,39 @@ def test_transformer_layers_count_each_trip(name, n):
     assert ir.evaluate(layers, {"n": n}) == transformer_blocks_run(arch, {"n": n}), layers
     if name != "shift 1":
         assert "n" in map(str, layers.free_symbols)
+
+
+def test_transformer_layers_do_not_run_the_target(monkeypatch):
+    # the analysis is independent of the target: with the target's planner gone it still counts
+    import nclang.compiler.targets.transformer as target
+    from nclang.compiler.analysis import transformer_layers
+
+    def gone(*args, **kwargs):
+        raise AssertionError("the analysis ran the transformer target")
+    monkeypatch.setattr(target, "_plan", gone)
+    monkeypatch.setattr(target, "block_count", gone)
+    checked = check_source((ROOT / "stdlib/seq/dyck1.ncl").read_text(), "dyck1.ncl")[0]
+    assert transformer_layers(checked, 8) == 6
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_transformer_layers_equal_the_plan_on_drawn_programs(data):
+    # beyond the stdlib: random sequence and token programs (tests/program_strategies.py); the
+    # target's block plan (`block_count`, the allocator's schedule, no weights) is the reference
+    from nclang.compiler.analysis import transformer_layers
+    from nclang.compiler.targets.transformer import block_count
+    from program_strategies import FAMILIES
+    family = data.draw(st.sampled_from(["seq", "tokens"]), label="family")
+    text = data.draw(FAMILIES[family](), label="program")
+    n = data.draw(st.sampled_from([1, 4, 8]), label="n")
+    checked = check_source(text, "fuzz.ncl")[0]
+    try:
+        want = block_count(checked, n)
+    except NclError:
+        return  # the target refuses it: nothing to count
+    assert transformer_layers(checked, n) == want, text
 
 
 def test_check_target_transformer_reports_the_blocks():

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 import sympy
 
 from nclang.dsl import ast as A
-from nclang.dsl.diagnostics import Diagnostic
+from nclang.dsl.diagnostics import Diagnostic, NclError
 
 from .. import ir
 from ..lower import lower
 from .classify import NOT_IN_NC, classify, size_variable, within
 from .cost import cost
 from .hints import nc_alternative
+from .transformer_depth import Unmodelled, transformer_blocks
 
 
 @dataclass(frozen=True)
@@ -93,17 +94,20 @@ def analyse(checked, source: str | None = None, program: ir.Program | None = Non
         diagnostics=tuple(diagnostics), size_variable=str(size_variable(checked.family)))
 
 
-def transformer_layers(checked, n: int) -> sympy.Expr:
+def transformer_layers(checked, n: int, program: ir.Program | None = None) -> sympy.Expr:
     """The transformer's layers for a sequence program compiled for lengths up to n: the blocks
-    its network runs, a formula in `n` (a repeat's body counted `count` times). It comes from the
-    target's own block plan (`nclang.compiler.targets.transformer.block_count`: the tasks and the
-    residual allocator's schedule, no weights, no self-check; numpy only), so the two cannot
-    drift apart. `layers` above is the target-independent model (1 + communication rounds); the
-    transformer adds rounds of its own (counting the rows to learn n, a `mean` as two heads) and
-    MLP-only blocks (query and key features, decoders feeding another MLP), see
-    docs/analysis.md. Raises the target's NclError where the target refuses the program."""
-    from ..targets.transformer import block_count  # lazy: the analysis itself needs no numpy
-    return block_count(checked, n)
+    its network runs, a formula in `n` (a repeat's body counted `count` times). Derived from the
+    program's IR by the transformer's per-construct costs (`transformer_depth`: attention and
+    MLP sublayers alternate, a head's features and its decoding are MLPs of their own), not by
+    running the target. `layers` above is the target-independent model (1 + communication
+    rounds); docs/analysis.md says why the two differ. Raises NclError for a construct the
+    target does not compile."""
+    program = program if program is not None else lower(checked)
+    try:
+        return transformer_blocks(program, n)
+    except Unmodelled as err:
+        raise NclError.at(checked.program.name_span, "transformer-unsupported",
+                          f"the transformer target cannot compile {err}") from None
 
 
 def _declared(p: A.Program, found: str) -> list[Diagnostic]:

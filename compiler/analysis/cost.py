@@ -149,6 +149,48 @@ def flat_fold(op: ir.Fold) -> bool:
     return not isinstance(op.op, ir.Function) and op.op in ("or", "and")
 
 
+# `reduce(min, x)` / `reduce(max, x)` (and an unconditional `min`/`max` over a range) at
+# constant depth: x_i is the result iff it beats every x_j (x_i < x_j for j < i, x_i <= x_j for
+# j > i: ties go to the first), so one layer of k(k-1) pairwise comparison ridges, one AND
+# gate per i, one select per i and their (affine) sum: 3 layers, O(k^2) gates. The tree of
+# 2-input extremum gates is ceil(log2 k) layers and k - 1 gates. The MLP target builds the
+# constant-depth form where it is shallower (k > 8) and its comparisons fit the budget below,
+# the tree elsewhere; `extremum_layers` is that choice, as a formula in k.
+FLAT_EXTREMUM_LAYERS = 3
+FLAT_EXTREMUM_PAIRS = 1024  # k(k - 1) <= this: k <= 32
+
+
+def flat_extremum(length: int) -> bool:
+    """Whether the MLP target builds a k-ary min/max of `length` computed values at constant
+    depth (all-pairs comparisons) rather than as a tree."""
+    return length > 1 << FLAT_EXTREMUM_LAYERS and length * (length - 1) <= FLAT_EXTREMUM_PAIRS
+
+
+def extremum_layers(length) -> sympy.Expr:
+    """MLP layers of a k-ary min/max (k = `length`, a formula in the sizes)."""
+    length = sympy.sympify(length)
+    if length.is_Integer:
+        return sympy.Integer(FLAT_EXTREMUM_LAYERS) if flat_extremum(int(length)) \
+            else clog2(length)
+    # for integers: the tree's depth where it is at most 3, 3 up to the largest k that fits
+    # the budget, the tree beyond (an indicator of k > kmax from Min/Max, which every formula
+    # reader here evaluates)
+    kmax = max(k for k in range(1, FLAT_EXTREMUM_PAIRS + 2)
+               if k * (k - 1) <= FLAT_EXTREMUM_PAIRS)
+    tree = clog2(length)
+    beyond = sympy.Min(1, sympy.Max(0, length - kmax))
+    return sympy.Max(sympy.Min(tree, FLAT_EXTREMUM_LAYERS), tree * beyond)
+
+
+def extremum_fold(op) -> bool:
+    """A `reduce` or unconditional range aggregation of `min`/`max`: one extremum of all."""
+    if isinstance(op, ir.Fold):
+        return op.kind == "reduce" and not isinstance(op.op, ir.Function) \
+            and op.op in ("min", "max")
+    return isinstance(op, ir.Aggregate) and op.agg in ("min", "max") and op.cond is None \
+        and op.kind == "range"
+
+
 def mlp_masked(op: ir.Aggregate, static) -> bool:
     """An aggregation whose body and condition are both computed: each term is a gate first."""
     return (op.body is not None and op.body not in static
@@ -174,10 +216,14 @@ def _mlp_layers(op, static) -> sympy.Expr:
                 # static body: the first selected in preference order, one layer; computed
                 # body: all pairwise comparisons (condition folded in), then the winner
                 return ONE if op.body in static else sympy.Integer(2)
+            if extremum_fold(op):
+                return extremum_layers(op.reduced.size)
             return masked + clog2(op.reduced.size)  # min / max: a tree
         case ir.Fold():
             if op.op == "+":
                 return ZERO
+            if extremum_fold(op):
+                return extremum_layers(op.arg.domain[0].size)
             return ONE if flat_fold(op) else clog2(op.arg.domain[0].size)
     return ZERO
 
@@ -311,6 +357,10 @@ class _Region:
             # one unbounded fan-in gate (an AND / OR, or a threshold) per result: threshold
             # depth 1; bounded fan-in gates still need the tree
             return _M(layers + levels, bounded + levels * op_bounded, materialized + 1)
+        if extremum_fold(op):
+            # all pairs compared (comparisons of words are AC0 gates, as for any `Local`),
+            # then select the one that beats all: 2, as for a `min`/`max` aggregation
+            return _M(layers + levels, bounded + levels * op_bounded, materialized + 2)
         return _M(layers + levels, bounded + levels * op_bounded,
                   materialized + levels * op_threshold)
 

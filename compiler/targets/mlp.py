@@ -38,7 +38,8 @@ import numpy as np
 from nclang.compiler import gadgets as G
 from nclang.compiler import ir
 from nclang.compiler.analysis import analyse
-from nclang.compiler.analysis.cost import flat_fold, mlp_affine_local, mlp_masked
+from nclang.compiler.analysis.cost import (extremum_fold, flat_extremum, flat_fold, mlp_affine_local,
+                                    mlp_masked)
 from nclang.compiler.analysis.ranges import value_ranges
 from nclang.compiler.lower import lower
 from nclang.dsl import ast as A
@@ -87,9 +88,12 @@ class MLPArtifact:
 # ---------------------------------------------------------------- entry point
 
 def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
-                dtype: str = "float32", self_check: bool = True) -> MLPArtifact:
+                dtype: str = "float32", self_check: bool = True,
+                all_refusals: bool = False) -> MLPArtifact:
     """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be);
-    with `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
+    with `self_check`, first run on the boundary inputs against the interpreter (`verify`).
+    With `all_refusals` (`nclang check --target mlp`), every construct it cannot compute is
+    reported in one NclError, not just the first."""
     p = checked.program
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -112,10 +116,13 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
     if channels > MAX_NEURONS:
         raise _too_large(checked, TooLargeError("input channels", channels, MAX_NEURONS), sizes)
     builder = _Builder(checked, program, sizes, activation)
+    builder.refusals = [] if all_refusals else None
     try:
         outputs = builder.run()
     except TooLargeError as err:
         raise _too_large(checked, err, sizes) from None
+    if builder.refusals:
+        raise NclError(builder.refusals)
     final = "id"
     if activation == "step" and all(k in ("bool", "bits") for k in builder.output_kinds):
         final = "step"
@@ -306,6 +313,7 @@ class _Builder:
         self.in_enc: list[dict] = []
         self.out_enc: list[dict] = []
         self.output_kinds: list[str] = []
+        self.refusals: list | None = None  # collecting every refusal instead of the first
 
     # ---- plumbing
 
@@ -379,7 +387,13 @@ class _Builder:
                 prm = params[op.name]
                 shape = self.shape(op.out.domain)
                 kind = T.scalar_kind(op.out.type)
-                lo, hi = self.input_range(op, prm)
+                try:
+                    lo, hi = self.input_range(op, prm)
+                except NclError as err:
+                    if self.refusals is None:
+                        raise
+                    self.refuse(err)
+                    lo, hi = 0, 0
                 vals = np.empty(shape, object)
                 for idx in np.ndindex(*shape):
                     vals[idx] = self.circuit.input(lo, hi)
@@ -424,10 +438,37 @@ class _Builder:
 
     def block(self, ops) -> None:
         for op in ops:
-            if isinstance(op, ir.Loop):
+            if isinstance(op, ir.Loop) and self.refusals is not None:
+                try:
+                    self.loop(op)
+                except NclError as err:
+                    self.refuse(err)
+                    for c in op.carried:
+                        self.env[c.out] = self.stand_in(c.out)
+            elif isinstance(op, ir.Loop):
                 self.loop(op)
-            else:
+            elif self.refusals is None:
                 self.env[op.out] = self.op(op)
+            else:
+                try:
+                    self.env[op.out] = self.op(op)
+                except NclError as err:
+                    self.refuse(err)
+                    self.env[op.out] = self.stand_in(op.out)
+
+    def refuse(self, err: NclError) -> None:
+        """Record a refusal (once per span: a stand-in may be refused again downstream)."""
+        seen = {(d.line, d.col) for d in self.refusals}
+        self.refusals += [d for d in err.diagnostics if (d.line, d.col) not in seen]
+
+    def stand_in(self, v: ir.Value) -> np.ndarray:
+        """A constant of v's type and shape, so that the rest of the program is still tried
+        (nothing is built from it: the refusals are raised at the end)."""
+        shape = self.shape(v.domain)
+        out = np.empty(shape, object)
+        for idx in np.ndindex(*shape):
+            out[idx] = self.fill(v.type)
+        return out
 
     def loop(self, loop: ir.Loop) -> None:
         count = max(self.size(loop.count), 0)
@@ -538,6 +579,36 @@ class _Builder:
             leaves = nxt
         return leaves[0]
 
+    def extremum_flat(self, name: str, xs: list[Form], span) -> Form:
+        """min/max of many values at constant depth (`cost.extremum_layers`): x_i wins iff it
+        beats every other (strictly those before it, ties to the first): one layer of pairwise
+        comparison ridges, one AND gate per candidate, then the winner's value, a select per
+        candidate summed (exactly one wins)."""
+        sign = 1 if name == "max" else -1
+        consts = [x.c for x in xs if x.is_const]
+        leaves = [x for x in xs if not x.is_const]
+        if consts:
+            leaves.append(const(max(consts) if name == "max" else min(consts)))
+        if len(leaves) == 1:
+            return leaves[0]
+        terms = []
+        for i, xi in enumerate(leaves):
+            us = [self.beats(sign, 0 if i < j else 1, xi, xj, const(1), span)
+                  for j, xj in enumerate(leaves) if j != i]
+            if any(u.is_const and not u.c for u in us):
+                continue
+            live = [u for u in us if not u.is_const]
+            if not live:
+                h = const(1)
+            else:
+                s = lin([(1, u) for u in live])
+                need = len(live)
+                h = self.gate(("atleast", need), lambda: G.ridge(
+                    lambda v: int(v >= need), (1,), [s.range], self.act), [s], span)
+            terms.append(self.masked(xi, h, 0, span))
+        lo, hi = min(x.lo for x in leaves), max(x.hi for x in leaves)
+        return clip(lin([(1, t) for t in terms]), lo, hi)
+
     # ---- gathers
 
     def gather(self, op: ir.Gather) -> np.ndarray:
@@ -642,6 +713,8 @@ class _Builder:
                                                                 [s.range], self.act), [s], span)
         if agg in ("min", "max"):
             if all(c.is_const and c.c for c in cond) and cond:
+                if extremum_fold(op) and flat_extremum(len(body)):
+                    return self.extremum_flat(agg, body, span)
                 return self.extremum_tree(agg, body, span)
             return self.flagged_extremum(op, body, cond)
         if agg in ("argmin", "argmax"):
@@ -781,6 +854,8 @@ class _Builder:
         xs = list(self.get(op.arg))
         if flat_fold(op):
             return self.flat_fold(op, xs)
+        if extremum_fold(op) and flat_extremum(len(xs)):
+            return np.array(self.extremum_flat(op.op, xs, op.span), object)
         combine = self.combiner(op)
         if op.kind == "reduce":
             level = xs

@@ -247,9 +247,12 @@ def _unsupported(span, what: str) -> NclError:
 
 def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu",
                         dtype: str = "float32", vocab: tuple[str, ...] | None = None,
-                        self_check: bool = True) -> TransformerArtifact:
+                        self_check: bool = True,
+                        all_refusals: bool = False) -> TransformerArtifact:
     """The exact transformer of a sequence program for every length 1..sizes["n"]; with
-    `self_check`, first run on the boundary inputs against the interpreter (`verify`)."""
+    `self_check`, first run on the boundary inputs against the interpreter (`verify`). With
+    `all_refusals` (`nclang check --target transformer`), every construct it cannot compile is
+    reported in one NclError, not just the first."""
     p = checked.program
     if checked.family != "seq":
         raise NclError.at(p.name_span, "wrong-target",
@@ -267,7 +270,7 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise NclError.at(p.name_span, "bad-size", f"size n must be a positive integer, got {n!r}")
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
-    b = _plan(checked, n, dtype, vocab)
+    b = _plan(checked, n, dtype, vocab, all_refusals)
     art = b.artifact()
     if self_check:
         from .verify import verify_transformer
@@ -275,11 +278,15 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
     return art
 
 
-def _plan(checked, n: int, dtype: str, vocab: tuple[str, ...]) -> "_Builder":
+def _plan(checked, n: int, dtype: str, vocab: tuple[str, ...],
+          all_refusals: bool = False) -> "_Builder":
     """The program's tasks (heads and MLP gadgets) at maximum length n, before assembly: the one
     plan that both `compile_transformer` and `block_count` read."""
     b = _Builder(checked, _folds_as_attention(lower(checked)), n, dtype, vocab)
+    b.refusals = [] if all_refusals else None
     b.run()
+    if b.refusals:
+        raise NclError(b.refusals)
     return b
 
 
@@ -287,9 +294,10 @@ def block_count(checked, n: int, dtype: str = "float32",
                 vocab: tuple[str, ...] | None = None):
     """The blocks the compiled network runs at maximum length n, as a formula in `n`: the
     blocks the residual allocator schedules the plan's tasks into, with every repeat's body
-    range counted `count` times (the runtime runs it that often). The analysis reports this as
-    the transformer's layers (`nclang.compiler.analysis.transformer_layers`); it builds no weight file
-    and runs no self-check. Raises the target's NclError where the target refuses."""
+    range counted `count` times (the runtime runs it that often). It builds no weight file and
+    runs no self-check. The analysis derives the same count from the IR on its own
+    (`nclang.compiler.analysis.transformer_layers`); tests/test_layers_match.py holds the two, and the
+    compiled files, equal. Raises the target's NclError where the target refuses."""
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
     b = _plan(checked, n, dtype, vocab)
     layout = b.layout()
@@ -342,6 +350,7 @@ class _Builder:
         self.pos = self.slot("position", 1, False, tuple(range(n)), keep=True)
         self.max_score = 0
         self.loops: list[dict] = []  # per repeat: task and slot index ranges, trip count
+        self.refusals: list | None = None  # collecting every refusal instead of the first
 
     # ---- plumbing
 
@@ -547,6 +556,35 @@ class _Builder:
     def leaf_slot(self, v: ir.Value) -> Slot:
         if v in self.materialized:
             return self.materialized[v]
+        if self.refusals is None:
+            return self._leaf_slot(v)
+        try:
+            return self._leaf_slot(v)
+        except NclError as err:
+            if any(d.code != "transformer-unsupported" for d in err.diagnostics):
+                raise
+            self.refuse(err)
+            return self.stand_in(v)
+
+    def refuse(self, err: NclError) -> None:
+        """Record a refusal (once per span: a stand-in may be refused again downstream)."""
+        seen = {(d.line, d.col) for d in self.refusals}
+        self.refusals += [d for d in err.diagnostics if (d.line, d.col) not in seen]
+
+    def stand_in(self, v: ir.Value) -> Slot:
+        """A slot of v's kind holding one value, so that the rest of the program is still
+        planned (nothing is assembled from it: the refusals are raised at the end)."""
+        if isinstance(v.type, T.Token):
+            dom = self.vocab
+            slot = self.slot(f"refused %{v.id}", len(dom), True, dom)
+        else:
+            dom = (0,)
+            slot = self.slot(f"refused %{v.id}", 1, False, dom)
+        self.domains[v] = tuple(dom)
+        self.materialized[v] = slot
+        return slot
+
+    def _leaf_slot(self, v: ir.Value) -> Slot:
         op = self.defs.get(v)
         match op:
             case ir.Broadcast(arg=arg):
@@ -1078,23 +1116,35 @@ class _Builder:
         p = self.checked.program
         params = {prm.name: prm for prm in p.params}
         for o in ir.walk(self.program.ops):
-            if isinstance(o, ir.Fold):
-                what = f"'{o.op}'" if isinstance(o.op, str) else f"the def '{o.op.name}'"
-                raise _unsupported(o.span, f"{o.kind} with {what} (max, min, +, or and and "
-                                           "compile; xor, * and def operators do not)")
-            if isinstance(o, ir.Loop):
-                if not any(o is top for top in self.program.ops):
-                    raise _unsupported(o.span, "a repeat inside a repeat")
-                continue
+            try:
+                if isinstance(o, ir.Fold):
+                    what = f"'{o.op}'" if isinstance(o.op, str) else f"the def '{o.op.name}'"
+                    raise _unsupported(o.span, f"{o.kind} with {what} (max, min, +, or and and "
+                                               "compile; xor, * and def operators do not)")
+                if isinstance(o, ir.Loop):
+                    if not any(o is top for top in self.program.ops):
+                        raise _unsupported(o.span, "a repeat inside a repeat")
+                    continue
+            except NclError as err:
+                if self.refusals is None:
+                    raise
+                self.refuse(err)  # its values are refused again, at the same span, if read
             for v in ir.outputs(o):
                 self.defs[v] = o
         for o in self.program.ops:
             if isinstance(o, ir.Input):
                 prm = params[o.name]
                 t = o.out.type
-                dom = self.domain(o.out)
-                if o.out.domain != (ir.POS,):
-                    raise _unsupported(o.span, "a parameter that is not a sequence")
+                try:
+                    dom = self.domain(o.out)
+                    if o.out.domain != (ir.POS,):
+                        raise _unsupported(o.span, "a parameter that is not a sequence")
+                except NclError as err:
+                    if self.refusals is None:
+                        raise
+                    self.refuse(err)
+                    self.stand_in(o.out)
+                    continue
                 onehot = isinstance(t, T.Token)
                 s = self.slot(o.name, len(dom) if onehot else 1, onehot, dom, keep=True)
                 self.materialized[o.out] = s
@@ -1102,7 +1152,14 @@ class _Builder:
                                     "kind": "token" if onehot else "int",
                                     "vocab": list(dom), "slot": s})
         for o in self.program.ops:
-            if isinstance(o, ir.Loop):
+            if isinstance(o, ir.Loop) and self.refusals is not None:
+                try:
+                    self.loop(o)
+                except NclError as err:
+                    self.refuse(err)
+                    for c in o.carried:
+                        self.stand_in(c.out)
+            elif isinstance(o, ir.Loop):
                 self.loop(o)
         for name, v in self.program.results:
             s = self.leaf_slot(v)
