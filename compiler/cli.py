@@ -19,6 +19,8 @@ import re
 import sys
 import tempfile
 
+from nclang.compiler.targets import registry
+
 EXIT_OK = 0
 EXIT_USER = 1
 EXIT_USAGE = 2
@@ -426,8 +428,8 @@ class _Output:
 
 # ---------------------------------------------------------------- compile
 
-COMPILE_TARGETS = ("mlp", "gnn", "transformer")
-COMPILE_ACTIVATIONS = ("relu", "step")
+COMPILE_TARGETS = registry.NAMES
+COMPILE_ACTIVATIONS = registry.ACTIVATIONS
 
 
 def _add_compile(p: argparse.ArgumentParser) -> None:
@@ -441,7 +443,7 @@ def _add_compile(p: argparse.ArgumentParser) -> None:
                    help="fix a size variable, e.g. --size k=32 (repeatable)")
     p.add_argument("--activation", choices=COMPILE_ACTIVATIONS, default="relu",
                    help="relu (default), or step: a threshold circuit with integer weights")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+    p.add_argument("--dtype", choices=tuple(registry.DTYPES), default="float32",
                    help="the arithmetic the network is exact in: float32 (default; integers "
                         "below 2^24) or float64 (below 2^53)")
     p.add_argument("--vocab", type=_vocab_arg, metavar="A,B,C",
@@ -488,7 +490,7 @@ def _add_exec(p: argparse.ArgumentParser) -> None:
     _add_io(p)
     p.add_argument("--device", default="cpu",
                    help="the torch device to run on: cpu (default), cuda, cuda:1, ...")
-    p.add_argument("--dtype", choices=("float32", "float64"),
+    p.add_argument("--dtype", choices=tuple(registry.DTYPES),
                    help="the arithmetic (default: the file's, float32 unless it says float64)")
     _add_no_verify(p)
 
@@ -588,8 +590,8 @@ def _write_bytes(path: str, data: bytes) -> None:
 
 # ---------------------------------------------------------------- test
 
-TEST_TARGETS = ("mlp", "gnn", "transformer")
-TEST_ACTIVATIONS = ("relu", "step")
+TEST_TARGETS = registry.NAMES
+TEST_ACTIVATIONS = registry.ACTIVATIONS
 
 
 def _count_arg(text: str) -> int:

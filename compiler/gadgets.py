@@ -29,10 +29,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from nclang.compiler.targets.registry import DTYPES
+
 Range = tuple[int, int]
 BOOL: Range = (0, 1)
 ACTS = ("relu", "step", "id")
-EXACT_LIMIT = {np.dtype(np.float32): 2 ** 24, np.dtype(np.float64): 2 ** 53}
+# the registry's dtypes by their numpy type: every integer below the limit is exact
+EXACT_LIMIT = {np.dtype(name): d.limit for name, d in DTYPES.items()}
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,10 +20,11 @@ import re
 import numpy as np
 
 from nclang.compiler import formula
+from nclang.compiler.targets import registry
 
-TARGETS = ("mlp", "gnn", "transformer")
+TARGETS = registry.NAMES
 TENSOR_DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
-RUN_DTYPES = ("float32", "float64")
+RUN_DTYPES = tuple(registry.DTYPES)
 # the size variables a family's runtime evaluates formulas at
 GNN_NAMES = ("n", "m")
 SEQ_NAMES = ("n",)

@@ -21,6 +21,7 @@ import struct
 import numpy as np
 
 from nclang.compiler.atomic import write_atomic
+from nclang.compiler.targets import registry
 from nclang.dsl.diagnostics import Diagnostic, NclError
 
 FORMAT = "nclang-weights/2"
@@ -28,7 +29,7 @@ KEYS = ("format", "program", "source_sha256", "target", "architecture", "encodin
         "options", "tensors_sha256")
 # keys a file may have: `training` (a JSON object) marks a file written by `nclang train`
 OPTIONAL_KEYS = ("training",)
-TARGETS = ("mlp", "gnn", "transformer")
+TARGETS = registry.NAMES
 DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "uint8": "U8",
           "bool": "BOOL"}
 _NUMPY = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "I32": "<i4", "U8": "u1", "BOOL": "?"}

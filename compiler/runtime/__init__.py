@@ -19,14 +19,14 @@ import contextlib
 import importlib
 import os
 
+from nclang.compiler.targets import registry
 from nclang.dsl.diagnostics import Diagnostic, NclError
 from nclang.dsl.values import Instance
 
 # family -> module that builds it; imported on first use so that loading an MLP needs no GNN code
-FAMILIES: dict[str, str] = {"mlp": "nclang.compiler.runtime.mlp", "gnn": "nclang.compiler.runtime.gnn",
-                             "transformer": "nclang.compiler.runtime.transformer"}
+FAMILIES: dict[str, str] = {t.name: t.runtime for t in registry.TARGETS.values()}
 
-DTYPES = ("float32", "float64")
+DTYPES = tuple(registry.DTYPES)
 
 
 def register(family: str, module: str) -> None:

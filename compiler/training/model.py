@@ -35,11 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from nclang.compiler.targets import registry
 from nclang.dsl.diagnostics import Diagnostic, NclError
 
 from .similarity import Stack
 
-FAMILIES = ("mlp", "gnn", "transformer")
+FAMILIES = registry.NAMES
 INITS = ("random", "compiled")
 
 
