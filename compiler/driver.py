@@ -15,21 +15,11 @@ from pathlib import Path
 
 from nclang.dsl.diagnostics import Diagnostic, NclError
 
-# the network family each program family compiles to (DESIGN.md), and the ones this version has
-TARGET_OF_FAMILY = {"bits": "mlp", "graph": "gnn", "seq": "transformer"}
-TARGETS = ("mlp", "gnn", "transformer")
-FAMILY_WORDS = {"bits": "bits", "graph": "graph", "seq": "sequence"}
-# target -> (module, function(checked, sizes, activation, dtype) -> artifact), imported on use so
-# that compiling for one target loads no other target's code
-TARGET_ENTRIES = {"mlp": ("nclang.compiler.targets.mlp", "compile_mlp"),
-                  "gnn": ("nclang.compiler.targets.gnn", "compile_gnn"),
-                  "transformer": ("nclang.compiler.targets.transformer", "compile_transformer")}
-AVAILABLE = tuple(TARGET_ENTRIES)
-# targets that build one block of layers per loop iteration at the compile sizes (a gnn's loops
-# are weight-tied and run at run time), and so are bounded by nclang.dsl.limits.MAX_UNROLLED
-UNROLLING = ("mlp", "transformer")
-ACTIVATIONS = ("relu", "step")
-DTYPES = ("float32", "float64")
+from .compilation import Compilation, Options, check_options, choose_target, prepare
+from .targets.registry import DTYPES
+
+# the targets, their options and exactness limits: nclang.compiler.targets.registry; one
+# compile's lowering and analyses: nclang.compiler.compilation (the `Compilation` each target gets)
 
 
 @dataclass(frozen=True)
@@ -61,33 +51,6 @@ def read_source(path) -> Source:
         raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
                                   "cannot read file: not UTF-8 text")) from None
     return Source(file, data, text)
-
-
-def choose_target(checked, target: str | None) -> str:
-    """The target for this program: `target` when given and it fits the program's family, else
-    the family's own; NclError when it does not fit or this version lacks it."""
-    p = checked.program
-    own = TARGET_OF_FAMILY[checked.family]
-    if target is None:
-        target = own
-    elif target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
-    elif target != own:
-        raise NclError.at(p.name_span, "wrong-target",
-                          f"the {target} target compiles {_family_of(target)} programs; "
-                          f"'{p.name}' is a {FAMILY_WORDS[checked.family]} program (its target "
-                          f"is {own})")
-    if target not in AVAILABLE:
-        raise NclError.at(p.name_span, "no-target",
-                          f"no {target} target in this version: '{p.name}' is a "
-                          f"{FAMILY_WORDS[checked.family]} program, and only "
-                          f"{', '.join(AVAILABLE)} ({', '.join(_family_of(t) for t in AVAILABLE)}"
-                          f" programs) compiles so far")
-    return target
-
-
-def _family_of(target: str) -> str:
-    return next(FAMILY_WORDS[f] for f, t in TARGET_OF_FAMILY.items() if t == target)
 
 
 def compile_checked(source: Source, checked, out_path, target: str | None = None,
@@ -155,26 +118,23 @@ def target_refusals(source: Source, checked, target: str,
     return []
 
 
-def build_checked(source: Source, checked, target: str | None = None,
-                  sizes: dict[str, int] | None = None, activation: str = "relu",
-                  dtype: str = "float32", vocab: tuple[str, ...] | None = None,
-                  all_refusals: bool = False):
-    """Everything `compile_checked` does but the write: (artifact, metadata, warnings). With
-    `all_refusals`, the mlp and transformer targets report every construct they refuse."""
-    from nclang.compiler.analysis import analyse
-    from nclang.compiler.analysis.ranges import value_ranges
-    from nclang.compiler.lower import lower
+def compilation(checked, target: str | None = None, sizes: dict[str, int] | None = None,
+                activation: str = "relu", dtype: str = "float32",
+                vocab: tuple[str, ...] | None = None, *, file: str | None = None,
+                source: str | None = None, all_refusals: bool = False) -> Compilation:
+    """The one `Compilation` of `checked` for a compile, after every refusal the driver makes
+    before a target builds: options, sizes and resource limits, reads outside a field, the
+    declared class, values `dtype` cannot hold. `file` names the source in diagnostics about
+    sizes; `source` (its text) supplies the analysis' hints."""
     from nclang.dsl.checker import reads_outside
     from nclang.dsl.jsonio import check_sizes
     from nclang.dsl.limits import MAX_SIZE
 
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPES)}")
     sizes = dict(sorted((sizes or {}).items()))
+    options = Options(choose_target(checked, target), sizes, activation, dtype,
+                      tuple(vocab) if vocab else None, all_refusals=all_refusals)
+    t = check_options(checked, options)
     p = checked.program
-    target = choose_target(checked, target)
     unknown = sorted(set(sizes) - set(checked.size_vars))
     if unknown:
         raise NclError.at(p.name_span, "unknown-size",
@@ -185,39 +145,46 @@ def build_checked(source: Source, checked, target: str | None = None,
         raise NclError.at(p.name_span, "resource-limit",
                           f"size {too_big[0]} = {sizes[too_big[0]]} is beyond the limit of "
                           f"{MAX_SIZE:,} for any size (docs/language.md#resource-limits)")
-    check_sizes(checked, sizes, source.file)
-    if target in UNROLLING:
-        _refuse_long_unroll(checked, sizes, target)
+    check_sizes(checked, sizes, file if file is not None else p.span.file)
+    if t.unrolls:
+        _refuse_long_unroll(checked, sizes, t.name)
     outside = reads_outside(checked, sizes)
     if outside:
         raise NclError(outside)
-
-    analysis = analyse(checked, source.text, lower(checked))
-    errors = [d for d in analysis.diagnostics if d.severity == "error"]
+    c = prepare(checked, options, source)
+    errors = [d for d in c.cost.diagnostics if d.severity == "error"]
     if errors:
         raise NclError(errors)
-    ranges = value_ranges(checked)
-    _refuse_inexact(checked, ranges, sizes, dtype)
     # The target refuses what `dtype` cannot compute exactly at these sizes: it knows its own
     # intermediates (weighted sums, attention scores), which can exceed the program's values.
-    # `vocab` (the transformer's token vocabulary) only where given: other targets take none
-    extra = {"vocab": tuple(vocab)} if vocab else {}
-    if all_refusals and target in ("mlp", "transformer"):
-        extra["all_refusals"] = True
-    artifact = _target(target)(checked, sizes, activation, dtype, **extra)
+    _refuse_inexact(checked, c.ranges, sizes, dtype)
+    return c
+
+
+def build_checked(source: Source, checked, target: str | None = None,
+                  sizes: dict[str, int] | None = None, activation: str = "relu",
+                  dtype: str = "float32", vocab: tuple[str, ...] | None = None,
+                  all_refusals: bool = False):
+    """Everything `compile_checked` does but the write: (artifact, metadata, warnings). With
+    `all_refusals`, the mlp and transformer targets report every construct they refuse."""
+    c = compilation(checked, target, sizes, activation, dtype, vocab, file=source.file,
+                    source=source.text, all_refusals=all_refusals)
+    artifact = c.target.compile(c)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)
+    o = c.options
     meta = {
-        "program": p.name,
+        "program": checked.program.name,
         "source_sha256": hashlib.sha256(source.data).hexdigest(),
-        "target": target,
+        "target": o.target,
         "architecture": artifact.architecture,
         "encodings": encodings,
-        "analysis": {"cost": _portable(analysis.to_json()), "ranges": ranges.to_json()},
-        "options": {"target": target, "sizes": sizes, "activation": activation, "dtype": dtype,
-                    **({"vocab": list(vocab)} if vocab else {})},
+        "analysis": {"cost": _portable(c.cost.to_json()), "ranges": c.ranges.to_json()},
+        # `vocab` (the transformer's token vocabulary) only where given
+        "options": {"target": o.target, "sizes": o.sizes, "activation": o.activation,
+                    "dtype": o.dtype, **({"vocab": list(o.vocab)} if o.vocab else {})},
     }
-    warnings = [d for d in analysis.diagnostics if d.severity != "error"]
+    warnings = [d for d in c.cost.diagnostics if d.severity != "error"]
     return artifact, meta, warnings
 
 
@@ -267,7 +234,7 @@ def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:
     targets then refuse in their own terms what their intermediates need beyond it."""
     if not set(checked.size_vars) <= set(sizes) or ranges.max_value is None:
         return
-    limit, bound = (2 ** 24, "2^24") if dtype == "float32" else (2 ** 53, "2^53")
+    limit, bound = DTYPES[dtype].limit, DTYPES[dtype].bound
     value = ranges.value_at(sizes)
     if value < limit:
         return
@@ -278,12 +245,6 @@ def _refuse_inexact(checked, ranges, sizes: dict[str, int], dtype: str) -> None:
             else "not even float64 holds it exactly")
     raise NclError.at(v.span, "not-exact", f"{v.name} {reaches}, which passes {bound} at {at}: "
                                            f"{dtype} cannot hold it exactly; {hint}")
-
-
-def _target(target: str):
-    import importlib
-    module, function = TARGET_ENTRIES[target]
-    return getattr(importlib.import_module(module), function)
 
 
 def _portable(doc: dict) -> dict:

@@ -23,21 +23,24 @@ No torch here: compiling needs numpy and sympy only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nclang.compiler import gadgets as G
 from nclang.compiler import ir
-from nclang.compiler.analysis.ranges import show, value_ranges
-from nclang.compiler.lower import lower
+from nclang.compiler.analysis.ranges import show
 from nclang.dsl import ast as A
 from nclang.dsl import types as T
 from nclang.dsl.diagnostics import NclError
 from nclang.dsl.pretty import pretty_type
 
 from .gnn_local import Unsupported, kind_of, local_block
+from .registry import DTYPES
 
-DTYPES = {"float32": (np.float32, 24), "float64": (np.float64, 53)}
+if TYPE_CHECKING:
+    from nclang.compiler.compilation import Compilation
+
 # Candidate design bounds, largest first: 2^(bits - d). Each network takes the largest for which
 # every block's intermediates stay exact.
 _HEADROOM = (2, 3, 4, 5, 6)
@@ -52,17 +55,17 @@ class GNNArtifact:
 
 def compile_gnn(checked, sizes: dict[str, int], activation: str = "relu",
                 dtype: str = "float32") -> GNNArtifact:
-    p = checked.program
-    if activation != "relu":
-        raise NclError.at(p.name_span, "gnn-unsupported",
-                          f"the gnn target builds ReLU message and update MLPs; --activation "
-                          f"{activation} is for the mlp target")
-    if checked.family != "graph":
-        raise NclError.at(p.name_span, "wrong-target",
-                          f"the gnn target compiles graph programs; '{p.name}' is not one")
-    program = lower(checked)
-    report = value_ranges(checked)
-    np_dtype, bits = DTYPES[dtype]
+    """`compile` of `checked` on its own, for this target's tests and tools: the program is
+    lowered and analysed here (`compilation.standalone`), without the driver's refusals."""
+    from nclang.compiler.compilation import standalone
+    return standalone("gnn", checked, sizes, activation, dtype)
+
+
+def compile(c: Compilation) -> GNNArtifact:
+    """The GNN of a graph program, from the driver's lowering and value ranges."""
+    checked, program, report = c.checked, c.program, c.ranges
+    sizes, dtype = c.sizes, c.options.dtype
+    np_dtype, bits = np.dtype(dtype), c.dtype.bits
     last = None
     for d in _HEADROOM:
         R = 2 ** (bits - d)
@@ -76,7 +79,7 @@ def compile_gnn(checked, sizes: dict[str, int], activation: str = "relu",
         raise NclError.at(last.span, "not-exact",
                           f"the network for this value needs intermediates past 2^{bits}, "
                           f"where {dtype} stops being exact"
-                          + ("; compile for float64 (exact below 2^53)"
+                          + (f"; compile for float64 (exact below {DTYPES['float64'].bound})"
                              if dtype == "float32" else ""))
     _check_ranges(checked, report, sizes, R, dtype)
     tensors = {k: v.astype(np_dtype) for k, v in builder.tensors.items()}
@@ -343,7 +346,7 @@ class _Builder:
             # a gadget's own float64 check: too large a design bound for it
             raise _Inexact(span) from None
         try:
-            G.check_exact(blk, DTYPES[self.dtype][0])
+            G.check_exact(blk, np.dtype(self.dtype))
         except ValueError:
             raise _Inexact(span) from None
         k = len(self.stages)

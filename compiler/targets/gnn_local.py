@@ -12,15 +12,13 @@ Nothing here knows a program by name, and no gadget is derived here: each op is 
 from __future__ import annotations
 
 import math
-import operator
 
 from nclang.compiler import gadgets as G
+from nclang.compiler import ir
 from nclang.dsl import types as T
 
 CHANNELS = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-_PY_CMP = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
-           "gt": operator.gt, "ge": operator.ge}
 
 
 class Unsupported(Exception):
@@ -100,7 +98,7 @@ def _flagged_compare(op: str, kinds: list[str], rs: list[list[G.Range]]) -> G.Bl
     mid = G.chain(G.route(both.out, [0, 2, 1, 3]),
                   G.parallel(G.identity([G.BOOL, G.BOOL]),
                              G.compare(_CMP[op], both.out[1], both.out[3])))
-    py = _PY_CMP[op]
+    py = ir.scalar.COMPARE[op]
 
     def outcome(fa: int, fb: int, c: int) -> int:
         if fa and fb:

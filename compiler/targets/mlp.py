@@ -32,29 +32,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nclang.compiler import gadgets as G
 from nclang.compiler import ir
-from nclang.compiler.analysis import analyse
 from nclang.compiler.analysis.cost import (extremum_fold, flat_extremum, flat_fold, mlp_affine_local,
                                     mlp_masked)
-from nclang.compiler.analysis.ranges import value_ranges
-from nclang.compiler.lower import lower
 from nclang.dsl import ast as A
 from nclang.dsl import types as T
 from nclang.dsl.diagnostics import NclError
 from nclang.dsl.pretty import pretty_type
 
 from .circuit import Circuit, ExactnessError, Form, TooLargeError, clip, const, lin
+from .registry import DTYPES, Dtype
 
-ACTIVATIONS = ("relu", "step")
-DTYPES = {"float32": (np.float32, 2 ** 24), "float64": (np.float64, 2 ** 53)}
+if TYPE_CHECKING:
+    from nclang.compiler.compilation import Compilation
+
 NONE = -1          # the index `none`
 TABLE_LIMIT = 1 << 16  # grid points a table gate may enumerate
 SMALL_SELECT = 4096    # above this, a select uses the two-ridge gadget instead of a table
-_OTHER_TARGET = {"graph": "gnn", "seq": "transformer"}
 # Size limits (docs/performance.md): the layers are dense matrices, so a network past these
 # would take gigabytes and minutes to build; the compiler refuses instead: before building when
 # the input channels alone pass MAX_NEURONS, while building as soon as the circuit's neurons
@@ -90,26 +89,27 @@ class MLPArtifact:
 def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
                 dtype: str = "float32", self_check: bool = True,
                 all_refusals: bool = False) -> MLPArtifact:
-    """The exact MLP of a bits or scalar program at `sizes` (NclError for what it cannot be);
-    with `self_check`, first run on the boundary inputs against the interpreter (`verify`).
-    With `all_refusals` (`nclang check --target mlp`), every construct it cannot compute is
-    reported in one NclError, not just the first."""
-    p = checked.program
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPES)}")
-    if checked.family != "bits":
-        other = _OTHER_TARGET.get(checked.family, "another target")
-        raise NclError.at(p.name_span, "wrong-target",
-                          f"the mlp target compiles bits and scalar programs; '{p.name}' is a "
-                          f"{checked.family} program: use --target {other}")
-    sizes = _fixed_sizes(checked, sizes)
-    _check_ranges(checked, sizes, dtype)
+    """`compile` of `checked` on its own, for this target's tests and tools: the program is
+    lowered and analysed here (`compilation.standalone`), without the driver's refusals."""
+    from nclang.compiler.compilation import standalone
+    return standalone("mlp", checked, sizes, activation, dtype, self_check=self_check,
+                      all_refusals=all_refusals)
+
+
+def compile(c: Compilation) -> MLPArtifact:
+    """The exact MLP of a bits or scalar program at `c.sizes` (NclError for what it cannot be),
+    from the driver's lowering and analyses; with `c.options.self_check`, first run on the
+    boundary inputs against the interpreter (`verify`). With `all_refusals` (`nclang check
+    --target mlp`), every construct it cannot compute is reported in one NclError, not just the
+    first."""
+    checked, program = c.checked, c.program
+    activation, dtype = c.options.activation, c.options.dtype
+    self_check, all_refusals = c.options.self_check, c.options.all_refusals
+    sizes = _fixed_sizes(checked, c.sizes)
+    _check_ranges(checked, c.ranges, sizes, c.dtype)
     if activation == "step":
         _check_step_inputs(checked)
-    program = lower(checked)
-    want = analyse(checked, None, program).layers
+    want = c.cost.layers
     layers_at_sizes = int(round(ir.evaluate(want, sizes)))
     channels = sum(_count(op.out.domain, sizes) for op in program.ops
                    if isinstance(op, ir.Input))
@@ -126,7 +126,7 @@ def compile_mlp(checked, sizes: dict[str, int], activation: str = "relu",
     final = "id"
     if activation == "step" and all(k in ("bool", "bits") for k in builder.output_kinds):
         final = "step"
-    np_dtype, limit = DTYPES[dtype]
+    np_dtype, limit = np.dtype(dtype), c.dtype.limit
     try:
         net = builder.circuit.assemble(outputs, layers_at_sizes - 1, final, limit)
     except ExactnessError as err:
@@ -188,19 +188,18 @@ def _walk(node):
                     yield from _walk(x)
 
 
-def _check_ranges(checked, sizes, dtype) -> None:
-    report = value_ranges(checked)
-    _, limit = DTYPES[dtype]
-    if report.value_at(sizes) < limit:
+def _check_ranges(checked, report, sizes, dtype: Dtype) -> None:
+    if report.value_at(sizes) < dtype.limit:
         return
     at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "these sizes"
     v = report.max_value
     head = f"{v.name} reaches {_show(v.magnitude)}" if v is not None else "a value grows"
-    if dtype == "float32":
-        msg = (f"{head}, which passes 2^24 at {at}: float32 cannot hold it exactly; compile "
-               f"for float64 (exact below 2^53) or use smaller sizes")
+    if dtype.name == "float32":
+        msg = (f"{head}, which passes {dtype.bound} at {at}: float32 cannot hold it exactly; "
+               f"compile for float64 (exact below {DTYPES['float64'].bound}) or use smaller "
+               f"sizes")
     else:
-        msg = f"{head}, which passes 2^53 at {at}: not even float64 holds it exactly"
+        msg = f"{head}, which passes {dtype.bound} at {at}: not even float64 holds it exactly"
     span = v.span if v is not None else checked.program.name_span
     raise NclError.at(span, "not-exact", msg)
 
@@ -213,8 +212,9 @@ def _show(e) -> str:
 def _inexact(checked, err: ExactnessError, sizes, dtype) -> NclError:
     at = ", ".join(f"{k} = {sizes[k]}" for k in sorted(sizes)) or "these sizes"
     bits = math.log2(err.magnitude) if err.magnitude > 0 else 0
-    bound = "2^24" if dtype == "float32" else "2^53"
-    hint = "; compile for float64 (exact below 2^53)" if dtype == "float32" else ""
+    bound = DTYPES[dtype].bound
+    hint = f"; compile for float64 (exact below {DTYPES['float64'].bound})" \
+        if dtype == "float32" else ""
     span = err.origin if isinstance(err.origin, A.Span) else checked.program.name_span
     return NclError.at(span, "not-exact",
                        f"the network for this value needs intermediates up to "
@@ -251,54 +251,6 @@ def _unsupported(span, what: str) -> NclError:
 
 
 # ---------------------------------------------------------------- evaluation over forms
-
-def _apply(op: str, args: list[int]) -> int:
-    """One pointwise op on integers (bools as 0/1), as the interpreter computes it."""
-    match op:
-        case "add":
-            return args[0] + args[1]
-        case "sub":
-            return args[0] - args[1]
-        case "mul":
-            return args[0] * args[1]
-        case "neg":
-            return -args[0]
-        case "abs":
-            return abs(args[0])
-        case "floordiv":
-            return args[0] // args[1] if args[1] else 0  # never observed: the program errs
-        case "mod":
-            return args[0] % args[1] if args[1] else 0
-        case "eq":
-            return int(args[0] == args[1])
-        case "ne":
-            return int(args[0] != args[1])
-        case "lt":
-            return int(args[0] < args[1])
-        case "le":
-            return int(args[0] <= args[1])
-        case "gt":
-            return int(args[0] > args[1])
-        case "ge":
-            return int(args[0] >= args[1])
-        case "and":
-            return int(bool(args[0]) and bool(args[1]))
-        case "or":
-            return int(bool(args[0]) or bool(args[1]))
-        case "xor":
-            return int(bool(args[0]) != bool(args[1]))
-        case "not":
-            return int(not args[0])
-        case "select":
-            return args[1] if args[0] else args[2]
-        case "min":
-            return min(args)
-        case "max":
-            return max(args)
-    raise AssertionError(f"no integer meaning for {op}")
-
-
-
 
 class _Builder:
     def __init__(self, checked, program: ir.Program, sizes, act: str):
@@ -344,7 +296,7 @@ class _Builder:
     def fn(self, op: str, args: list[Form], span) -> Form:
         """The gate computing `op` on forms (the constants among them folded in)."""
         if all(a.is_const for a in args):
-            return const(_apply(op, [a.c for a in args]))
+            return const(ir.scalar.apply(op, [a.c for a in args]))
         var = [i for i, a in enumerate(args) if not a.is_const]
         fixed = [a.c for a in args]
 
@@ -352,7 +304,7 @@ class _Builder:
             vals = list(fixed)
             for i, x in zip(var, xs):
                 vals[i] = x
-            return _apply(op, vals)
+            return ir.scalar.apply(op, vals)
 
         dyn = [args[i] for i in var]
         if len(dyn) == 1 and 0 <= dyn[0].lo and dyn[0].hi <= 1:
@@ -361,7 +313,7 @@ class _Builder:
         key = (op, tuple(var), tuple(fixed[i] if i not in var else None
                                      for i in range(len(args))))
         if op in ("eq", "ne", "lt", "le", "gt", "ge") and len(dyn) == 2:
-            return self.gate(key, lambda: G.ridge(lambda d: _apply(op, [d, 0]), (1, -1),
+            return self.gate(key, lambda: G.ridge(lambda d: ir.scalar.apply(op, [d, 0]), (1, -1),
                                                   [a.range for a in dyn], self.act), dyn, span)
         if op in ("min", "max") and len(dyn) == 2 and len(args) == 2:
             return self.gate(key, lambda: G.extremum_shallow(op, dyn[0].range, dyn[1].range,
@@ -546,7 +498,7 @@ class _Builder:
     def point(self, op: ir.Local, xs: list[Form], affine: bool) -> Form:
         name = op.op
         if all(x.is_const for x in xs):
-            return const(_apply(name, [x.c for x in xs]))
+            return const(ir.scalar.apply(name, [x.c for x in xs]))
         if name == "select" and xs[0].is_const:
             return xs[1] if xs[0].c else xs[2]
         if name == "and" and any(x.is_const and not x.c for x in xs):

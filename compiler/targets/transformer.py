@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy
@@ -56,10 +56,13 @@ from nclang.dsl import types as T
 from nclang.dsl.diagnostics import NclError
 from nclang.dsl.pretty import pretty_type
 
+from .registry import DTYPES
 from .residual import allocate
 
+if TYPE_CHECKING:
+    from nclang.compiler.compilation import Compilation
+
 LAMBDA = 1024              # score units per unit of margin: exp(-1024) is 0 in float32 and float64
-DTYPES = {"float32": (np.float32, 2 ** 24), "float64": (np.float64, 2 ** 53)}
 TABLE_LIMIT = 1 << 14      # grid points one fused MLP gadget may enumerate
 NUMERIC_EQ_MIN = 8         # equality of values with wider domains uses -(k - q)^2 scores
 MAX_DISJUNCTS = 3          # inclusion-exclusion over at most this many disjuncts (2^d - 1 heads)
@@ -156,33 +159,6 @@ class Fn:
         return hash(self.key)
 
 
-def _apply(op: str, a: list):
-    """One pointwise op as the interpreter computes it on integers, booleans (0/1) and tokens."""
-    ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-           "eq": lambda x, y: int(x == y), "ne": lambda x, y: int(x != y),
-           "lt": lambda x, y: int(x < y), "le": lambda x, y: int(x <= y),
-           "gt": lambda x, y: int(x > y), "ge": lambda x, y: int(x >= y),
-           "and": lambda x, y: int(bool(x) and bool(y)), "or": lambda x, y: int(bool(x) or bool(y)),
-           "xor": lambda x, y: int(bool(x) != bool(y)),
-           "floordiv": lambda x, y: x // y if y else 0, "mod": lambda x, y: x % y if y else 0}
-    if op in ops:
-        return ops[op](a[0], a[1])
-    match op:
-        case "neg":
-            return -a[0]
-        case "abs":
-            return abs(a[0])
-        case "not":
-            return int(not a[0])
-        case "select":
-            return a[1] if a[0] else a[2]
-        case "min":
-            return min(a)
-        case "max":
-            return max(a)
-    raise KeyError(op)
-
-
 # scan / reduce of a builtin operator over a sequence, as the aggregation of each prefix (scan:
 # the positions j <= i) or of every position (reduce): a sequence has a position, so neither
 # selection is empty. xor, * and a def operator have no such aggregation here.
@@ -226,7 +202,7 @@ def _compose(op: str, parts: list[Fn]) -> Fn:
     where = [[leaves.index(x) for x in p.leaves] for p in parts]
 
     def f(*vals, parts=parts, where=where):
-        return _apply(op, [p.f(*[vals[i] for i in w]) for p, w in zip(parts, where)])
+        return ir.scalar.apply(op, [p.f(*[vals[i] for i in w]) for p, w in zip(parts, where)])
     return Fn(tuple(leaves), f, (op,) + tuple(p.key for p in parts), op, tuple(parts))
 
 
@@ -249,40 +225,41 @@ def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu"
                         dtype: str = "float32", vocab: tuple[str, ...] | None = None,
                         self_check: bool = True,
                         all_refusals: bool = False) -> TransformerArtifact:
-    """The exact transformer of a sequence program for every length 1..sizes["n"]; with
-    `self_check`, first run on the boundary inputs against the interpreter (`verify`). With
-    `all_refusals` (`nclang check --target transformer`), every construct it cannot compile is
-    reported in one NclError, not just the first."""
+    """`compile` of `checked` on its own, for this target's tests and tools: the program is
+    lowered and analysed here (`compilation.standalone`), without the driver's refusals."""
+    from nclang.compiler.compilation import standalone
+    return standalone("transformer", checked, sizes, activation, dtype,
+                      vocab=tuple(vocab) if vocab else None, self_check=self_check,
+                      all_refusals=all_refusals)
+
+
+def compile(c: Compilation) -> TransformerArtifact:
+    """The exact transformer of a sequence program for every length 1..sizes["n"], from the
+    driver's lowering; with `c.options.self_check`, first run on the boundary inputs against
+    the interpreter (`verify`). With `all_refusals` (`nclang check --target transformer`),
+    every construct it cannot compile is reported in one NclError, not just the first."""
+    checked, dtype = c.checked, c.options.dtype
     p = checked.program
-    if checked.family != "seq":
-        raise NclError.at(p.name_span, "wrong-target",
-                          f"the transformer target compiles sequence programs; '{p.name}' is a "
-                          f"{checked.family} program")
-    if activation != "relu":
-        raise NclError.at(p.name_span, "transformer-unsupported",
-                          "the transformer target builds relu MLP blocks; drop --activation step")
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; one of {', '.join(DTYPES)}")
-    n = sizes.get("n")
+    n = c.sizes.get("n")
     if n is None:
         raise NclError.at(p.name_span, "missing-size",
                           "the transformer target needs the maximum length: pass --size n=N")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise NclError.at(p.name_span, "bad-size", f"size n must be a positive integer, got {n!r}")
-    vocab = tuple(vocab) if vocab else default_vocabulary(checked)
-    b = _plan(checked, n, dtype, vocab, all_refusals)
+    vocab = c.options.vocab or default_vocabulary(checked)
+    b = _plan(checked, c.program, n, dtype, vocab, c.options.all_refusals)
     art = b.artifact()
-    if self_check:
+    if c.options.self_check:
         from .verify import verify_transformer
         verify_transformer(checked, art, n, dtype, [lp["expr"] for lp in b.loops], vocab)
     return art
 
 
-def _plan(checked, n: int, dtype: str, vocab: tuple[str, ...],
+def _plan(checked, program: ir.Program, n: int, dtype: str, vocab: tuple[str, ...],
           all_refusals: bool = False) -> "_Builder":
     """The program's tasks (heads and MLP gadgets) at maximum length n, before assembly: the one
-    plan that both `compile_transformer` and `block_count` read."""
-    b = _Builder(checked, _folds_as_attention(lower(checked)), n, dtype, vocab)
+    plan that both `compile` and `block_count` read."""
+    b = _Builder(checked, _folds_as_attention(program), n, dtype, vocab)
     b.refusals = [] if all_refusals else None
     b.run()
     if b.refusals:
@@ -299,7 +276,7 @@ def block_count(checked, n: int, dtype: str = "float32",
     (`nclang.compiler.analysis.transformer_layers`); tests/test_layers_match.py holds the two, and the
     compiled files, equal. Raises the target's NclError where the target refuses."""
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
-    b = _plan(checked, n, dtype, vocab)
+    b = _plan(checked, lower(checked), n, dtype, vocab)
     layout = b.layout()
     total = sympy.Integer(len(layout.blocks))
     for lp in b.loops:
@@ -333,7 +310,7 @@ def default_vocabulary(checked) -> tuple[str, ...]:
 class _Builder:
     def __init__(self, checked, program: ir.Program, n: int, dtype: str, vocab):
         self.checked, self.program, self.n, self.dtype = checked, program, n, dtype
-        self.np_dtype, self.limit = DTYPES[dtype]
+        self.np_dtype, self.limit = np.dtype(dtype), DTYPES[dtype].limit
         self.vocab = vocab
         self.defs: dict[ir.Value, ir.Op] = {}
         self.domains: dict[ir.Value, tuple] = {}
@@ -771,8 +748,7 @@ class _Builder:
                 k += [[(ks, 0, 1)], [(kk, 0, -1)], [(self.bos, 0, 1)]]
                 continue
             # one-hot of the smaller side against the other side's indicator row
-            op = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
-                  "gt": operator.gt, "ge": operator.ge}[name]
+            op = ir.scalar.COMPARE[name]
             if len(kdom) <= len(qdom):
                 oh = self.onehot(kf, kdom, span, "key one-hot")
                 ind = self.indicators(qf, [lambda x, v=v: int(op(v, x)) for v in kdom], span,
