@@ -12,6 +12,7 @@ from nclang.compiler import lower as lowering
 from nclang.compiler.analysis import ranges
 from nclang.compiler.targets import registry
 from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
 
 STDLIB = Path(__file__).resolve().parents[1] / "stdlib"
 PROGRAMS = [("bits/add.ncl", {"k": 4}), ("graph/bfs.ncl", {}), ("seq/reverse.ncl", {"n": 4})]
@@ -75,3 +76,25 @@ def test_every_target_is_registered_once_with_its_runtime():
         assert set(t.dtypes) <= set(registry.DTYPES)
         assert t.compiler.endswith(f"targets.{t.name}") and t.runtime.endswith(f"runtime.{t.name}")
     assert registry.exact_limit("float32") == 2 ** 24 and registry.exact_limit("float64") == 2 ** 53
+
+
+def test_an_option_a_target_does_not_build_with_is_refused_in_its_words():
+    source = driver.read_source(STDLIB / "graph/bfs.ncl")
+    (checked,) = check_source(source.text, source.file)
+    with pytest.raises(NclError) as err:
+        driver.build_checked(source, checked, activation="step")
+    (d,) = err.value.diagnostics
+    assert d.code == "gnn-unsupported" and d.line == checked.program.name_span.line
+    assert d.message == ("the gnn target builds ReLU message and update MLPs; --activation step "
+                         "is for the mlp target")
+    with pytest.raises(NclError, match=r"\(its target is gnn: --target gnn\)"):
+        driver.build_checked(source, checked, target="mlp")
+
+
+@pytest.mark.parametrize("option", [{"target": "tpu"}, {"activation": "gelu"},
+                                    {"dtype": "float16"}])
+def test_a_name_the_registry_does_not_know_is_a_value_error(option):
+    source = driver.read_source(STDLIB / "bits/add.ncl")
+    (checked,) = check_source(source.text, source.file)
+    with pytest.raises(ValueError, match="unknown"):
+        driver.build_checked(source, checked, sizes={"k": 4}, **option)
