@@ -8,9 +8,9 @@ import math
 from fractions import Fraction
 
 from .. import ast as A
+from ..sizes import eval_size
 from .messages import _value_str
 from .names import INF
-from .size_ranges import _size_value
 
 
 class _Evaluator:
@@ -59,7 +59,7 @@ class _Evaluator:
             case A.Call(func=f, args=args):
                 return self.call(f, [self.eval(a, env) for a in args])
             case A.Comprehension(domain=A.Range(size=size)):
-                return self.aggregate(e, range(int(_size_value(size, {}).lo)), env)
+                return self.aggregate(e, range(eval_size(size, {})), env)
         raise ValueError(f"cannot evaluate {type(e).__name__} in a def")
 
     def aggregate(self, c: A.Comprehension, domain, env):

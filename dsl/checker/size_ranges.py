@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import ast as A
 from .. import types as T
+from ..sizes import ceil_log2, floor_log2
 from .intervals import _int_add, _int_floordiv, _int_mul, _int_neg
 from .names import INF
 
@@ -42,7 +43,7 @@ def _log2(x: T.Int, rounding: str) -> T.Int:
         if b is None or b == INF or b < 1:
             return None
         b = int(b)
-        return (b - 1).bit_length() if rounding == "ceil" else b.bit_length() - 1
+        return ceil_log2(b) if rounding == "ceil" else floor_log2(b)
     return T.Int(one(x.lo), one(x.hi))
 
 
