@@ -13,6 +13,7 @@ import pytest
 from cli_inprocess import assert_clean_outcome, cli, headers
 from nclang.compiler import cli as cli_module
 from nclang.dsl import jsonio
+from nclang.dsl import source as source_module
 from nclang.dsl.diagnostics import NclError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -255,6 +256,6 @@ def test_a_result_wider_than_4300_digits_is_written_and_the_guard_restored():
 
 
 def test_dev_zero_as_a_program_is_refused_before_memory_runs_out(monkeypatch):
-    monkeypatch.setattr(cli_module, "MAX_SOURCE_CHARS", 1 << 20)
+    monkeypatch.setattr(source_module, "MAX_SOURCE_CHARS", 1 << 20)
     status, _, err = cli("run", "/dev/zero", "-i", "-", stdin=GOOD)
     assert "longer than 1,048,576 characters" in one_error(status, err, "/dev/zero", 1, 1)
