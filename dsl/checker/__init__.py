@@ -14,11 +14,13 @@ its mixins `statements`, `expressions`, `size_checks`) one body; `relations`, `i
 `size_ranges` are the type lattice it computes in; `associativity` and `evaluator` tabulate fold
 operators; `messages` formats what the errors quote; `reads` finds reads that always fail.
 """
-from .module import CheckedProgram, check_module, check_source, select_program
-from .names import AGGREGATIONS, BUILTINS, CLASSES, FOLD_BUILTINS, SIZE_FUNCS
+from .module import (GRAPH_INPUT_KEYS, SIZE_NAMES, CheckedProgram, check_module, check_source,
+                     select_program)
+from .names import (AGGREGATIONS, ASSOCIATIVITY_LIMIT, BUILTINS, CLASSES, FOLD_BUILTINS,
+                    SIZE_FUNCS)
 from .reads import reads_outside
 from .relations import ERR, ErrorType
 
-__all__ = ["AGGREGATIONS", "BUILTINS", "CLASSES", "ERR", "FOLD_BUILTINS", "SIZE_FUNCS",
-           "CheckedProgram", "ErrorType", "check_module", "check_source", "reads_outside",
-           "select_program"]
+__all__ = ["AGGREGATIONS", "ASSOCIATIVITY_LIMIT", "BUILTINS", "CLASSES", "ERR", "FOLD_BUILTINS",
+           "GRAPH_INPUT_KEYS", "SIZE_FUNCS", "SIZE_NAMES", "CheckedProgram", "ErrorType",
+           "check_module", "check_source", "reads_outside", "select_program"]

@@ -11,10 +11,10 @@ from ..diagnostics import Diagnostic, NclError, did_you_mean
 from ..parser import parse
 from .associativity import associativity
 from .body import _Checker, _mentions
+from .messages import _fmt
 from .names import AGGREGATIONS, BUILTINS, CLASSES
 from .relations import ERR, _accepts
 from .size_ranges import _size_vars_of
-from .messages import _fmt
 
 
 @dataclass
