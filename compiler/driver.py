@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nclang.dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.source import Source, read_source  # noqa: F401 - the driver's callers import it here
 
 # the network family each program family compiles to (DESIGN.md), and the ones this version has
 TARGET_OF_FAMILY = {"bits": "mlp", "graph": "gnn", "seq": "transformer"}
@@ -32,35 +33,12 @@ ACTIVATIONS = ("relu", "step")
 DTYPES = ("float32", "float64")
 
 
-@dataclass(frozen=True)
-class Source:
-    file: str    # the name diagnostics use
-    data: bytes  # what the source hash is taken of
-    text: str
-
-
 @dataclass
 class Compiled:
     path: Path
     tensors: dict
     meta: dict
     warnings: list[Diagnostic] = field(default_factory=list)
-
-
-def read_source(path) -> Source:
-    file = os.fspath(path)
-    try:
-        with open(file, "rb") as f:
-            data = f.read()
-    except OSError as err:
-        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
-                                  f"cannot read file: {err.strerror or err}")) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
-                                  "cannot read file: not UTF-8 text")) from None
-    return Source(file, data, text)
 
 
 def choose_target(checked, target: str | None) -> str:
