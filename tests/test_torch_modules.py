@@ -9,6 +9,7 @@ import ast
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,13 @@ from safetensors.torch import load_file
 
 from nclang.compiler.driver import compile_file
 from nclang.compiler.runtime import load
+from nclang.compiler.runtime.encoding import decode_outputs, encode_inputs
 from nclang.compiler.runtime.gnn import GNN, Unrolled, rounds_for
 from nclang.compiler.runtime.mlp import MLP
 from nclang.compiler.runtime.transformer import Transformer
+from nclang.compiler.testing.inputs import instance_to_json
+from nclang.compiler.training.data import sample_instances
+from nclang.dsl.checker import check_source
 from nclang.dsl.jsonio import decode
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,7 +127,6 @@ def test_mlp_forward_takes_the_bits_vector(files):
     net = load(files["add"])
     module = _module(files["add"])
     module.load_state_dict(load_file(str(files["add"])), strict=True)
-    from nclang.compiler.runtime.encoding import decode_outputs, encode_inputs
     insts = _instances(net, [{"a": a, "b": b} for a, b in ((13, 200), (255, 255), (0, 7))])
     bits = torch.from_numpy(encode_inputs(insts, net.inputs, net.width_in)).float()
     with torch.inference_mode():
@@ -283,6 +287,7 @@ def _snippet(heading: str) -> str:
 def _plain(value, kind: str):
     """A runtime output in the snippets' plain form."""
     a = np.asarray(value)
+
     def one(x):
         if kind in ("pinf", "ninf") and math.isinf(x):
             return "inf" if x > 0 else "-inf"
@@ -306,10 +311,7 @@ def _run_snippet(snippet: str, folder: Path, cases: list) -> tuple[str, list]:
 
 
 def test_gnn_snippet_runs_files_without_nclang_as_nclang_does(files, tmp_path):
-    from nclang.compiler.training.data import sample_instances
-    from nclang.dsl.checker import check_source
     snippet = _snippet("A GNN file without nclang")
-    import shutil
     shutil.copy(files["bellman_ford"], tmp_path / "bellman_ford.safetensors")
     cases, expected = [], []
     rng = np.random.default_rng(11)
@@ -318,7 +320,6 @@ def test_gnn_snippet_runs_files_without_nclang_as_nclang_does(files, tmp_path):
         net = load(files[name])
         src = (REPO / "stdlib/graph" / f"{name}.ncl")
         checked = check_source(src.read_text(), str(src))[0]
-        from nclang.compiler.testing.inputs import instance_to_json
         for inst in sample_instances(checked, 6, rng, n_range=(1, 9)):
             if net.refusals(inst):
                 continue
@@ -336,7 +337,6 @@ def test_gnn_snippet_runs_files_without_nclang_as_nclang_does(files, tmp_path):
 
 def test_transformer_snippet_runs_files_without_nclang_as_nclang_does(files, tmp_path):
     snippet = _snippet("A transformer file without nclang")
-    import shutil
     shutil.copy(files["hist"], tmp_path / "hist.safetensors")
     rng = np.random.default_rng(5)
     cases, expected = [], []

@@ -1,5 +1,5 @@
 """The `gnn` family's `torch.nn.Module`: the architecture's dataflow program run on tensors in
-PyG's conventions (docs/weights.md, "GNN files" and "The GNN module").
+PyG's conventions (docs/weights.md, "GNN files" and "The torch modules").
 
 `GNN(architecture, outputs)` holds the MLP stages as `nn.Linear` parameters named as in the file
 (`stages.{i}.layers.{j}.weight`), so `load_state_dict(safetensors.torch.load_file(path),
@@ -117,12 +117,13 @@ def _numbered(code: list[dict], counter: list[int], loops=None) -> list[dict]:
 
 
 class _Graphs:
-    """One call's graphs: B graphs of n nodes each, the edges' local endpoints and graph."""
+    """One call's graphs (B graphs of n nodes each, the edges' local endpoints and graph), its
+    arguments and the values computed so far: everything of a call, none of it on the module."""
 
-    def __init__(self, edge_index: torch.Tensor, B, n, sizes: torch.Tensor, dtype, device,
-                 opts: Options):
+    def __init__(self, inputs: dict, edge_index: torch.Tensor, B, n, sizes: torch.Tensor,
+                 rounds: list[int] | None, dtype, device, opts: Options):
         self.B, self.n, self.dtype, self.device, self.opts = B, n, dtype, device, opts
-        self.sizes = sizes
+        self.inputs, self.sizes, self.rounds = inputs, sizes, rounds
         src, dst = edge_index[0].long(), edge_index[1].long()
         # every graph has n nodes, so a global id's graph is id // n
         self.ebatch = torch.div(src, n, rounding_mode="floor") if n else src
@@ -225,13 +226,11 @@ class GNN(nn.Module):
         n = N // B if B else 0
         if rounds is not None and len(rounds) != len(self.loops):
             raise ValueError(f"rounds: {len(self.loops)} loops, {len(rounds)} counts given")
-        g = _Graphs(edge_index, B, n, sizes, self._like.dtype, self._like.device, opts)
-        given = dict(inputs)
-        for name, kind, dom in self.inputs:
-            if name not in given:
-                raise ValueError(f"inputs: no tensor for parameter {name!r}")
-        g.inputs = given
-        g.rounds = list(rounds) if rounds is not None else None
+        missing = [name for name, _, _ in self.inputs if name not in inputs]
+        if missing:
+            raise ValueError(f"inputs: no tensor for parameter {', '.join(missing)}")
+        g = _Graphs(inputs, edge_index, B, n, sizes, rounds, self._like.dtype,
+                    self._like.device, opts)
         self._block(g, self.program)
         return {name: pyg(g.env[value], dom) for name, value, dom in self.outputs}
 

@@ -13,8 +13,8 @@ aggregation conditions (`cond > 1/2`), the flags of values that may be infinite,
 selection, loop trip counts and `until stable`, the transformer's masks. Gradients flow through
 the MLP stages, the aggregated values (sum, min, max: to the selected elements) and attention.
 The GNN's 0/1 gates (conditions and finite-flags at an aggregation) pass their inputs' gradients
-straight through (`gnn.Options.straight_through`, on while autograd is): the forward pass is still
-the compiled one bit for bit, but the stages upstream of a gate can learn (without it
+straight through (`gnn.Options.straight_through`, on while autograd is): the forward pass is
+still the compiled one bit for bit, but the stages upstream of a gate can learn (without it
 bellman_ford's finite-flags and dfs's conditions never receive a gradient). A `step` activation
 has zero gradient, so only relu-compiled files train (the default).
 
