@@ -29,7 +29,6 @@ EXIT_INTERNAL = 70
 
 STDIO = "-"
 STDIN_NAME = "<stdin>"
-MAX_SOURCE_CHARS = 16 << 20
 
 BUG_REPORT = ("this is a bug in nclang; please report it with the command line and its input "
               "files (--debug shows the traceback)")
@@ -46,28 +45,12 @@ class _Context:
         self.quoted: dict[str, dict[int, str]] = {}
 
     def read(self, path: str) -> tuple[str, str]:
-        """The display name and text of a file, `-` being stdin."""
-        from nclang.dsl.diagnostics import Diagnostic, NclError
-        if path == STDIO:
-            name, text = STDIN_NAME, sys.stdin.read(MAX_SOURCE_CHARS + 1)
-        else:
-            name = path
-            try:
-                with open(path, encoding="utf-8-sig") as f:
-                    text = f.read(MAX_SOURCE_CHARS + 1)
-            except UnicodeDecodeError:
-                raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
-                                          "cannot read file: not UTF-8 text")) from None
-            except OSError as err:
-                raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "cannot-read",
-                                          f"cannot read file: {err.strerror or err}")) from None
-        if len(text) > MAX_SOURCE_CHARS:
-            # a program is small; this stops `nclang check /dev/zero` before memory runs out
-            raise NclError(Diagnostic(name, 1, 1, 1, 1, "error", "cannot-read",
-                                      f"cannot read file: longer than {MAX_SOURCE_CHARS:,} "
-                                      f"characters, the most a source file may have"))
-        self.sources[name] = text
-        return name, text
+        """The display name and text of a file, `-` being stdin (`nclang.dsl.source`, the one
+        source reader)."""
+        from nclang.dsl.source import read_source
+        source = read_source(path)
+        self.sources[source.file] = source.text
+        return source.file, source.text
 
     def open_input(self, path: str):
         """The display name and a binary stream of an input, `-` being stdin; the caller reads
@@ -138,7 +121,7 @@ def _add_check(p: argparse.ArgumentParser) -> None:
                    help="print the programs and diagnostics as one JSON document on stdout")
     p.add_argument("--ir", action="store_true",
                    help="also print each program's IR (in --json: as text under 'ir')")
-    p.add_argument("--target", choices=("mlp", "gnn", "transformer"),
+    p.add_argument("--target", choices=registry.NAMES,
                    help="also report, with its source span, the construct this network family "
                         "cannot compile (the compiler's own refusal, nothing is written)")
     p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nclang.dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.source import Source, read_source  # noqa: F401 - the driver's callers import it here
 
 from .compilation import Compilation, Options, check_options, choose_target, prepare
 from .targets.registry import DTYPES
@@ -22,35 +23,12 @@ from .targets.registry import DTYPES
 # compile's lowering and analyses: nclang.compiler.compilation (the `Compilation` each target gets)
 
 
-@dataclass(frozen=True)
-class Source:
-    file: str    # the name diagnostics use
-    data: bytes  # what the source hash is taken of
-    text: str
-
-
 @dataclass
 class Compiled:
     path: Path
     tensors: dict
     meta: dict
     warnings: list[Diagnostic] = field(default_factory=list)
-
-
-def read_source(path) -> Source:
-    file = os.fspath(path)
-    try:
-        with open(file, "rb") as f:
-            data = f.read()
-    except OSError as err:
-        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
-                                  f"cannot read file: {err.strerror or err}")) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
-                                  "cannot read file: not UTF-8 text")) from None
-    return Source(file, data, text)
 
 
 def compile_checked(source: Source, checked, out_path, target: str | None = None,

@@ -5,7 +5,8 @@ A weight file stores loop trip counts, `size` values and value bounds as text su
 data from anywhere, so its formulas are never handed to sympy, `eval` or any other general
 parser: `parse` is a hand-written tokenizer and recursive-descent parser for exactly this
 grammar, producing a small AST of frozen dataclasses, and `evaluate` computes it with Python
-integers and `Fraction`s (`ceil(log2(x))` / `floor(log2(x))` exactly, through `int.bit_length`).
+integers and `Fraction`s (`ceil(log2(x))` / `floor(log2(x))` exactly, by the integer log2 of
+`nclang.dsl.sizes`, the one every exact size evaluation uses).
 
     expr   := term (("+" | "-") term)*
     term   := unary (("*" | "/" | "//") unary)*
@@ -27,6 +28,8 @@ import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from nclang.dsl.sizes import ceil_log2, floor_log2
 
 MAX_TEXT = 1000
 MAX_DEPTH = 64
@@ -271,9 +274,7 @@ def _value(node, env: dict[str, int]) -> Fraction:
         if f in ("ceil", "floor") and isinstance(node.args[0], Call) \
                 and node.args[0].func == "log2":
             x = _log2_int(_value(node.args[0].args[0], env))
-            below = x.bit_length() - 1
-            exact = x & (x - 1) == 0
-            return Fraction(below if exact or f == "floor" else below + 1)
+            return Fraction(ceil_log2(x) if f == "ceil" else floor_log2(x))
         args = [_value(a, env) for a in node.args]
         if f == "ceil":
             return Fraction(-((-args[0].numerator) // args[0].denominator))
@@ -283,7 +284,7 @@ def _value(node, env: dict[str, int]) -> Fraction:
             x = _log2_int(args[0])
             if x & (x - 1):
                 raise FormulaError(f"log2({x}) is not an integer")
-            return Fraction(x.bit_length() - 1)
+            return Fraction(floor_log2(x))
         return max(args) if f == "max" else min(args)
     raise FormulaError(f"not a formula node: {type(node).__name__}")
 

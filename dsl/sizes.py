@@ -1,7 +1,10 @@
 """Exact evaluation of size expressions (`n - 1`, `ceil(log2(n))`, `2 * k`, …).
 
 Sizes decide loop counts and array shapes, so they are computed on Python integers only: a float
-`log2` would round `log2(2**50 + 1)` to 50.0 and silently lose a round.
+`log2` would round `log2(2**50 + 1)` to 50.0 and silently lose a round. `floor_log2` and
+`ceil_log2` are that integer arithmetic, and every exact size evaluation uses them: this module's
+(on the AST), the checker's ranges of sizes, and `nclang.compiler.formula` (on a weight file's
+text, which must not import more than this).
 """
 from __future__ import annotations
 
@@ -15,6 +18,16 @@ class _Log2:
     def __init__(self, x: int, span: A.Span):
         self.x = x
         self.span = span
+
+
+def floor_log2(x: int) -> int:
+    """floor(log2(x)) of an integer x >= 1, exactly."""
+    return x.bit_length() - 1
+
+
+def ceil_log2(x: int) -> int:
+    """ceil(log2(x)) of an integer x >= 1, exactly."""
+    return (x - 1).bit_length()
 
 
 def _bad(span: A.Span, message: str) -> NclError:
@@ -63,14 +76,12 @@ def _eval(expr: A.Expr, sizes: dict[str, int]) -> int | _Log2:
             if v < 1:
                 raise _bad(expr.span, f"log2({v}) is undefined: its argument must be at least 1")
             if v & (v - 1) == 0:
-                return v.bit_length() - 1
+                return floor_log2(v)
             return _Log2(v, expr.span)
         case A.Call(func=("ceil" | "floor") as func, args=(x,)):
             inner = _eval(x, sizes)
             if isinstance(inner, _Log2):
-                # x is not a power of two here, so floor(log2 x) < log2 x < floor(log2 x) + 1
-                below = inner.x.bit_length() - 1
-                return below + 1 if func == "ceil" else below
+                return ceil_log2(inner.x) if func == "ceil" else floor_log2(inner.x)
             return inner
     raise _bad(getattr(expr, "span", A.NOSPAN),
                "not a size expression: sizes are built from integers, n, m, k, + - * //, "

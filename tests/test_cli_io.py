@@ -13,6 +13,8 @@ import pytest
 from cli_inprocess import assert_clean_outcome, cli, headers
 from nclang.compiler import cli as cli_module
 from nclang.dsl import jsonio
+from nclang.dsl import source as source_module
+from nclang.dsl.diagnostics import NclError
 
 REPO = Path(__file__).resolve().parent.parent
 BFS = REPO / "stdlib" / "graph" / "bfs.ncl"
@@ -54,7 +56,7 @@ def test_json_nested_100000_deep_is_one_located_error_not_a_recursion_error(comm
 
 def test_nesting_just_inside_the_bound_parses():
     jsonio.read_records('{"a": ' + "[" * 63 + "]" * 63 + "}", "in.json")
-    with pytest.raises(jsonio.NclError):
+    with pytest.raises(NclError):
         jsonio.read_records('{"a": ' + "[" * 64 + "]" * 64 + "}", "in.json")
 
 
@@ -166,13 +168,13 @@ def test_missing_input_file_directory_and_stdin(tmp_path):
 
 
 def test_dev_zero_as_input_stops_at_the_record_size_bound(monkeypatch):
-    monkeypatch.setattr(jsonio, "MAX_RECORD_BYTES", 1 << 20)
+    monkeypatch.setattr(jsonio.reading, "MAX_RECORD_BYTES", 1 << 20)
     status, _, err = cli("run", BFS, "-i", "/dev/zero")
     assert "longer than 1 MiB" in one_error(status, err, "/dev/zero", 1, 1)
 
 
 def test_one_document_larger_than_the_bound_is_refused(monkeypatch):
-    monkeypatch.setattr(jsonio, "MAX_RECORD_BYTES", 1000)
+    monkeypatch.setattr(jsonio.reading, "MAX_RECORD_BYTES", 1000)
     text = '{\n"n": 1,\n"source": [\n' + "true,\n" * 400 + "true]\n}\n"
     status, _, err = cli("run", BFS, "-i", "-", stdin=text)
     assert "one JSON document longer than" in one_error(status, err, "<stdin>", 167, 1)
@@ -254,6 +256,6 @@ def test_a_result_wider_than_4300_digits_is_written_and_the_guard_restored():
 
 
 def test_dev_zero_as_a_program_is_refused_before_memory_runs_out(monkeypatch):
-    monkeypatch.setattr(cli_module, "MAX_SOURCE_CHARS", 1 << 20)
+    monkeypatch.setattr(source_module, "MAX_SOURCE_CHARS", 1 << 20)
     status, _, err = cli("run", "/dev/zero", "-i", "-", stdin=GOOD)
     assert "longer than 1,048,576 characters" in one_error(status, err, "/dev/zero", 1, 1)

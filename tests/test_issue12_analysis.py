@@ -47,7 +47,7 @@ def test_a_size_sentinel_is_bounded_below_and_compiles_on_the_gnn(tmp_path, sent
 
 
 def test_size_products_have_the_bounds_their_signs_give():
-    from nclang.dsl.checker import _int_mul
+    from nclang.dsl.checker.intervals import _int_mul
     from nclang.dsl.types import Int
     n = Int(1, None)
     assert _int_mul(Int(100, 100), n) == Int(100, None)

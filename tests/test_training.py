@@ -96,8 +96,7 @@ def test_compiled_init_equals_the_runtime_bit_for_bit_gnn(tmp_path):
         assert np.array_equal(mine["dist"], want["dist"])
     # the raw channels too: one group (all n = 6), so instance order is the group's
     with torch.inference_mode():
-        net.forward_group(data.instances, 6)
-        raw = net.env[net.outputs[0]["value"]]
+        raw = net.forward_group(data.instances, 6).outputs[net.outputs[0]["name"]]
     assert torch.equal(fwd.raw["dist"].detach(), raw.reshape(-1, raw.shape[-1]))
     assert accuracy(tr, data.instances, data.outputs).exact == 1.0
 

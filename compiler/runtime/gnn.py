@@ -1,33 +1,32 @@
-"""Runtime for the `gnn` family: a message-passing network over node, edge, pair and global state
-(docs/weights.md, "GNN layout"), run with torch.
+"""Runtime for the `gnn` family: `GNNNet`, the `CompiledNet` of a gnn file, around the module
+`gnn_module.GNN` (docs/weights.md, "GNN files" and "The torch modules").
 
-Batches: instances are grouped by node count n; each group runs as one disjoint union in PyG's
-conventions — node state `x` of shape (B·n, C) (held as (B, n, C)), `edge_index` = (src, dst)
-with node ids offset by b·n, `edge_attr` (E, C), `batch` = the graph of each node — so one
-`scatter_reduce` aggregates every graph's neighbourhoods at once. Pair state is (B, n, n, C),
-global state (B, C). Trip counts are evaluated per graph (exact integers from n and m), and a
-loop runs until the longest graph is done, each graph's state frozen once its own count is
-reached or (`until stable`) once a round left it unchanged.
-
-Aggregation ⊕ is `scatter_reduce(include_self=True)` into a tensor filled with the aggregator's
-identity, so an empty neighbourhood gives the identity (min: the flag channel 0, i.e. +inf).
-A flagged value (f, v) takes part in min/max only where f = 1: IEEE ±inf appears only as the
-fill of that scatter, never in a channel or an MLP.
+`GNNNet.run` groups instances by node count n and encodes each group as one disjoint union in
+PyG's conventions — node fields `[B·n, C]`, `edge_index` with node ids offset by b·n, edge
+fields `[E, C]`, `batch` — with the size formulas evaluated exactly per graph
+(`GNN.size_table`), so one `scatter_reduce` aggregates every graph's neighbourhoods at once.
+What is the wrapper's and not the module's: refusing inputs the network cannot take, watching
+values against the design bound R where the value-range analysis does not prove them below it,
+the resource guard on `until stable` rounds (both as `Options` hooks of one call), and
+decoding the channels into the interpreter's values.
 """
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from nclang.compiler import formula
 from nclang.dsl.diagnostics import Diagnostic, NclError
-from nclang.dsl.values import NONE_INDEX, GraphData, Instance
+from nclang.dsl.values import NONE_INDEX, Instance
 
-from . import CompiledNet, exact_matmul
+from . import CompiledNet, exact_matmul, limits
 from .encoding import Slot, inexact, nearest
+from .gnn_module import GNN, Options, Unrolled, batched, node_axes, rounds_for, value_domains
+
+__all__ = ["GNN", "GNNNet", "GroupRun", "Options", "Unrolled", "build", "decode_nearest",
+           "rounds_for", "size_at", "value_domains"]
 
 _WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 
@@ -55,73 +54,25 @@ def size_at(file: str, text: str, sizes: dict[str, int], what: str) -> int:
             from None
 
 
-# ---------------------------------------------------------------- the module
-
-class _Stage(nn.Module):
-    def __init__(self, layers: list[dict]):
-        super().__init__()
-        self.layers = nn.ModuleList(nn.Linear(s["in"], s["out"], device="meta") for s in layers)
-        self.acts = [s["act"] for s in layers]
-
-    def forward(self, x):
-        for linear, act in zip(self.layers, self.acts):
-            x = linear(x)
-            if act == "relu":
-                x = torch.relu(x)
-        return x
-
-
-class GNN(nn.Module):
-    """The stages (message and update MLPs) as modules; the dataflow between them, the
-    aggregations and the loops are run by `GNNNet` from the architecture's program."""
-
-    def __init__(self, stages: list[dict]):
-        super().__init__()
-        self.stages = nn.ModuleList(_Stage(s["layers"]) for s in stages)
-
-
-class _Group:
-    """One disjoint union of graphs that share the node count n."""
-
-    def __init__(self, graphs: list[GraphData], n: int, device):
-        self.B, self.n, self.device = len(graphs), n, device
-        self.ms = [g.m for g in graphs]
-        src = np.concatenate([g.src for g in graphs]) if graphs else np.zeros(0, np.int64)
-        dst = np.concatenate([g.dst for g in graphs]) if graphs else np.zeros(0, np.int64)
-        self.src = torch.as_tensor(src, dtype=torch.long, device=device)
-        self.dst = torch.as_tensor(dst, dtype=torch.long, device=device)
-        self.ebatch = torch.as_tensor(np.repeat(np.arange(self.B), self.ms), dtype=torch.long,
-                                      device=device)
-        self.E = int(self.src.shape[0])
-        self.ar = torch.arange(self.E, device=device)
-
-    def lead(self, dom) -> int:
-        return self.E if "edge" in dom else self.B
-
-    def per_lead(self, mask: torch.Tensor, dom) -> torch.Tensor:
-        return mask[self.ebatch] if "edge" in dom else mask
-
+# ---------------------------------------------------------------- the wrapper
 
 class GNNNet(CompiledNet):
+    """A gnn file ready to run on `Instance`s: encodes them into the module's tensors (one
+    disjoint union per node count), runs `GNN.forward`, checks exactness and decodes."""
+
     def __init__(self, file, meta, module, device, dtype):
         super().__init__(file, meta, module, device, dtype)
         arch = meta["architecture"]
-        self.code = arch["program"]
         self.R = int(arch["design_bound"])
         self.bound = arch.get("value_bound")
         self.outputs = meta["encodings"]["outputs"]
         self.inputs = [e for e in meta["encodings"]["inputs"] if e["kind"] != "graph"]
-        # per instance of the last `run`: the rounds each loop executed, in program order
+        # per instance of the last `run`: the rounds each loop executed, in program order (a
+        # record for callers such as the tests; nothing reads it back)
         self.rounds: list[list[int]] = []
         self.training = meta.get("training")
-        self.watch = False
-        # for training (nclang.compiler.training.model): `early_exit=False` runs every loop to its trip
-        # count even where `until stable` would stop; `on_round(ins, state, active)` is called
-        # after each round with the carried variables' states and which graphs took part
-        self.early_exit = True
-        self.on_round = None
-        # for training: hard gates pass their inputs' gradients straight through (`_aggregate`)
-        self.straight_through = False
+        # set by `limits.guard` (runtime.load): count rounds and work as loops run
+        self.guarded = False
 
     # ---- entry
 
@@ -136,8 +87,7 @@ class GNNNet(CompiledNet):
             groups.setdefault(inst.graph.n, []).append(i)
         with exact_matmul(), torch.inference_mode():
             for n, idx in sorted(groups.items()):
-                self.watch = n in watch
-                outs, rounds = self._run_group([instances[i] for i in idx], n)
+                outs, rounds = self._run_group([instances[i] for i in idx], n, n in watch)
                 for j, i in enumerate(idx):
                     results[i] = outs[j]
                     self.rounds[i] = rounds[j]
@@ -221,53 +171,91 @@ class GNNNet(CompiledNet):
             f"{what}, past {self.R}, the largest value this {dtype} network computes "
             f"exactly{hint}"))
 
-    def _watch_value(self, ins: dict, t: torch.Tensor) -> None:
-        """Track the largest integer channel of every value (flags and Booleans are 0/1 by
-        construction). No sync here: `_check_watch` reads it once per round and at the end, and
-        a run that passed R anywhere is refused as a whole, so nothing inexact is returned."""
-        kind = ins["kind"]
-        if kind == "bool" or t.numel() == 0:
-            return
-        v = t[..., 1] if kind in ("pinf", "ninf") else t[..., 0]
-        self.top = torch.maximum(self.top, v.detach().abs().amax())
-
-    def _check_watch(self) -> None:
-        if self.watch and float(self.top) > self.R:
-            g = self.g
-            sizes = f"n = {g.n}" + (f", m = {g.ms[0]}" if g.B == 1 else "")
-            self._refuse(f"on this graph ({sizes}) the network's values reach "
-                         f"{float(self.top):.0f}")
-
     # ---- one group
 
-    def _run_group(self, insts: list[Instance], n: int):
-        g = self.forward_group(insts, n)
+    def tensors(self, insts: list[Instance], n: int):
+        """The module's arguments for graphs that all have n nodes: (inputs, edge_index, batch,
+        sizes) in PyG's layout (`gnn_module`), the graphs laid out as one disjoint union."""
+        B = len(insts)
+        inputs = {}
+        for name, kind, dom in self.module.inputs:
+            vals = [_encode(np.asarray(inst.values[name]), kind) for inst in insts]
+            if "edge" in dom:
+                arr = np.concatenate(vals) if vals else np.zeros((0, _WIDTH[kind]))
+            else:
+                arr = np.stack(vals) if vals else np.zeros((0, _WIDTH[kind]))
+                if node_axes(dom):
+                    arr = arr.reshape(B * n, *arr.shape[2:])
+            inputs[name] = torch.as_tensor(arr, dtype=self.dtype, device=self.device)
+        offsets = [b * n for b in range(B)]
+        src = np.concatenate([inst.graph.src + o for inst, o in zip(insts, offsets)]) \
+            if insts else np.zeros(0, np.int64)
+        dst = np.concatenate([inst.graph.dst + o for inst, o in zip(insts, offsets)]) \
+            if insts else np.zeros(0, np.int64)
+        edge_index = torch.as_tensor(np.stack([src, dst]).astype(np.int64), device=self.device)
+        batch = torch.arange(B, device=self.device).repeat_interleave(n)
+        sizes = self.module.size_table(
+            n, [inst.graph.m for inst in insts],
+            lambda text, at, what: size_at(self.file, text, at, what)).to(self.device)
+        return inputs, edge_index, batch, sizes
+
+    def forward_group(self, insts: list[Instance], n: int, options: Options | None = None,
+                      watch: bool = False) -> "GroupRun":
+        """Run the module on graphs that all have n nodes. `watch`: check every value against R
+        as it is computed (`_proven`). Sets no grad mode: `run` wraps it in inference mode,
+        training calls it with autograd on. `options.on_round` is chained after the watch's and
+        the resource guard's own."""
+        opts = options or Options()
+        inputs, edge_index, batch, sizes = self.tensors(insts, n)
+        ms = [inst.graph.m for inst in insts]
+        top = [torch.zeros((), dtype=self.dtype, device=self.device)]
+        rounds: list[list[int]] = []
+
+        def on_value(ins, t):
+            # the largest integer channel (flags and Booleans are 0/1 by construction); no sync
+            # here: `check` reads it once per round and at the end
+            kind = ins["kind"]
+            if kind == "bool" or t.numel() == 0:
+                return
+            v = t[..., 1] if kind in ("pinf", "ninf") else t[..., 0]
+            top[0] = torch.maximum(top[0], v.detach().abs().amax())
+
+        def check():
+            # a run that passed R anywhere is refused as a whole, so nothing inexact is returned
+            if watch and float(top[0]) > self.R:
+                at = f"n = {n}" + (f", m = {ms[0]}" if len(ms) == 1 else "")
+                self._refuse(f"on this graph ({at}) the network's values reach "
+                             f"{float(top[0]):.0f}")
+
+        hooks = [h for h in (limits.round_counter(self, n, ms) if self.guarded else None,
+                             opts.on_round) if h is not None]
+
+        def on_round(ins, cur, active):
+            check()
+            for h in hooks:
+                h(ins, cur, active)
+
+        run = Options(early_exit=opts.early_exit, straight_through=opts.straight_through,
+                      on_value=on_value if watch else opts.on_value, on_round=on_round,
+                      on_loop=lambda ins, done: rounds.append(done.tolist()))
+        out = self.module(inputs, edge_index, batch, sizes, options=run)
+        check()
+        B = len(insts)
+        outputs = {name: batched(out[name], dom, B, n) for name, _, dom in self.module.outputs}
+        ebatch = torch.div(edge_index[0], n, rounding_mode="floor") if n else edge_index[0]
+        return GroupRun(outputs, B, n, ebatch, [[r[b] for r in rounds] for b in range(B)])
+
+    def _run_group(self, insts: list[Instance], n: int, watch: bool):
+        g = self.forward_group(insts, n, watch=watch)
         outs = []
         for b in range(g.B):
             values = {}
             for e in self.outputs:
-                t = self.env[e["value"]]
-                if "edge" in e["domain"]:
-                    t = t[g.ebatch == b]
-                else:
-                    t = t[b]
+                t = g.outputs[e["name"]]
+                t = t[g.ebatch == b] if "edge" in e["domain"] else t[b]
                 values[e["name"]] = self.decode(t.to("cpu", torch.float64).numpy(), e, n)
             outs.append(values)
-        rounds = [[r[b] for r in self.loop_rounds] for b in range(g.B)]
-        return outs, rounds
-
-    def forward_group(self, insts: list[Instance], n: int) -> _Group:
-        """Run the program on graphs that all have n nodes, leaving every value in `self.env`
-        (output e is `self.env[e["value"]]`). Sets no grad mode: `run` wraps it in inference
-        mode, training calls it with autograd on."""
-        g = _Group([inst.graph for inst in insts], n, self.device)
-        self.g, self.insts = g, insts
-        self.env: dict[int, torch.Tensor] = {}
-        self.loop_rounds: list[list[int]] = []
-        self.top = torch.zeros((), dtype=self.dtype, device=self.device)
-        self._block(self.code)
-        self._check_watch()
-        return g
+        return outs, g.rounds
 
     def decode(self, raw: np.ndarray, item: dict, n: int) -> np.ndarray:
         """One output's channels (last axis) in the interpreter's numpy form: exactly, or the
@@ -276,250 +264,17 @@ class GNNNet(CompiledNet):
             return decode_nearest(raw, item["kind"], item["type"], n)
         return _decode(raw, item["kind"])
 
-    def _tensor(self, a) -> torch.Tensor:
-        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
-    def _block(self, code: list[dict]) -> None:
-        for ins in code:
-            if ins["op"] == "loop":
-                self._loop(ins)
-            else:
-                t = self.env[ins["out"]] = getattr(self, "_" + ins["op"])(ins)
-                if self.watch:
-                    self._watch_value(ins, t)
-
-    def _input(self, ins) -> torch.Tensor:
-        g, kind, dom = self.g, ins["kind"], ins["dom"]
-        vals = [_encode(np.asarray(inst.values[ins["name"]]), kind) for inst in self.insts]
-        if "edge" in dom:
-            arr = np.concatenate(vals) if vals else np.zeros((0, _WIDTH[kind]))
-        else:
-            arr = np.stack(vals) if vals else np.zeros((0, _WIDTH[kind]))
-        return self._tensor(arr)
-
-    def _adjacency(self, ins) -> torch.Tensor:
-        g = self.g
-        t = torch.zeros((g.B, g.n, g.n, 1), dtype=self.dtype, device=self.device)
-        t[g.ebatch, g.src, g.dst, 0] = 1
-        return t
-
-    def _const(self, ins) -> torch.Tensor:
-        return self._tensor(ins["value"]).expand(self.g.B, len(ins["value"])).clone()
-
-    def _size(self, ins) -> torch.Tensor:
-        vals = [[size_at(self.file, ins["expr"], {"n": self.g.n, "m": m}, "size")]
-                for m in self.g.ms]
-        return self._tensor(np.array(vals, np.float64).reshape(self.g.B, 1))
-
-    def _iota(self, ins) -> torch.Tensor:
-        g = self.g
-        return torch.arange(g.n, dtype=self.dtype, device=self.device).view(1, g.n, 1) \
-            .expand(g.B, g.n, 1).clone()
-
-    def _mlp(self, ins) -> torch.Tensor:
-        x = torch.cat([self.env[a] for a in ins["args"]], dim=-1)
-        return self.module.stages[ins["stage"]](x)
-
-    def _broadcast(self, ins) -> torch.Tensor:
-        g = self.g
-        t = self.env[ins["arg"]]
-        arg_dom, out_dom, axes, ends = ins["arg_dom"], ins["dom"], ins["axes"], ins["endpoints"]
-        # rows per edge: the graph's row (lead B) or the edge's own (lead E); the first endpoint
-        # read indexes graph and node at once, so no (E, n) intermediate is formed
-        rows = g.ebatch if "edge" in out_dom and "edge" not in arg_dom else None
-        cur = [i for i, k in enumerate(arg_dom) if k == "node"]
-        for i, end in enumerate(ends):
-            if end is None:
-                continue
-            pos = 1 + cur.index(i)
-            idx = g.src if end == "src" else g.dst
-            t = t.movedim(pos, 1)[g.ar if rows is None else rows, idx]
-            rows = None
-            cur.remove(i)
-        if rows is not None:
-            t = t[rows]
-        out_nodes = [j for j, k in enumerate(out_dom) if k == "node"]
-        targets = [out_nodes.index(axes[i]) for i in cur]
-        # two node axes onto one (`edge(v, v)`, `r[v, v]`): the diagonal, kept at the first
-        # axis's place (torch.diagonal puts it last, behind the channels)
-        while len(set(targets)) != len(targets):
-            i = next(i for i in range(len(targets)) if targets[i] in targets[:i])
-            j = targets.index(targets[i])
-            t = torch.diagonal(t, 0, 1 + j, 1 + i).movedim(-1, 1 + j)
-            del targets[i]
-        order = sorted(range(len(targets)), key=lambda j: targets[j])
-        t = t.permute(0, *[1 + o for o in order], t.dim() - 1)
-        shape = [g.n if p in targets else 1 for p in range(len(out_nodes))]
-        t = t.reshape(t.shape[0], *shape, t.shape[-1])
-        return t.expand(t.shape[0], *[g.n] * len(out_nodes), t.shape[-1])
-
-    def _gather(self, ins) -> torch.Tensor:
-        table, index = self.env[ins["table"]], self.env[ins["index"]]
-        B, C = table.shape[0], table.shape[-1]
-        # an index is -1 (none) or a node; the clamp keeps an off-range one (weights that do
-        # not compute the program) a wrong value rather than an out-of-bounds gather
-        idx = index.reshape(B, -1).nan_to_num(0.0).clamp(0, table.shape[1] - 1).long()
-        out = torch.gather(table, 1, idx.unsqueeze(-1).expand(B, idx.shape[1], C))
-        return out.reshape(*index.shape[:-1], C)
-
-    # ---- aggregation
-
-    def _aggregate(self, ins) -> torch.Tensor:
-        g = self.g
-        body_dom, axis, agg = ins["body_dom"], ins["axis"], ins["agg"]
-        nodes = [i for i, k in enumerate(body_dom) if k == "node"]
-        if ins["group"] is not None:
-            ends = g.dst if ins["group"] == "dst" else g.src
-            index, size = ends + g.ebatch * g.n, g.B * g.n
-            pos = sum(1 for i in nodes if i < axis)
-
-            def prep(t):
-                return t
-
-            def finish(t):
-                t = t.reshape(g.B, g.n, *t.shape[1:])
-                return t.movedim(1, 1 + pos)
-        elif body_dom[axis] == "edge":
-            index, size = g.ebatch, g.B
-
-            def prep(t):
-                return t
-
-            def finish(t):
-                return t
-        else:
-            d = 1 + nodes.index(axis)
-            L = g.lead(body_dom)
-            index = torch.arange(L, device=self.device).repeat_interleave(g.n)
-            size = L
-
-            def prep(t):
-                t = t.expand(*t.shape[:d], g.n, *t.shape[d + 1:]) if t.shape[d] != g.n else t
-                t = t.movedim(d, 1)
-                return t.reshape(t.shape[0] * t.shape[1], *t.shape[2:])
-
-            def finish(t):
-                return t
-
-        def get(v):
-            return prep(self.env[v]) if v is not None else None
-
-        body, cond, elem = get(ins["body"]), get(ins["cond"]), get(ins["elem"])
-        ref = next(t for t in (body, cond, elem) if t is not None)
-        c = (cond > 0.5) if cond is not None else torch.ones_like(ref[..., :1], dtype=torch.bool)
-
-        def gate(hard, *softs):
-            """A 0/1 gate as a float. For training (`straight_through`) it carries the gradient
-            of the channels it thresholds: h + (s - s.detach()) adds exactly 0 going forward,
-            so the forward pass is the compiled one bit for bit."""
-            g = hard.to(self.dtype)
-            if self.straight_through:
-                for s in softs:
-                    if s is not None and s.requires_grad:
-                        g = g + (s - s.detach())
-            return g
-
-        def scat(vals, how, ident):
-            out = torch.full((size, *vals.shape[1:]), ident, dtype=self.dtype, device=self.device)
-            idx = index.view(-1, *[1] * (vals.dim() - 1)).expand_as(vals)
-            return out.scatter_reduce(0, idx, vals, reduce=how, include_self=True)
-
-        zero = torch.zeros((), dtype=self.dtype, device=self.device)
-        cg = gate(c, cond)
-        if agg == "any":
-            return finish(scat(body * cg, "amax", 0.0))
-        if agg == "all":
-            return finish(scat(body * cg + (1 - cg), "amin", 1.0))
-        if agg == "sum":
-            if self.watch:
-                # a partial sum may pass R where the total does not: bound it by the sum of |x|
-                self._watch_value({**ins, "kind": "int"}, scat((body * cg).abs(), "sum", 0.0))
-            return finish(scat(body * cg, "sum", 0.0))
-        if agg == "count":
-            return finish(scat(cg, "sum", 0.0))
-        # min / max / argmin / argmax over the flagged-finite elements
-        lo = agg in ("min", "argmin")
-        if ins["body_kind"] in ("pinf", "ninf"):
-            f, v = c & (body[..., :1] > 0.5), body[..., 1:]
-            fg = gate(f, cond, body[..., :1])
-        else:
-            f, v = c, body
-            fg = cg
-        inf = math.inf if lo else -math.inf
-        F = scat(fg, "amax", 0.0)
-        M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
-        if agg in ("min", "max"):
-            V = torch.where(F > 0.5, M, zero)
-            out = torch.cat([F, V], -1) if ins["kind"] in ("pinf", "ninf") else V
-            return finish(out)
-        cand = f & (v == M[index])
-        best = scat(torch.where(cand, elem, zero + math.inf), "amin", math.inf)
-        return finish(torch.where(torch.isinf(best), zero - 1, best))
-
-    # ---- loops
-
-    def _loop(self, ins) -> None:
-        g = self.g
-        counts = torch.tensor([max(size_at(self.file, ins["count"], {"n": g.n, "m": m},
-                                            "loop count"), 0)
-                               for m in g.ms], dtype=torch.long, device=self.device)
-        carried = ins["carried"]
-        doms = {}
-        cur = {}
-        for c in carried:
-            cur[c["name"]] = self.env[c["init"]] if c["init"] is not None else None
-        active = counts > 0
-        done = torch.zeros(g.B, dtype=torch.long, device=self.device)
-        t = 0
-        body_doms = _doms(ins["body"])
-        while bool(active.any()):
-            for c in carried:
-                if c["param"] is not None:
-                    self.env[c["param"]] = cur[c["name"]]
-            self._block(ins["body"])
-            changed = torch.zeros(g.B, dtype=torch.bool, device=self.device)
-            for c in carried:
-                new, old = self.env[c["next"]], cur[c["name"]]
-                dom = body_doms.get(c["next"], doms.get(c["name"], []))
-                doms[c["name"]] = dom
-                if old is None:
-                    cur[c["name"]] = new
-                    changed |= True
-                    continue
-                mask = g.per_lead(active, dom).view(-1, *[1] * (new.dim() - 1))
-                cur[c["name"]] = torch.where(mask, new, old)
-                diff = (new != old).reshape(new.shape[0], -1).any(1)
-                if "edge" in dom:
-                    diff = torch.zeros(g.B, device=self.device).index_add(
-                        0, g.ebatch, diff.to(torch.float32)) > 0
-                changed |= diff
-            done += active.long()
-            self._check_watch()
-            if self.on_round is not None:
-                self.on_round(ins, cur, active)
-            t += 1
-            active = active & (counts > t)
-            if ins["until_stable"] and self.early_exit:
-                active = active & changed
-        for c in carried:
-            v = cur[c["name"]]
-            if v is None:
-                # first assigned inside a loop that ran no rounds: unassigned, as in the
-                # interpreter; the checker refuses every read of it after the loop
-                continue
-            self.env[c["out"]] = v
-        self.loop_rounds.append(done.tolist())
-
-
-def _doms(code: list[dict]) -> dict[int, list[str]]:
-    out = {}
-    for ins in code:
-        if ins["op"] == "loop":
-            out.update(_doms(ins["body"]))
-        else:
-            out[ins["out"]] = ins["dom"]
-    return out
-
+@dataclass(frozen=True)
+class GroupRun:
+    """What `GNNNet.forward_group` computed: {output name: tensor} in the batched layout (a
+    node-led value (B, n..., C), an edge value (E, ..., C)), the group's B and n, each edge's
+    graph, and per graph the rounds each loop ran (program order)."""
+    outputs: dict[str, torch.Tensor]
+    B: int
+    n: int
+    ebatch: torch.Tensor
+    rounds: list[list[int]]
 
 def _encode(value: np.ndarray, kind: str) -> np.ndarray:
     """An input value's channels (last axis)."""
@@ -564,7 +319,7 @@ def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) 
         raise NclError(Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights",
                                   "a gnn architecture needs 'stages', 'program' and "
                                   "'design_bound'"))
-    module = GNN(stages)
+    module = GNN(arch, meta["encodings"]["outputs"])
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
     try:
         module.load_state_dict(state, strict=True, assign=True)

@@ -200,22 +200,25 @@ def round_work(meta: dict, loop: dict, n: int, m: int) -> int:
 
 
 def guard(net) -> None:
-    """Count the rounds and work of a gnn network's runs as they go (its `on_round` hook, kept
-    and chained if set) and stop a run with a located error once one group of instances passes
-    MAX_TRIPS rounds or MAX_WORK operations per instance: the part of the limits that an
-    `until stable` loop's rounds need, since they are known only while it runs."""
+    """Make a gnn network count the rounds and work of its runs as they go (`round_counter`),
+    the part of the limits that an `until stable` loop's rounds need, since they are known only
+    while it runs. Other families have nothing to count."""
+    if hasattr(net, "guarded"):
+        net.guarded = True
+
+
+def round_counter(net, n: int, ms: list[int]):
+    """An `on_round` hook (`gnn_module.Options`) for one run of `net` on graphs of n nodes with
+    ms edges: it stops the run with a located error once it passes MAX_TRIPS rounds or MAX_WORK
+    operations per instance."""
     from nclang.dsl.diagnostics import Diagnostic, NclError
-    if not hasattr(net, "on_round") or getattr(net, "_guarded", False):
-        return
-    inner, state, works = net.on_round, {"g": None, "rounds": 0, "work": 0}, {}
+    state, works = {"rounds": 0, "work": 0}, {}
+    m = max(ms, default=0)
 
     def on_round(ins, cur, active):
-        g = net.g
-        if state["g"] is not g:
-            state.update(g=g, rounds=0, work=0)
-        key = (id(ins), g.n, max(g.ms, default=0))
+        key = id(ins)
         if key not in works:
-            works[key] = round_work(net.meta, ins, g.n, key[2])
+            works[key] = round_work(net.meta, ins, n, m)
         state["rounds"] += 1
         state["work"] += works[key]
         why = None
@@ -226,11 +229,8 @@ def guard(net) -> None:
         if why:
             raise NclError(Diagnostic(
                 net.file, 1, 1, 1, 1, "error", "resource-limit",
-                f"on the graphs with n = {g.n} the network's loops ran {state['rounds']:,} "
+                f"on the graphs with n = {n} the network's loops ran {state['rounds']:,} "
                 f"rounds without becoming stable, and were stopped at the runtime's limit of "
                 f"{why} ({DOC})"))
-        if inner is not None:
-            inner(ins, cur, active)
 
-    net.on_round = on_round
-    net._guarded = True
+    return on_round

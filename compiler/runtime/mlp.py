@@ -15,14 +15,24 @@ from .encoding import decode_outputs, encode_inputs, inexact, mlp_layout
 
 
 class MLP(nn.Module):
-    def __init__(self, layers: list[dict], device=None, dtype=None):
+    """A compiled mlp file as a module: `MLP(meta["architecture"])`, then
+    `load_state_dict(load_file(path), strict=True)`. `forward(bits)` maps the input vector
+    (batch, layers[0].in) — each input's elements at its channels (`encoding.encode_inputs`) —
+    to the output vector (batch, layers[-1].out)."""
+
+    def __init__(self, arch: dict):
         super().__init__()
-        # built on the meta device: the weights come from the file, random init would be wasted
-        self.layers = nn.ModuleList(nn.Linear(spec["in"], spec["out"], device=device, dtype=dtype)
+        dtype = getattr(torch, arch.get("dtype", "float32"))
+        layers = arch["layers"]
+        # built on the meta device, then given storage: the weights come from the file, a
+        # random init would be wasted
+        self.layers = nn.ModuleList(nn.Linear(spec["in"], spec["out"], device="meta", dtype=dtype)
                                     for spec in layers)
         self.acts = [spec["act"] for spec in layers]
+        self.to_empty(device="cpu")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, bits: torch.Tensor) -> torch.Tensor:
+        x = bits
         for linear, act in zip(self.layers, self.acts):
             x = linear(x)
             if act == "relu":
@@ -55,7 +65,7 @@ class MLPNet(CompiledNet):
 def build(file: str, tensors: dict[str, np.ndarray], meta: dict, device, dtype) -> MLPNet:
     arch = meta["architecture"]
     width_in, width_out, inputs, outputs = mlp_layout(file, tensors, meta)
-    module = MLP(arch["layers"], device="meta")
+    module = MLP(arch)
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
     module.load_state_dict(state, strict=True, assign=True)
     module = module.to(device=device, dtype=dtype).train(False)

@@ -25,22 +25,36 @@ from .gnn import size_at
 
 
 class Transformer(nn.Module):
-    def __init__(self, arch: dict, tensors: dict):
+    """A compiled transformer file as a module: `Transformer(meta["architecture"])`, then
+    `load_state_dict(load_file(path), strict=True)`. Every tensor the architecture lists is a
+    parameter under its file name (`embed.token`, `blocks.0.attn.q`, `blocks.0.mlp.1.weight`),
+    registered in name order."""
+
+    def __init__(self, arch: dict):
         super().__init__()
         self.blocks_spec = arch["blocks"]
         self.loops = arch.get("loops", [])
-        # training (nclang.compiler.training.model): record(name, h) sees each MLP hidden layer's
-        # post-activation state (B, L, width)
-        self.record = None
-        for name, t in tensors.items():
-            self.register_buffer(name.replace(".", "__"), torch.from_numpy(np.ascontiguousarray(t)))
+        for name, spec in sorted(arch["tensors"].items()):
+            *path, leaf = name.split(".")
+            mod: nn.Module = self
+            for part in path:
+                if part not in mod._modules:
+                    mod.add_module(part, nn.Module())
+                mod = mod._modules[part]
+            # storage for load_state_dict to copy into, not a random init it would overwrite
+            dtype = getattr(torch, arch.get("dtype", "float32"))
+            mod.register_parameter(leaf, nn.Parameter(torch.empty(spec["shape"], dtype=dtype)))
 
     def t(self, name):
-        return getattr(self, name.replace(".", "__"), None)
+        return self.get_parameter(name)
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, trips=()) -> torch.Tensor:
-        """`trips`: per loop of the architecture, how many times its blocks run (the same for
-        every sequence of the batch)."""
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, trips=(),
+                record=None) -> torch.Tensor:
+        """The residual stream (B, L, d_model) after the last block. `tokens` (B, L): token ids,
+        row 0 the BOS id (V), rows past a sequence's end any id; `lengths` (B,): each sequence's
+        real length (rows 1..length are its tokens). `trips`: per loop of the architecture, how
+        many times its blocks run (the same for every sequence of the batch). `record(name, h)`
+        sees each MLP hidden layer's post-activation state (B, L, width), for training."""
         B, L = tokens.shape
         x = self.t("embed.token")[tokens] + self.t("embed.position")[:L].unsqueeze(0)
         rows = torch.arange(L, device=x.device)
@@ -82,8 +96,8 @@ class Transformer(nn.Module):
                     h = h @ self.t(f"blocks.{b}.mlp.{i}.weight").T + self.t(f"blocks.{b}.mlp.{i}.bias")
                     if i < n_mlp - 1:
                         h = torch.relu(h)
-                        if self.record is not None:
-                            self.record(f"blocks.{b}.mlp.{i}", h)
+                        if record is not None:
+                            record(f"blocks.{b}.mlp.{i}", h)
                 x = x + h
         return x
 
@@ -109,7 +123,7 @@ class TransformerNet(CompiledNet):
                                 torch.from_numpy(lengths[sel]).to(self.device), trips)
             x = x.to("cpu", torch.float64).numpy()
             for r, b in enumerate(members):
-                results[b] = self._decode(x[r], int(lengths[b]))
+                results[b] = self.decode(x[r], int(lengths[b]))
         return results
 
     def encode(self, instances):
@@ -164,7 +178,8 @@ class TransformerNet(CompiledNet):
         # an input this network was not built for is the user's to fix, not a bug (exit 1)
         return NclError(Diagnostic(self.file, 1, 1, 1, 1, "error", "bad-input", message))
 
-    def _decode(self, x: np.ndarray, n: int) -> dict:
+    def decode(self, x: np.ndarray, n: int) -> dict:
+        """One sequence's outputs from its residual stream x (L, d_model) and length n."""
         out = {}
         for o in self.outputs:
             rows = x[1:n + 1] if o["per_position"] else x[1:2]
@@ -241,5 +256,9 @@ def build(file: str, tensors: dict, meta: dict, device, dtype) -> TransformerNet
                 problems.append(f"tensor 'blocks.{b}.mlp.{i}.weight' is missing")
     if problems:
         raise NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", p) for p in problems])
-    module = Transformer(arch, tensors).to(device=device, dtype=dtype).train(False)
+    module = Transformer(arch)
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
+    module.load_state_dict(state, strict=True, assign=True)
+    module = module.to(device=device, dtype=dtype).train(False)
+    module.requires_grad_(False)
     return TransformerNet(file, meta, module, device, dtype)

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from nclang.compiler.targets import registry
+
 from .gap import (DEFAULT_EXAMPLES, DEFAULT_GRAPH_FAMILIES, DEFAULT_PATIENCE, DEFAULT_STEPS,
                   GapConfig, default_train, gap)
 from .head_to_head import head_to_head
@@ -50,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR",
                    help="where to write gap.json, gap.md and the plots (default: gap-NAME, or "
                         "gap-A-vs-B head to head, gap-NAME-sweep)")
-    p.add_argument("--target", choices=("mlp", "gnn", "transformer"),
+    p.add_argument("--target", choices=registry.NAMES,
                    help="the network family (default: the program's own)")
     p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
                    help=f"fix a size variable, e.g. --size k=8 (bits programs default to "

@@ -13,8 +13,8 @@ aggregation conditions (`cond > 1/2`), the flags of values that may be infinite,
 selection, loop trip counts and `until stable`, the transformer's masks. Gradients flow through
 the MLP stages, the aggregated values (sum, min, max: to the selected elements) and attention.
 The GNN's 0/1 gates (conditions and finite-flags at an aggregation) pass their inputs' gradients
-straight through (`GNNNet.straight_through`, on while autograd is): the forward pass is still
-the compiled one bit for bit, but the stages upstream of a gate can learn (without it
+straight through (`gnn.Options.straight_through`, on while autograd is): the forward pass is
+still the compiled one bit for bit, but the stages upstream of a gate can learn (without it
 bellman_ford's finite-flags and dfs's conditions never receive a gradient). A `step` activation
 has zero gradient, so only relu-compiled files train (the default).
 
@@ -175,8 +175,6 @@ class Trainable:
         tensors = {k: np.array(v, dtype=np.float32) for k, v in tensors.items()}
         runtime = importlib.import_module(RUNTIMES[self.family])
         self.net = runtime.build(file, tensors, meta, torch.device("cpu"), torch.float32)
-        if self.family == "transformer":
-            self.net.module = TrainableTransformer(meta["architecture"], tensors)
         self.module: nn.Module = self.net.module
         self.module.requires_grad_(True)
         self.checked = checked if checked is not None else self.net.signature
@@ -311,43 +309,6 @@ def _count_loops(code: list[dict]) -> int:
     return sum(1 for _ in _loops(code))
 
 
-# ---------------------------------------------------------------- the transformer's parameters
-
-class TrainableTransformer(nn.Module):
-    """The transformer runtime's module with its tensors as parameters (the runtime holds them
-    as buffers), nested so that `state_dict()` keys are the file's names."""
-
-    def __init__(self, arch: dict, tensors: dict[str, np.ndarray]):
-        super().__init__()
-        from nclang.compiler.runtime.transformer import Transformer
-        # the runtime's forward, bound to this module (reads weights through `t`)
-        self._forward = Transformer.forward
-        self.blocks_spec = arch["blocks"]
-        self.loops_spec = arch.get("loops", [])
-        self.record = None
-        self._params: dict[str, nn.Parameter] = {}
-        for name, t in sorted(tensors.items()):
-            *path, leaf = name.split(".")
-            mod: nn.Module = self
-            for part in path:
-                if part not in mod._modules:
-                    mod.add_module(part, nn.Module())
-                mod = mod._modules[part]
-            p = nn.Parameter(torch.tensor(np.asarray(t, np.float32)))
-            mod.register_parameter(leaf, p)
-            self._params[name] = p
-
-    @property
-    def loops(self):  # the name the runtime's forward reads
-        return self.loops_spec
-
-    def t(self, name):
-        return self._params.get(name)
-
-    def forward(self, tokens, lengths, trips=()):
-        return self._forward(self, tokens, lengths, trips)
-
-
 # ---------------------------------------------------------------- mlp
 
 def _mlp_forward(tr: Trainable, instances, hidden: bool) -> Forward:
@@ -404,7 +365,7 @@ def _cat(states: dict) -> dict[str, torch.Tensor]:
 
 def _gnn_forward(tr: Trainable, instances, trace: bool, hidden: bool,
                  early_exit: bool, want_raw_trace: bool) -> Forward:
-    from nclang.compiler.runtime.gnn import _doms
+    from nclang.compiler.runtime.gnn import Options, value_domains
     net = tr.net
     arch = tr.meta["architecture"]
     groups: dict[int, list[int]] = {}
@@ -412,7 +373,7 @@ def _gnn_forward(tr: Trainable, instances, trace: bool, hidden: bool,
         groups.setdefault(inst.graph.n, []).append(i)
     order = sorted(groups)
     loops = list(_loops(arch["program"]))
-    doms = _doms(arch["program"])
+    doms = value_domains(arch["program"])
     carried_doms = {c["name"]: doms.get(c["next"], []) for lp in loops for c in lp["carried"]}
     carried_kinds = {c["name"]: arch["values"][str(c["next"])] for lp in loops
                      for c in lp["carried"]}
@@ -426,30 +387,24 @@ def _gnn_forward(tr: Trainable, instances, trace: bool, hidden: bool,
     def on_round(ins, cur, active):
         rounds.append(({k: v for k, v in cur.items() if v is not None}, active.clone()))
 
-    net.early_exit = early_exit
-    net.on_round = on_round if want_rounds else None
-    net.straight_through = torch.is_grad_enabled()
-    try:
-        with _hooks(tr, states, hidden):
-            for n in order:
-                rounds: list = []
-                idx = groups[n]
-                g = net.forward_group([instances[i] for i in idx], n)
-                group_rounds.append(rounds)
-                group_graphs.append(g)
-                for e in net.outputs:
-                    t = net.env[e["value"]]
-                    raw_parts[e["name"]].append(t.reshape(-1, t.shape[-1]))
-                    arr = t.detach().to(torch.float64).numpy()
-                    for b, i in enumerate(idx):
-                        if outputs[i] is None:
-                            outputs[i] = {}
-                        part = arr[g.ebatch.numpy() == b] if "edge" in e["domain"] else arr[b]
-                        outputs[i][e["name"]] = net.decode(part, e, n)
-    finally:
-        net.early_exit = True
-        net.on_round = None
-        net.straight_through = False
+    options = Options(early_exit=early_exit, straight_through=torch.is_grad_enabled(),
+                      on_round=on_round if want_rounds else None)
+    with _hooks(tr, states, hidden):
+        for n in order:
+            rounds: list = []
+            idx = groups[n]
+            g = net.forward_group([instances[i] for i in idx], n, options)
+            group_rounds.append(rounds)
+            group_graphs.append(g)
+            for e in net.outputs:
+                t = g.outputs[e["name"]]
+                raw_parts[e["name"]].append(t.reshape(-1, t.shape[-1]))
+                arr = t.detach().to(torch.float64).numpy()
+                for b, i in enumerate(idx):
+                    if outputs[i] is None:
+                        outputs[i] = {}
+                    part = arr[g.ebatch.numpy() == b] if "edge" in e["domain"] else arr[b]
+                    outputs[i][e["name"]] = net.decode(part, e, n)
     perms: dict[tuple, torch.Tensor] = {}
 
     def perm(dom) -> torch.Tensor:
@@ -522,22 +477,21 @@ def _transformer_forward(tr: Trainable, instances, hidden: bool) -> Forward:
                        [], None, None, {} if hidden else None)
     toks, lengths, groups = net.encode(instances)
     states: dict[str, list] = {}
+    record = None
     if hidden:
-        net.module.record = lambda name, h: states.setdefault(name, []).append(
-            h.reshape(-1, h.shape[-1]))
+        def record(name, h):
+            states.setdefault(name, []).append(h.reshape(-1, h.shape[-1]))
     per_instance: list = [None] * len(instances)
     outputs: list = [None] * len(instances)
-    try:
-        for trips, members in groups.items():
-            sel = np.array(members)
-            x = net.module(torch.from_numpy(toks[sel]), torch.from_numpy(lengths[sel]), trips)
-            arr = x.detach().to(torch.float64).numpy()
-            for r, b in enumerate(members):
-                n = int(lengths[b])
-                per_instance[b] = {o["name"]: (x[r, 1:n + 1] if o["per_position"] else x[r, 1:2])
-                                   [:, o["channels"]] for o in net.outputs}
-                outputs[b] = net._decode(arr[r], n)
-    finally:
-        net.module.record = None
+    for trips, members in groups.items():
+        sel = np.array(members)
+        x = net.module(torch.from_numpy(toks[sel]), torch.from_numpy(lengths[sel]), trips,
+                       record=record)
+        arr = x.detach().to(torch.float64).numpy()
+        for r, b in enumerate(members):
+            n = int(lengths[b])
+            per_instance[b] = {o["name"]: (x[r, 1:n + 1] if o["per_position"] else x[r, 1:2])
+                               [:, o["channels"]] for o in net.outputs}
+            outputs[b] = net.decode(arr[r], n)
     raw = {o["name"]: torch.cat([p[o["name"]] for p in per_instance]) for o in net.outputs}
     return Forward(raw, outputs, None, None, _cat(states) if hidden else None)
