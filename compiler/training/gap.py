@@ -169,8 +169,7 @@ def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict
     fitted = B.fit(subject.checked, data.outputs)
     names = subject.checked.result_names
     expected = {p.label: evals[p.label][1] for p in points}
-    base_preds = {b.name: {p.label: b.predict(evals[p.label][0], expected[p.label])
-                           for p in points} for b in fitted}
+    base_preds = B.predictions(fitted, {p.label: evals[p.label] for p in points})
     doc = B.lift_section(names, points, expected, base_preds, seed_preds, seeds, fitted,
                          init_preds)
     doc["fitted_on"] = f"the training set of seed {seeds[0]} ({len(data.instances)} inputs)"

@@ -215,7 +215,15 @@ def _summary(doc: dict, out: str) -> str:
                 flags = f" ({', '.join(r['flags'])})" if r["flags"] else ""
                 lines.append(f"  seed {r['seed']}{flags}: lift " + ", ".join(cells))
     if doc["kind"] == "examples_sweep":
-        for j, count in enumerate(doc["counts"]):
+        sections = (doc.get("lift") or {}).get("by_count") or [None] * len(doc["counts"])
+        for j, (count, sec) in enumerate(zip(doc["counts"], sections)):
             ex = [s["points"][j]["exact_match"] for s in doc["seeds"]]
-            lines.append(f"{count} examples: exact match {100 * sum(ex) / len(ex):.1f}%")
+            line = f"{count} examples: exact match {100 * sum(ex) / len(ex):.1f}%"
+            if sec:
+                m = sec["mean"][sec["label"]]
+                x = m["lift_exact_match"]
+                line += (f", lift {100 * x['value']:+.1f} [{100 * x['ci'][0]:+.1f}, "
+                         f"{100 * x['ci'][1]:+.1f}], {m['learned_seeds']} of "
+                         f"{len(sec['seeds'])} seeds learned")
+            lines.append(line)
     return "\n".join(lines)
