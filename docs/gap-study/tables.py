@@ -52,11 +52,14 @@ def lift_table(f, metric="exact_match"):
             row.append(f"{pct(x[metric]['value'])}; {signed(x[lift])}")
         m = f["mean"][l]
         row.append(f"{ci(m[metric])}; {signed(m[lift])}")
-        row.append(f"{m['learned_seeds']} of {len(f['seeds'])}")
+        if metric == "exact_match":
+            # `learned` is defined on exact match (the lift interval above 0, unflagged)
+            row.append(f"{m['learned_seeds']} of {len(f['seeds'])}")
         rows.append(row)
     header = ["size", *names, *(f"seed {r['seed']}: {metric.replace('_', ' ')}; lift"
                                 for r in f["seeds"]),
-              "mean over seeds; lift", "seeds that learned"]
+              "mean over seeds; lift"] + (["seeds that learned"] if metric == "exact_match"
+                                          else [])
     flags = [f"seed {r['seed']}: {', '.join(r['flags'])}" for r in f["seeds"] if r["flags"]]
     return table(header, rows) + "\nFlags: " + ("; ".join(flags) or "none") + ".\n"
 
@@ -72,7 +75,7 @@ def gap_tables(d):
                + "; overlap with training: " + ", ".join(str(v) for v in
                                                           d["lift"]["overlap"].values()) + ".\n")
     out.append("Exact match:\n\n" + lift_table(d["lift"]))
-    out.append("Per element:\n\n" + lift_table(d["lift"], "per_element"))
+    out.append("Per element:\n\n" + lift_table(d["lift"], "per_element").split("\nFlags")[0])
     raw = {}
     for r in d["behaviour"]["seeds"]:
         for l, s in r["by_size"].items():
