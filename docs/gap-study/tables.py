@@ -116,7 +116,6 @@ def sweep_tables(d):
         m = sec["mean"][l]
         best = max(sec["baselines"], key=lambda b: b["by_size"][l]["exact_match"]["value"])
         flags = [f"s{r['seed']}: {', '.join(r['flags'])}" for r in sec["seeds"] if r["flags"]]
-        steps = [s["points"][d["counts"].index(sec["count"])] for s in d["seeds"]]
         rows.append([str(sec["count"]), ci(m["exact_match"]), ci(m["per_element"]),
                      f"`{best['name']}` {pct(best['by_size'][l]['exact_match']['value'])}",
                      signed(m["lift_exact_match"]), signed(m["lift_per_element"]),
