@@ -4,7 +4,6 @@ the seed's score minus it, and a network that was never trained is flagged as it
 counts as learning nothing."""
 from __future__ import annotations
 
-
 import pytest
 
 import stdlib
