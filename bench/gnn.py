@@ -43,10 +43,10 @@ from scipy.sparse import csgraph
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's compiler, not another installed copy
 
-from compiler.driver import compile_file  # noqa: E402
-from compiler.runtime import load  # noqa: E402
-from dsl.values import GraphData, Instance  # noqa: E402
-from dsl.diagnostics import NclError  # noqa: E402
+from nclang.compiler.driver import compile_file  # noqa: E402
+from nclang.compiler.runtime import load  # noqa: E402
+from nclang.dsl.values import GraphData, Instance  # noqa: E402
+from nclang.dsl.diagnostics import NclError  # noqa: E402
 PROGRAMS = ("bfs", "bfs_distance", "bellman_ford", "connected_components")
 
 

@@ -2,8 +2,8 @@
 
 Builds --instances small random bfs instances (default 10^5, 3..8 nodes) as JSON Lines, then
 times, on the same bytes in the same run: the baseline (`json.loads` of each line, no checks),
-reading (`dsl.jsonio.iter_records`: strict parsing, depth and size bounds, line numbers) and
-reading plus decoding (`dsl.jsonio.decode`: types, ranges, lengths, to numpy). It prints
+reading (`nclang.dsl.jsonio.iter_records`: strict parsing, depth and size bounds, line numbers) and
+reading plus decoding (`nclang.dsl.jsonio.decode`: types, ranges, lengths, to numpy). It prints
 instances per second for each and their ratio to the baseline; the ratio is the figure to
 quote. It also times the decode at 1,000 .. 8,000 lines to show that it is linear (the time per
 line stays flat).
@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dsl import jsonio  # noqa: E402
-from dsl.checker import check_source, select_program  # noqa: E402
+from nclang.dsl import jsonio  # noqa: E402
+from nclang.dsl.checker import check_source, select_program  # noqa: E402
 
 
 def instances(count: int, seed: int) -> bytes:

@@ -27,15 +27,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import stdlib  # noqa: E402
-from compiler.driver import compile_checked, read_source  # noqa: E402
-from compiler.testing import outputs_agree  # noqa: E402
-from dsl import types as T  # noqa: E402
-from dsl.checker import check_source, select_program  # noqa: E402
-from dsl.diagnostics import NclError  # noqa: E402
-from dsl.interpreter import run as interpret  # noqa: E402
-from dsl.sizes import eval_size  # noqa: E402
-from dsl.values import Instance  # noqa: E402
+from nclang import stdlib  # noqa: E402
+from nclang.compiler.driver import compile_checked, read_source  # noqa: E402
+from nclang.compiler.testing import outputs_agree  # noqa: E402
+from nclang.dsl import types as T  # noqa: E402
+from nclang.dsl.checker import check_source, select_program  # noqa: E402
+from nclang.dsl.diagnostics import NclError  # noqa: E402
+from nclang.dsl.interpreter import run as interpret  # noqa: E402
+from nclang.dsl.sizes import eval_size  # noqa: E402
+from nclang.dsl.values import Instance  # noqa: E402
 
 PROGRAMS = ("add", "parity", "multiply", "popcount")
 KS = (8, 16, 32, 64)
@@ -71,7 +71,7 @@ def timed(f, min_seconds: float):
 
 
 def bench_one(name: str, k: int, count: int, rng, folder: Path, min_seconds: float) -> dict:
-    from compiler.runtime import load
+    from nclang.compiler.runtime import load
     path = stdlib.path(f"bits/{name}")
     source = read_source(path)
     checked = select_program(check_source(source.text, source.file), None, source.file)
@@ -106,8 +106,8 @@ def _forward_seconds(net, inputs, min_seconds: float) -> float:
     """Seconds per forward pass of the module alone on the already encoded batch: the network's
     own cost, without turning instances into features and outputs back into values."""
     import torch
-    from compiler.runtime import exact_matmul
-    from compiler.runtime.encoding import encode_inputs
+    from nclang.compiler.runtime import exact_matmul
+    from nclang.compiler.runtime.encoding import encode_inputs
     x = torch.from_numpy(encode_inputs(inputs, net.inputs, net.width_in)).to(net.dtype)
 
     def forward():
@@ -123,10 +123,10 @@ def _ratio(r: float) -> str:
 
 def _layers_at(formula: str | None, sizes: dict[str, int]):
     """The analysis' layer count (a formula in the sizes, read from a weight file) at these
-    sizes: through the closed grammar of `compiler.formula`, never sympify."""
+    sizes: through the closed grammar of `nclang.compiler.formula`, never sympify."""
     if formula is None:
         return None
-    from compiler import formula as F
+    from nclang.compiler import formula as F
     return round(F.evaluate(F.parse(formula, tuple(sizes)), sizes))
 
 

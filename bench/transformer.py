@@ -35,12 +35,12 @@ def main() -> None:
     ap.add_argument("--inputs", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    from compiler.driver import compile_checked, read_source
-    from compiler.runtime import load
-    from dsl.checker import check_source
-    from dsl.interpreter import run
-    from dsl.values import Instance
-    from compiler.testing.property import outputs_agree
+    from nclang.compiler.driver import compile_checked, read_source
+    from nclang.compiler.runtime import load
+    from nclang.dsl.checker import check_source
+    from nclang.dsl.interpreter import run
+    from nclang.dsl.values import Instance
+    from nclang.compiler.testing.property import outputs_agree
     rng = np.random.default_rng(args.seed)
     print("| program | L | V | blocks | attn layers | heads | d_model (no reuse) | params "
           "(nonzero) | compile s | exact |")

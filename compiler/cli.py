@@ -45,7 +45,7 @@ class _Context:
 
     def read(self, path: str) -> tuple[str, str]:
         """The display name and text of a file, `-` being stdin."""
-        from dsl.diagnostics import Diagnostic, NclError
+        from nclang.dsl.diagnostics import Diagnostic, NclError
         if path == STDIO:
             name, text = STDIN_NAME, sys.stdin.read(MAX_SOURCE_CHARS + 1)
         else:
@@ -69,8 +69,8 @@ class _Context:
 
     def open_input(self, path: str):
         """The display name and a binary stream of an input, `-` being stdin; the caller reads
-        it a line at a time (`dsl.jsonio.iter_records`) and closes it."""
-        from dsl.diagnostics import Diagnostic, NclError
+        it a line at a time (`nclang.dsl.jsonio.iter_records`) and closes it."""
+        from nclang.dsl.diagnostics import Diagnostic, NclError
         if path == STDIO:
             # a test may put a text stream in place of stdin; iter_records reads either
             return STDIN_NAME, getattr(sys.stdin, "buffer", sys.stdin)
@@ -116,13 +116,13 @@ def _sizes(ctx: _Context) -> dict[str, int]:
 
 
 def _load_program(ctx: _Context, path: str, name: str | None):
-    from dsl.checker import check_source, select_program
+    from nclang.dsl.checker import check_source, select_program
     file, text = ctx.read(path)
     return select_program(check_source(text, file), name, file)
 
 
 def _type_text(texpr) -> str:
-    from dsl import types as T
+    from nclang.dsl import types as T
     return str(T.from_syntax(texpr))
 
 
@@ -147,10 +147,10 @@ def _add_check(p: argparse.ArgumentParser) -> None:
 
 def _analyses(checked, text: str) -> list[dict]:
     """Per program: its IR, the cost analysis and the value ranges (the exactness bound)."""
-    from compiler.analysis import analyse
-    from compiler.analysis.ranges import value_ranges
-    from compiler.ir import format_ir
-    from compiler.lower import lower
+    from nclang.compiler.analysis import analyse
+    from nclang.compiler.analysis.ranges import value_ranges
+    from nclang.compiler.ir import format_ir
+    from nclang.compiler.lower import lower
     out = []
     for c in checked:
         program = lower(c)
@@ -173,10 +173,10 @@ def _program_summary(checked) -> dict:
 
 
 def _cmd_check(ctx: _Context) -> int:
-    from dsl.diagnostics import NclError
+    from nclang.dsl.diagnostics import NclError
     args = ctx.args
     try:
-        from dsl.checker import check_source, select_program
+        from nclang.dsl.checker import check_source, select_program
         file, text = ctx.read(args.program)
         checked = check_source(text, file)
         if args.name is not None:
@@ -190,7 +190,7 @@ def _cmd_check(ctx: _Context) -> int:
     analyses = _analyses(checked, text)
     diagnostics = [d for a in analyses for d in a["analysis"].diagnostics]
     if args.target is not None:
-        from compiler.driver import Source, target_refusals
+        from nclang.compiler.driver import Source, target_refusals
         source = Source(file, text.encode("utf-8"), text)
         sizes = _sizes(ctx)
         for c, summary in zip(checked, summaries):
@@ -234,9 +234,9 @@ def _cmd_check(ctx: _Context) -> int:
 def _transformer_blocks(checked, sizes: dict[str, int]) -> dict:
     """The blocks the transformer runs (its own block plan, docs/analysis.md), at the maximum
     length that `check --target` compiled at."""
-    from compiler import ir
-    from compiler.analysis import transformer_layers
-    from compiler.driver import CHECK_SIZE
+    from nclang.compiler import ir
+    from nclang.compiler.analysis import transformer_layers
+    from nclang.compiler.driver import CHECK_SIZE
     n = sizes.get("n", CHECK_SIZE)
     return {"blocks": ir.format_size(transformer_layers(checked, n)), "n": n}
 
@@ -266,8 +266,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 
 
 def _check_size_options(ctx: _Context, checked, sizes: dict[str, int]) -> None:
-    from dsl.diagnostics import did_you_mean
-    from dsl.jsonio import input_sizes
+    from nclang.dsl.diagnostics import did_you_mean
+    from nclang.dsl.jsonio import input_sizes
     fixed_by_input = input_sizes(checked)
     known = set(checked.size_vars)
     for name in sizes:
@@ -281,15 +281,15 @@ def _check_size_options(ctx: _Context, checked, sizes: dict[str, int]) -> None:
 
 
 def _cmd_run(ctx: _Context) -> int:
-    from dsl.diagnostics import Diagnostic, NclError
-    from dsl.interpreter import run
-    from dsl.jsonio import check_sizes, decode, dumps, encode
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.interpreter import run
+    from nclang.dsl.jsonio import check_sizes, decode, dumps, encode
     args = ctx.args
     sizes = _sizes(ctx)
     checked = _load_program(ctx, args.program, args.name)
     _check_size_options(ctx, checked, sizes)
     check_sizes(checked, sizes, checked.program.span.file)
-    from dsl import limits
+    from nclang.dsl import limits
     too_big = limits.check_sizes(sizes, checked.program.name_span)
     if too_big is not None:  # before any input is decoded at that size
         raise NclError(Diagnostic.at(too_big.span, "resource-limit", too_big.message))
@@ -328,7 +328,7 @@ def _stream(ctx: _Context, decode_one, run_batch) -> int:
     A batch is all or nothing: the first batch with any error (every one of its errors is
     reported) is not written and nothing after it is read, so stdout holds the results of the
     batches before it, and an `--output` file is written only when every batch succeeded."""
-    from dsl.jsonio import iter_records
+    from nclang.dsl.jsonio import iter_records
     in_file, stream = ctx.open_input(ctx.args.input)
     try:
         with _Output(ctx.args.output) as sink:
@@ -352,7 +352,7 @@ def _stream(ctx: _Context, decode_one, run_batch) -> int:
 
 
 def _stream_batch(ctx: _Context, in_file: str, batch, decode_one, run_batch, sink) -> int:
-    from dsl.diagnostics import NclError
+    from nclang.dsl.diagnostics import NclError
     decoded, errors = [], []
     for item in batch:
         problems = item.errors
@@ -386,7 +386,7 @@ class _Output:
         if self.path == STDIO:
             self.file = sys.stdout
             return self
-        from compiler.atomic import AtomicFile
+        from nclang.compiler.atomic import AtomicFile
         try:
             self.atomic = AtomicFile(self.path, text=True)
         except OSError as err:
@@ -419,7 +419,7 @@ class _Output:
             self.atomic.discard()
 
     def _cannot(self, err: OSError):
-        from dsl.diagnostics import Diagnostic, NclError
+        from nclang.dsl.diagnostics import Diagnostic, NclError
         return NclError(Diagnostic(self.path, 1, 1, 1, 1, "error", "cannot-write",
                                    f"cannot write file: {err.strerror or err}"))
 
@@ -460,8 +460,8 @@ def _vocab_arg(text: str) -> tuple[str, ...]:
 
 
 def _cmd_compile(ctx: _Context) -> int:
-    from compiler.driver import compile_checked, read_source
-    from dsl.checker import check_source, select_program
+    from nclang.compiler.driver import compile_checked, read_source
+    from nclang.dsl.checker import check_source, select_program
     args = ctx.args
     if STDIO in (args.program, args.output):
         ctx.usage_error("compile reads the program from a file and writes the weights to a "
@@ -500,10 +500,10 @@ def _add_no_verify(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_exec(ctx: _Context) -> int:
-    from dsl.diagnostics import Diagnostic, NclError
-    from dsl.jsonio import decode, dumps, encode, input_error
-    from compiler.runtime import load, resolve_device
-    from compiler.runtime import limits
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.jsonio import decode, dumps, encode, input_error
+    from nclang.compiler.runtime import load, resolve_device
+    from nclang.compiler.runtime import limits
     args = ctx.args
     try:
         device = resolve_device(args.device)
@@ -561,8 +561,8 @@ def _add_inspect(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_inspect(ctx: _Context) -> int:
-    from compiler.inspect import describe, plot, text
-    from compiler.weights import read_weights
+    from nclang.compiler.inspect import describe, plot, text
+    from nclang.compiler.weights import read_weights
     args = ctx.args
     tensors, meta = read_weights(args.weights, verify=args.verify)
     summary = describe(args.weights, tensors, meta)
@@ -577,8 +577,8 @@ def _cmd_inspect(ctx: _Context) -> int:
 
 def _write_bytes(path: str, data: bytes) -> None:
     """Write all of `data` or nothing (a temp file in the same folder, then a rename)."""
-    from compiler.atomic import write_atomic
-    from dsl.diagnostics import Diagnostic, NclError
+    from nclang.compiler.atomic import write_atomic
+    from nclang.dsl.diagnostics import Diagnostic, NclError
     try:
         write_atomic(path, data)
     except OSError as err:
@@ -632,7 +632,7 @@ def _source_sha256(path: str) -> str:
 
 
 def _cmd_test(ctx: _Context) -> int:
-    from dsl.jsonio import input_sizes
+    from nclang.dsl.jsonio import input_sizes
     args = ctx.args
     if args.program == STDIO:
         ctx.usage_error("argument PROG.ncl: test reads the program from a file, not stdin")
@@ -646,8 +646,8 @@ def _cmd_test(ctx: _Context) -> int:
                 ctx.usage_error(f"argument --{option}: applies when test compiles the program; "
                                 f"drop it with --weights")
         return _test_weights(ctx, checked, sizes, args.weights)
-    from compiler.driver import compile_file
-    from dsl.diagnostics import Diagnostic, NclError
+    from nclang.compiler.driver import compile_file
+    from nclang.dsl.diagnostics import Diagnostic, NclError
     if checked.family == "seq" and "n" in sizes and args.max_n is not None \
             and args.max_n > sizes["n"]:
         # The network test compiles holds at most n positions: longer inputs cannot be fed to
@@ -662,7 +662,7 @@ def _cmd_test(ctx: _Context) -> int:
         options = {"target": args.target, "sizes": sizes, "program": args.name}
         if checked.family == "seq" and "n" not in sizes:
             # the transformer needs a maximum length; test draws up to the default one
-            from compiler.testing.inputs import DEFAULT_MAX_N
+            from nclang.compiler.testing.inputs import DEFAULT_MAX_N
             options["sizes"] = {**sizes, "n": args.max_n or DEFAULT_MAX_N}
         if args.activation is not None:
             options["activation"] = args.activation
@@ -680,9 +680,9 @@ def _cmd_test(ctx: _Context) -> int:
 def _check_signature(weights: str, checked, net) -> None:
     """Refuse a weight file whose parameters or results are not the program's (names and types,
     in order): the property test could not even feed it the program's inputs."""
-    from dsl import types as T
-    from dsl.diagnostics import Diagnostic, NclError
-    from dsl.pretty import pretty_type
+    from nclang.dsl import types as T
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.pretty import pretty_type
 
     def sig(p, names):
         return ([(q.name, T.from_syntax(q.type)) for q in p.params],
@@ -704,15 +704,15 @@ def _check_signature(weights: str, checked, net) -> None:
 
 def _check_test_limits(weights: str, net, top: int | None, span=None) -> None:
     """Refuse, before drawing anything, a network whose runs on the largest inputs the test
-    draws would pass the runtime's resource limits (`compiler.runtime.limits`); at `span` (the
+    draws would pass the runtime's resource limits (`nclang.compiler.runtime.limits`); at `span` (the
     program's name) when test compiled the network itself, since its file is temporary."""
-    from dsl.diagnostics import Diagnostic, NclError
-    from compiler.runtime import limits
-    from compiler.testing.inputs import DEFAULT_MAX_N
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.compiler.runtime import limits
+    from nclang.compiler.testing.inputs import DEFAULT_MAX_N
     top = top or DEFAULT_MAX_N
     family = net.architecture.get("family")
     if family == "gnn":
-        # compiler.testing.inputs draws at most 3n random edges, a repeated one and a self-loop
+        # nclang.compiler.testing.inputs draws at most 3n random edges, a repeated one and a self-loop
         why = limits.exceeded(net.meta, {"n": top, "m": 3 * top + 2},
                               f"on the largest inputs test draws (n = {top}, up to "
                               f"{3 * top + 2} edges)")
@@ -732,10 +732,10 @@ def _check_test_limits(weights: str, net, top: int | None, span=None) -> None:
 
 def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
                   compiled_here: bool = False) -> int:
-    from dsl.diagnostics import Diagnostic, NclError
-    from dsl.jsonio import input_sizes
-    from compiler.runtime import load
-    from compiler.testing import test_program
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.jsonio import input_sizes
+    from nclang.compiler.runtime import load
+    from nclang.compiler.testing import test_program
     args = ctx.args
     program = checked.program
     net = load(weights, verify=getattr(args, "verify", True))
@@ -819,7 +819,7 @@ def _nonnegative_float(text: str) -> float:
 
 def _add_train(p: argparse.ArgumentParser) -> None:
     # the protocol `nclang gap` trains with too (one definition; it imports no torch)
-    from compiler.training.config import HINT_WEIGHT, default_train
+    from nclang.compiler.training.config import HINT_WEIGHT, default_train
     d = default_train()
     p.add_argument("program", metavar="PROG.ncl", help="source file")
     p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",
@@ -870,9 +870,9 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_train(ctx: _Context) -> int:
-    from compiler.driver import read_source
-    from dsl.checker import check_source, select_program
-    from dsl.diagnostics import did_you_mean
+    from nclang.compiler.driver import read_source
+    from nclang.dsl.checker import check_source, select_program
+    from nclang.dsl.diagnostics import did_you_mean
     args = ctx.args
     if STDIO in (args.program, args.output):
         ctx.usage_error("train reads the program from a file and writes the weights to a file, "
@@ -885,7 +885,7 @@ def _cmd_train(ctx: _Context) -> int:
     checked = select_program(check_source(source.text, source.file), args.name, source.file)
     _check_size_options(ctx, checked, {k: v for k, v in sizes.items()
                                        if not (k == "n" and checked.family == "seq")})
-    from compiler.training.data import GRAPH_FAMILIES
+    from nclang.compiler.training.data import GRAPH_FAMILIES
     if args.hints is not None and args.no_hints:
         ctx.usage_error("argument --no-hints: not allowed with --hints")
     if args.patience < 0:
@@ -911,7 +911,7 @@ def _train_config(args, families=None):
     """The TrainConfig the options ask for, hints not yet resolved (`with_default_hints`): the
     protocol's defaults (`default_train`, as `nclang gap`) with the options given applied."""
     import dataclasses
-    from compiler.training.config import default_train
+    from nclang.compiler.training.config import default_train
     d = default_train()
     return dataclasses.replace(d, examples=args.examples, steps=args.steps,
                                patience=args.patience, batch=args.batch, lr=args.lr,
@@ -923,9 +923,9 @@ def _train_config(args, families=None):
 
 def _train(ctx: _Context, source, checked, sizes: dict[str, int], families) -> int:
     import dataclasses
-    from compiler.training.config import with_default_hints
-    from compiler.training.model import build
-    from compiler.training.train import accuracy, make_data, train
+    from nclang.compiler.training.config import with_default_hints
+    from nclang.compiler.training.model import build
+    from nclang.compiler.training.train import accuracy, make_data, train
     args = ctx.args
     trainable = build(checked, target=args.target, sizes=sizes, vocab=args.vocab, init=args.init,
                       noise=args.noise or 0.0, seed=args.seed, source=source)
@@ -968,12 +968,12 @@ def _train(ctx: _Context, source, checked, sizes: dict[str, int], families) -> i
 # ---------------------------------------------------------------- the parser and main
 
 def _add_gap(p: argparse.ArgumentParser) -> None:
-    from compiler.training import gap_cli
+    from nclang.compiler.training import gap_cli
     gap_cli.add_arguments(p)
 
 
 def _cmd_gap(ctx: _Context) -> int:
-    from compiler.training import gap_cli
+    from nclang.compiler.training import gap_cli
     out = getattr(ctx.args, "out", None)
     if out is not None and os.path.exists(out) and not os.path.isdir(out):
         ctx.usage_error(f"argument --out: {out} exists and is not a folder; gap writes "
@@ -1016,7 +1016,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _render(ctx: _Context, diagnostics) -> str:
-    from dsl.diagnostics import render_all
+    from nclang.dsl.diagnostics import render_all
     if not ctx.quoted:
         return render_all(diagnostics, ctx.sources)
     return "\n".join(_render_one(ctx, d) for d in diagnostics)
@@ -1053,7 +1053,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as err:  # noqa: BLE001 - the last line of defence: no traceback for users
-        from dsl.diagnostics import NclError
+        from nclang.dsl.diagnostics import NclError
         if isinstance(err, NclError):
             sys.stderr.write(_render(ctx, err.diagnostics) + "\n")
             return EXIT_USER

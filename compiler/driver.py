@@ -3,7 +3,7 @@ weight file (docs/weights.md).
 
 No torch here, nor in anything this imports: a cold compile must stay well under a second.
 The same source bytes and options give the same file, byte for byte: every metadata document is
-canonical JSON (compiler.weights), and nothing in it depends on the time, the machine, or the
+canonical JSON (nclang.compiler.weights), and nothing in it depends on the time, the machine, or the
 path the source was named by (only the file's base name appears, in analysis spans).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.diagnostics import Diagnostic, NclError
 
 # the network family each program family compiles to (DESIGN.md), and the ones this version has
 TARGET_OF_FAMILY = {"bits": "mlp", "graph": "gnn", "seq": "transformer"}
@@ -21,12 +21,12 @@ TARGETS = ("mlp", "gnn", "transformer")
 FAMILY_WORDS = {"bits": "bits", "graph": "graph", "seq": "sequence"}
 # target -> (module, function(checked, sizes, activation, dtype) -> artifact), imported on use so
 # that compiling for one target loads no other target's code
-TARGET_ENTRIES = {"mlp": ("compiler.targets.mlp", "compile_mlp"),
-                  "gnn": ("compiler.targets.gnn", "compile_gnn"),
-                  "transformer": ("compiler.targets.transformer", "compile_transformer")}
+TARGET_ENTRIES = {"mlp": ("nclang.compiler.targets.mlp", "compile_mlp"),
+                  "gnn": ("nclang.compiler.targets.gnn", "compile_gnn"),
+                  "transformer": ("nclang.compiler.targets.transformer", "compile_transformer")}
 AVAILABLE = tuple(TARGET_ENTRIES)
 # targets that build one block of layers per loop iteration at the compile sizes (a gnn's loops
-# are weight-tied and run at run time), and so are bounded by dsl.limits.MAX_UNROLLED
+# are weight-tied and run at run time), and so are bounded by nclang.dsl.limits.MAX_UNROLLED
 UNROLLING = ("mlp", "transformer")
 ACTIVATIONS = ("relu", "step")
 DTYPES = ("float32", "float64")
@@ -100,7 +100,7 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     declared class the analysis disagrees with, values `dtype` cannot hold exactly at these
     sizes, a constant index outside its field at these sizes, sizes or unrolled loops beyond
     the limits of dsl/limits.py, an output file that cannot be written."""
-    from compiler.weights import write_weights
+    from nclang.compiler.weights import write_weights
     artifact, meta, warnings = build_checked(source, checked, target, sizes, activation, dtype,
                                              vocab)
     out = Path(out_path)
@@ -127,7 +127,7 @@ def target_refusals(source: Source, checked, target: str,
     `T-unsupported` diagnostics and a target that does not fit the family) are reported, as
     errors that depend on the sizes (exactness, resource limits) would be about sizes the user
     never chose. A target stops at its first refusal, so this is one per program."""
-    from dsl.jsonio import input_sizes
+    from nclang.dsl.jsonio import input_sizes
     sizes = dict(sizes or {})
     # the sizes a compile needs: those no input fixes, and a sequence's most positions
     needed = set(checked.size_vars) - set(input_sizes(checked))
@@ -150,12 +150,12 @@ def build_checked(source: Source, checked, target: str | None = None,
                   sizes: dict[str, int] | None = None, activation: str = "relu",
                   dtype: str = "float32", vocab: tuple[str, ...] | None = None):
     """Everything `compile_checked` does but the write: (artifact, metadata, warnings)."""
-    from compiler.analysis import analyse
-    from compiler.analysis.ranges import value_ranges
-    from compiler.lower import lower
-    from dsl.checker import reads_outside
-    from dsl.jsonio import check_sizes
-    from dsl.limits import MAX_SIZE
+    from nclang.compiler.analysis import analyse
+    from nclang.compiler.analysis.ranges import value_ranges
+    from nclang.compiler.lower import lower
+    from nclang.dsl.checker import reads_outside
+    from nclang.dsl.jsonio import check_sizes
+    from nclang.dsl.limits import MAX_SIZE
 
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; one of {', '.join(ACTIVATIONS)}")
@@ -213,7 +213,7 @@ def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int
                  dtype: str = "float32", vocab: tuple[str, ...] | None = None) -> Path:
     """Compile the program of the file at `path` (the one named `program` when the file holds
     several) to the weight file `out_path`; returns that path."""
-    from dsl.checker import check_source, select_program
+    from nclang.dsl.checker import check_source, select_program
     source = read_source(path)
     checked = select_program(check_source(source.text, source.file), program, source.file)
     return compile_checked(source, checked, out_path, target, sizes, activation, dtype,
@@ -221,7 +221,7 @@ def compile_file(path, out_path, target: str | None = None, sizes: dict[str, int
 
 
 def _refuse_long_unroll(checked, sizes: dict[str, int], target: str) -> None:
-    from dsl.limits import MAX_UNROLLED, MAX_UNROLLED_SIZE, largest_unrolled, widths
+    from nclang.dsl.limits import MAX_UNROLLED, MAX_UNROLLED_SIZE, largest_unrolled, widths
     # the mlp bounds its network instead (neurons and weights, estimated before it builds), so
     # that a wide but shallow circuit such as popcount at k = 40,000 still compiles
     if target == "transformer":

@@ -1,7 +1,7 @@
 """Size formulas read from weight files, parsed by a closed grammar and evaluated exactly.
 
 A weight file stores loop trip counts, `size` values and value bounds as text such as `n - 1`,
-`ceil(log2(n))` or `Max(1000, 1000*n - 1000)` (what `compiler.ir.format_size` prints). A file is
+`ceil(log2(n))` or `Max(1000, 1000*n - 1000)` (what `nclang.compiler.ir.format_size` prints). A file is
 data from anywhere, so its formulas are never handed to sympy, `eval` or any other general
 parser: `parse` is a hand-written tokenizer and recursive-descent parser for exactly this
 grammar, producing a small AST of frozen dataclasses, and `evaluate` computes it with Python

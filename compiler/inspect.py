@@ -10,11 +10,11 @@ import numpy as np
 
 
 def describe(file: str, tensors: dict[str, np.ndarray], meta: dict) -> dict:
-    """The summary of a validated weight file (see `compiler.weights.read_weights`)."""
+    """The summary of a validated weight file (see `nclang.compiler.weights.read_weights`)."""
     arch, enc = meta["architecture"], meta["encodings"]
     if arch.get("family") == "mlp":
         # the same consistency checks as the runtime, so a file inspect accepts also loads
-        from compiler.runtime.encoding import mlp_layout
+        from nclang.compiler.runtime.encoding import mlp_layout
         mlp_layout(file, tensors, meta)
     layers = []
     for i, spec in enumerate(arch.get("layers") or []):
@@ -181,7 +181,7 @@ def _gnn_text(d: dict) -> list[str]:
     lines.append("  stages:      stage  role     domain    op         widths          "
                  "parameters   nonzero")
     for S in g["stages"]:
-        # role and op are descriptive and optional in a file (compiler.schema): "-" if absent
+        # role and op are descriptive and optional in a file (nclang.compiler.schema): "-" if absent
         lines.append(f"               {S['index']:>5}  {S['role'] or '-':<8} {S['domain']:<9} "
                      f"{S['op'] or '-':<10} {'-'.join(map(str, S['widths'])):<15} "
                      f"{S['parameters']:>10} {S['nonzero']:>9}")

@@ -20,8 +20,8 @@ from typing import Iterator, Union
 import sympy
 from sympy.printing.str import StrPrinter
 
-from dsl import ast as A
-from dsl import types as T
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
 
 # Size variables: nodes or positions, edges, bit width. sympy tells symbols apart by their
 # assumptions as well as their names, so every module takes them from `size_symbol`: two

@@ -1,4 +1,4 @@
-"""Checked AST → IR (`compiler.ir`).
+"""Checked AST → IR (`nclang.compiler.ir`).
 
 Statements become dataflow: an indexed assignment computes a value on its binders' domain from
 the values before it, a `repeat` becomes a `Loop` region threading the variables it assigns, and a
@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from dsl import ast as A
-from dsl import types as T
-from dsl.diagnostics import NclError
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
 
 from . import ir
 

@@ -1,12 +1,12 @@
 """The schema of a weight file's metadata (docs/weights.md), checked on write and on every read.
 
 A weight file is data from anywhere. `check` is built from what the readers take out of it —
-the runtimes (`compiler.runtime.*`), `nclang inspect` (`compiler.inspect`) and training
-(`compiler.training.model`) — so that a file that passes never makes one of them fail with a
+the runtimes (`nclang.compiler.runtime.*`), `nclang inspect` (`nclang.compiler.inspect`) and training
+(`nclang.compiler.training.model`) — so that a file that passes never makes one of them fail with a
 KeyError, TypeError or IndexError: every key they index is present with the type they use,
 every value id an instruction reads is defined before it, every stage index and tensor a
 runtime takes exists with the shape it multiplies by, and every size formula is in the closed
-grammar of `compiler.formula` over the size variables its runtime supplies. Each problem is one
+grammar of `nclang.compiler.formula` over the size variables its runtime supplies. Each problem is one
 sentence, for a `bad-weights` diagnostic; `check` returns all of them (or, where one problem
 makes the rest meaningless, the ones found so far).
 
@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from compiler import formula
+from nclang.compiler import formula
 
 TARGETS = ("mlp", "gnn", "transformer")
 TENSOR_DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
@@ -163,7 +163,7 @@ def _formula(text, names, where: str) -> list[str]:
 # ---------------------------------------------------------------- mlp
 
 def _mlp(meta: dict, tensors: dict) -> list[str]:
-    from compiler.runtime.encoding import check_layers, slots
+    from nclang.compiler.runtime.encoding import check_layers, slots
     arch = meta["architecture"]
     p = check_layers(arch, tensors)
     if p:
@@ -177,10 +177,10 @@ def _mlp(meta: dict, tensors: dict) -> list[str]:
 def _mlp_shapes(meta: dict) -> list[str]:
     """Each encoding item's `shape` must be its declared type's at the file's sizes: the runtime
     lays a decoded value of that type into exactly those channels."""
-    from dsl import types as T
-    from dsl.diagnostics import NclError
-    from dsl.sizes import eval_size
-    from compiler.runtime.encoding import signature
+    from nclang.dsl import types as T
+    from nclang.dsl.diagnostics import NclError
+    from nclang.dsl.sizes import eval_size
+    from nclang.compiler.runtime.encoding import signature
     try:
         shim, sizes = signature(meta, "")
     except NclError:
@@ -294,9 +294,9 @@ def _gnn(meta: dict, tensors: dict) -> list[str]:
 def _type_domains(meta: dict) -> list[str]:
     """Each gnn encoding item's `domain` must be its declared type's (node[bool] is over node):
     the runtime stacks the decoded value, whose shape the type decides, as that domain."""
-    from dsl import types as T
-    from dsl.diagnostics import NclError
-    from compiler.runtime.encoding import signature
+    from nclang.dsl import types as T
+    from nclang.dsl.diagnostics import NclError
+    from nclang.compiler.runtime.encoding import signature
     try:
         shim, _ = signature(meta, "")
     except NclError:

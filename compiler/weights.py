@@ -20,8 +20,8 @@ import struct
 
 import numpy as np
 
-from compiler.atomic import write_atomic
-from dsl.diagnostics import Diagnostic, NclError
+from nclang.compiler.atomic import write_atomic
+from nclang.dsl.diagnostics import Diagnostic, NclError
 
 FORMAT = "nclang-weights/2"
 KEYS = ("format", "program", "source_sha256", "target", "architecture", "encodings", "analysis",
@@ -75,7 +75,7 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
     blob = {k: arrays[k].tobytes(order="C") for k in arrays}
     meta["tensors_sha256"] = tensors_digest(
         (k, DTYPES[arrays[k].dtype.name], arrays[k].shape, blob[k]) for k in sorted(arrays))
-    from compiler import schema
+    from nclang.compiler import schema
     problems = schema.check(json.loads(canonical_json(meta)), arrays)
     if problems:
         raise ValueError("; ".join(problems))
@@ -108,7 +108,7 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
     pipe or /dev/zero), the header at most MAX_HEADER bytes, and every tensor's declared
     offsets inside the file; only then is the data read. Metadata is strict JSON (no NaN or
     Infinity, no duplicate keys, bounded nesting) and must pass the schema
-    (`compiler.schema`), formulas included, so that nothing a runtime reads can be missing or of
+    (`nclang.compiler.schema`), formulas included, so that nothing a runtime reads can be missing or of
     the wrong type. `verify=False` skips the tensor digest (`tensors_sha256`) only."""
     file = os.fspath(path)
 
@@ -183,7 +183,7 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
         problems.append(f"unknown metadata key {k!r}{hint}")
     if problems:
         raise fail(*problems)
-    from compiler import schema
+    from nclang.compiler import schema
     problems = schema.check(meta, tensors)
     if problems:
         raise fail(*problems)

@@ -22,7 +22,7 @@ _TOKEN_NAMES = {
 
 @lru_cache(maxsize=1)
 def _lark() -> lark.Lark:
-    grammar = resources.files("dsl").joinpath("grammar.lark").read_text()
+    grammar = resources.files("nclang.dsl").joinpath("grammar.lark").read_text()
     return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 

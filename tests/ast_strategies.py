@@ -1,6 +1,6 @@
 """Hypothesis strategies for random well-formed ASTs.
 
-The trees are syntactically valid (every one has a source form, which `dsl.pretty` prints) but
+The trees are syntactically valid (every one has a source form, which `nclang.dsl.pretty` prints) but
 not necessarily type-correct. Integer literals are non-negative because the parser reads `-3` as
 `Neg(IntLit(3))`; negation is generated as `Neg`.
 """
@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from dsl import ast as A
+from nclang.dsl import ast as A
 
 # Every word the grammar spells out. Some are only reserved where the contextual lexer expects
 # them (`graph` is a NAME inside an expression), but a name that is a keyword anywhere would make
@@ -37,7 +37,7 @@ BOOL_OPS = ("and", "or", "xor")
 FOLD_SYMBOL_OPS = ("xor", "and", "or", "+", "*", "/", "//", "%")
 FIELD_KINDS = ("node", "edge", "pair", "seq")
 
-# literals stop below 2^53 (dsl.parser.MAX_LITERAL): larger ones are refused as they are read
+# literals stop below 2^53 (nclang.dsl.parser.MAX_LITERAL): larger ones are refused as they are read
 int_lits = st.builds(A.IntLit, st.one_of(st.integers(0, 100), st.integers(0, 2**53 - 1)))
 str_lits = st.builds(A.StrLit, st.text(max_size=8))
 leaves = st.one_of(

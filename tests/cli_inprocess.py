@@ -1,4 +1,4 @@
-"""Running `nclang` in-process (`compiler.cli.main`) with given stdin bytes, capturing the exit
+"""Running `nclang` in-process (`nclang.compiler.cli.main`) with given stdin bytes, capturing the exit
 status, stdout and stderr: cheap enough for property tests to call per drawn input."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
-from compiler.cli import main
+from nclang.compiler.cli import main
 
 # `FILE:LINE:COL: severity: message`, the one form a diagnostic header may take
 HEADER = re.compile(r"^(.+?):(\d+):(\d+): (error|warning|note): (.+)$")

@@ -145,9 +145,9 @@ def sizes_for(checked) -> dict[str, int]:
 def check_and_compile(text: str, compile_too: bool = True, seconds: float = 30.0) -> Outcome:
     """Check `text`; when it checks, compile its first program at small sizes. Only NclError
     may escape the nclang code; anything else (a Hang included) comes back as `error`."""
-    from compiler.driver import Source, compile_checked
-    from dsl.checker import check_source
-    from dsl.diagnostics import NclError
+    from nclang.compiler.driver import Source, compile_checked
+    from nclang.dsl.checker import check_source
+    from nclang.dsl.diagnostics import NclError
 
     stage = "parse-or-check"
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-import stdlib
+from nclang import stdlib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -216,7 +216,7 @@ def dyck_seqs(draw, kinds: int = 1, max_len: int = 20) -> dict:
 @functools.cache
 def checked(name: str):
     """The checked program of stdlib file `name` ("graph/bfs"), checked once per test session."""
-    from dsl.checker import check_source, select_program
+    from nclang.dsl.checker import check_source, select_program
     path = stdlib.path(name)
     return select_program(check_source(path.read_text(), str(path)), None, str(path))
 
@@ -224,8 +224,8 @@ def checked(name: str):
 def run_json(name: str, inp: dict, sizes: dict[str, int] | None = None) -> dict:
     """Run stdlib program `name` on one JSON input through the codec and the interpreter, as
     `nclang run` does, and give its JSON output."""
-    from dsl.interpreter import run
-    from dsl.jsonio import decode, encode
+    from nclang.dsl.interpreter import run
+    from nclang.dsl.jsonio import decode, encode
     program = checked(name)
     # through JSON text and back, so the input is exactly what a user's file would hold
     obj = json.loads(json.dumps(inp))
@@ -269,7 +269,7 @@ def family(prefix: str) -> list[str]:
 def assert_header_and_parses(name: str) -> None:
     """Stdlib file `name` opens with a header saying what it computes, its class, its input and an
     example command, and holds one program named after the file."""
-    from dsl.parser import parse
+    from nclang.dsl.parser import parse
     lines = header(name)
     stem = name.split("/")[1]
     assert lines and lines[0].startswith(stem + ":"), f"{name}: header must open with '{stem}:'"
@@ -300,7 +300,7 @@ _DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 def assert_class_in_header(name: str) -> None:
     """The header's `Class:` line names the class the analysis finds, and the analysis has nothing
     to say against the program's declared class."""
-    from compiler.analysis import analyse
+    from nclang.compiler.analysis import analyse
     found = analyse(checked(name), stdlib.path(name).read_text())
     assert not found.diagnostics, [d.message for d in found.diagnostics]
     (line,) = [h for h in header(name) if h.startswith("Class:")]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import sympy
 
-from compiler import ir
-from compiler.analysis import analyse
-from compiler.analysis.classify import grows_like, polylog_degree
-from dsl.checker import check_source
+from nclang.compiler import ir
+from nclang.compiler.analysis import analyse
+from nclang.compiler.analysis.classify import grows_like, polylog_degree
+from nclang.dsl.checker import check_source
 
 STDLIB = Path(__file__).resolve().parents[1] / "stdlib"
 n, k = ir.N, ir.K

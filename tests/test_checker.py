@@ -5,10 +5,10 @@ import typing
 
 import pytest
 
-from dsl import ast as A
-from dsl import types as T
-from dsl.checker import check_source, select_program
-from dsl.diagnostics import NclError
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.checker import check_source, select_program
+from nclang.dsl.diagnostics import NclError
 
 FILE = "t.ncl"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cli
+from nclang.compiler import cli
 
 NCLANG = shutil.which("nclang")
 pytestmark = pytest.mark.skipif(NCLANG is None, reason="the nclang console script is not installed")
@@ -414,7 +414,7 @@ def test_check_and_run_do_not_import_torch(tmp_path):
     inp = write(tmp_path, "in.json", GOOD_BFS_INPUT)
     code = (
         "import sys\n"
-        "from compiler.cli import main\n"
+        "from nclang.compiler.cli import main\n"
         f"assert main(['check', {str(prog)!r}]) == 0\n"
         f"assert main(['run', {str(prog)!r}, '-i', {str(inp)!r}]) == 0\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler import cli
+from nclang.compiler import cli
 from test_runtime import _edit_metadata, write_parity
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,13 +26,13 @@ NCLANG = shutil.which("nclang")
 
 def _has_mlp_target() -> bool:
     try:
-        return importlib.util.find_spec("compiler.targets.mlp") is not None
+        return importlib.util.find_spec("nclang.compiler.targets.mlp") is not None
     except ModuleNotFoundError:
         return False
 
 
 needs_target = pytest.mark.skipif(not _has_mlp_target(),
-                                  reason="compiler.targets.mlp (the MLP target) is not present")
+                                  reason="nclang.compiler.targets.mlp (the MLP target) is not present")
 needs_script = pytest.mark.skipif(NCLANG is None, reason="the nclang console script is missing")
 
 ERROR_LINE = re.compile(r"^(.+?):(\d+):(\d+): error: (.*)$", re.M)
@@ -164,7 +164,7 @@ def test_compiling_twice_gives_the_same_bytes(tmp_path):
 
 @needs_target
 def test_compile_writes_the_documented_metadata(tmp_path, nclang):
-    from compiler.weights import read_weights
+    from nclang.compiler.weights import read_weights
     import hashlib
     weights = tmp_path / "add.safetensors"
     assert nclang("compile", REPO / "stdlib/bits/add.ncl", "--size", "k=8",
@@ -187,12 +187,12 @@ def test_compile_and_inspect_do_not_import_torch(tmp_path):
     write_parity(tmp_path / "hand.safetensors")
     code = (
         "import sys\n"
-        "from compiler.cli import main\n"
+        "from nclang.compiler.cli import main\n"
         f"assert main(['inspect', {str(tmp_path / 'hand.safetensors')!r}]) == 0\n"
         f"status = main(['compile', {str(REPO / 'stdlib/bits/parity.ncl')!r}, '--size', 'k=4',"
         f" '-o', {str(tmp_path / 'p.safetensors')!r}])\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
-        # without the target the compile stops at the import of compiler.targets; torch must
+        # without the target the compile stops at the import of nclang.compiler.targets; torch must
         # still not have been imported on the way there
         f"assert status == 0 or {not _has_mlp_target()!r}, status\n"
     )
@@ -363,7 +363,7 @@ def test_weights_doc_loads_and_runs_a_file_without_nclang(tmp_path, monkeypatch)
     text = (REPO / "docs" / "weights.md").read_text()
     snippet = re.search(r"## Loading without nclang.*?```python\n(.*?)```", text, re.S).group(1)
     if _has_mlp_target():
-        from compiler.driver import compile_file
+        from nclang.compiler.driver import compile_file
         compile_file(REPO / "stdlib/bits/add.ncl", tmp_path / "add.safetensors", sizes={"k": 8})
         expected = "{'s': 16}"
     else:

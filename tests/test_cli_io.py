@@ -1,7 +1,7 @@
 """`nclang run` and `exec` input and output: streaming in batches, bounded reads, strict JSON,
 the located errors for every malformed input, and the input-domain checks of compiled networks.
 The regressions of issue 11 (deep nesting, quadratic JSON Lines, exec answering where the
-interpreter refuses) are kept here by name. In-process (`compiler.cli.main`)."""
+interpreter refuses) are kept here by name. In-process (`nclang.compiler.cli.main`)."""
 from __future__ import annotations
 
 import io
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cli_inprocess import assert_clean_outcome, cli, headers
-from compiler import cli as cli_module
-from dsl import jsonio
+from nclang.compiler import cli as cli_module
+from nclang.dsl import jsonio
 
 REPO = Path(__file__).resolve().parent.parent
 BFS = REPO / "stdlib" / "graph" / "bfs.ncl"

@@ -1,4 +1,4 @@
-"""`nclang train`, run in-process (`compiler.cli.main`): options, errors, and trained files that
+"""`nclang train`, run in-process (`nclang.compiler.cli.main`): options, errors, and trained files that
 `exec`, `test` and `inspect` take like any weight file."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from compiler import cli
-from compiler.weights import read_weights
+from nclang.compiler import cli
+from nclang.compiler.weights import read_weights
 
 BFS = """\
 program bfs(g: graph, source: node[bool]) -> node[bool] {
@@ -130,6 +130,6 @@ def test_hints_train(tmp_path, bfs, capsys):
 def test_parser_defaults_are_the_protocols():
     # the defaults come from the one protocol (`config.default_train`) that `gap` uses too;
     # tests/test_train_defaults.py checks train against gap end to end
-    from compiler.training.config import default_train
+    from nclang.compiler.training.config import default_train
     args = cli._parser().parse_args(["train", "p.ncl", "-o", "p.safetensors"])
     assert cli._train_config(args) == default_train()

@@ -8,11 +8,11 @@ import random
 import networkx as nx
 import pytest
 
-from compiler.driver import compile_file
-from compiler.runtime import load
-from dsl.checker import check_source
-from dsl.interpreter import run as interpret
-from dsl.jsonio import decode, encode
+from nclang.compiler.driver import compile_file
+from nclang.compiler.runtime import load
+from nclang.dsl.checker import check_source
+from nclang.dsl.interpreter import run as interpret
+from nclang.dsl.jsonio import decode, encode
 
 
 def _build(tmp_path, text: str, name: str = "p", sizes=None):

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
 
 NCLANG = shutil.which("nclang")
 pytestmark = pytest.mark.skipif(NCLANG is None, reason="the nclang console script is not installed")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.parser import parse
+from nclang.dsl.parser import parse
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -103,7 +103,7 @@ def _nclang() -> list[str]:
     exe = shutil.which("nclang")
     if exe:
         return [exe]
-    return [sys.executable, "-c", "import sys; from compiler.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from nclang.compiler.cli import main; sys.exit(main())"]
 
 
 def test_docs_have_examples_with_inputs_and_outputs():

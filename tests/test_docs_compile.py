@@ -4,11 +4,11 @@ file lists with its reason. No docs example may miscompile or crash the compiler
 
 The blocks are the ones tests/test_docs.py runs (a fenced block tagged `ncl`; its "(run with
 `--size k=N`)" line gives the bit width). Each program is compiled once at small sizes (k from
-the docs or 4, sequences up to n = 8), then `compiler.testing.test_program` (the kit behind
+the docs or 4, sequences up to n = 8), then `nclang.compiler.testing.test_program` (the kit behind
 `nclang test`) draws a bounded number of inputs the interpreter accepts — every length 1..8 of a
 sequence, graphs of 1..5 nodes with the kit's edge cases, bit vectors with the extremes — and
 compares every output bit for bit, after the deterministic boundary inputs of
-`compiler.testing.boundary` (one-token sequences of every value, n = 1 graphs with and without a
+`nclang.compiler.testing.boundary` (one-token sequences of every value, n = 1 graphs with and without a
 self-loop, empty graphs, all-zero and all-one bits, every range's bounds). A program no input can run without an error (the docs'
 run-time error examples) passes with no input drawn: there is nothing the network could
 disagree on.
@@ -19,13 +19,13 @@ import re
 
 import pytest
 
-from compiler import cli
-from compiler.driver import Source, compile_checked
-from compiler.runtime import load
-from compiler.testing import instance_to_json, test_program
-from compiler.testing.boundary import boundary_disagreement
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
+from nclang.compiler import cli
+from nclang.compiler.driver import Source, compile_checked
+from nclang.compiler.runtime import load
+from nclang.compiler.testing import instance_to_json, test_program
+from nclang.compiler.testing.boundary import boundary_disagreement
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
 from test_docs import EXAMPLES
 
 EXAMPLES_DRAWN = 40

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.driver import Source, compile_checked
-from compiler.runtime import load
-from compiler.testing import instance_to_json, instances, outputs_agree
-from compiler.testing.boundary import boundary_disagreement
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
-from dsl.interpreter import run as interpret
+from nclang.compiler.driver import Source, compile_checked
+from nclang.compiler.runtime import load
+from nclang.compiler.testing import instance_to_json, instances, outputs_agree
+from nclang.compiler.testing.boundary import boundary_disagreement
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run as interpret
 from program_strategies import FAMILIES
 
 CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"

@@ -11,7 +11,7 @@ Two properties, on a few stdlib programs compiled once for the module:
   none in a node-valued input, which a GNN refuses outright, exec refuses whatever run refuses
   and what it answers is run's answer.
 
-In-process (`compiler.cli.main`), so that each example costs milliseconds. Example counts are
+In-process (`nclang.compiler.cli.main`), so that each example costs milliseconds. Example counts are
 bounded here and otherwise left to the loaded hypothesis profile (CI=true loads `ci`).
 """
 from __future__ import annotations

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ast_strategies
-from compiler import cli
-from dsl.pretty import pretty
+from nclang.compiler import cli
+from nclang.dsl.pretty import pretty
 from source_fuzz import MUTATIONS, check_and_compile, mutate, seeds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -409,19 +409,19 @@ def test_ten_thousand_mutants_give_no_internal_error():
 # ---------------------------------------------------------------- the limits' estimates
 
 def _checked(name: str):
-    from dsl.checker import check_source
+    from nclang.dsl.checker import check_source
     path = ROOT / "stdlib" / name
     return check_source(path.read_text(), str(path))[0]
 
 
 def test_limits_let_message_passing_at_large_sparse_graphs_through():
-    from dsl import limits
+    from nclang.dsl import limits
     # in(v) joins each node with its own edges: about m elements, never n × m
     assert limits.check_spaces(_checked("graph/bfs.ncl"), {"n": 10 ** 5, "m": 10 ** 6}) is None
 
 
 def test_limits_bound_pair_fields_by_n_squared_and_triplets_by_n_cubed():
-    from dsl import limits
+    from nclang.dsl import limits
     closure = _checked("graph/closure.ncl")
     assert limits.check_spaces(closure, {"n": 400, "m": 0}) is None       # 400^3 < 2^26
     found = limits.check_spaces(closure, {"n": 410, "m": 0})               # 410^3 > 2^26

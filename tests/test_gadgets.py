@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import assume, given, settings, strategies as st
 
-from compiler import gadgets as G
+from nclang.compiler import gadgets as G
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
        "==": operator.eq, "!=": operator.ne}

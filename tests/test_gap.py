@@ -1,4 +1,4 @@
-"""`nclang gap` (compiler.training.gap, compiler.training.report): the document has every section,
+"""`nclang gap` (nclang.compiler.training.gap, nclang.compiler.training.report): the document has every section,
 the compiled network scores 1.0, the report names each section and its plots are PNG images,
 head to head shows both programs, the examples sweep has its structure, and the same seeds give
 the same gap.json (timing aside). Tiny settings throughout: a few steps on a few small graphs."""
@@ -11,14 +11,14 @@ import json
 import numpy as np
 import pytest
 
-import stdlib
-from compiler.training import report
-from compiler.training.gap import GapConfig, gap
-from compiler.training.gap_cli import add_arguments, main
-from compiler.training.head_to_head import head_to_head
-from compiler.training.scoring import score
-from compiler.training.sweep import examples_sweep
-from compiler.training.train import TrainConfig
+from nclang import stdlib
+from nclang.compiler.training import report
+from nclang.compiler.training.gap import GapConfig, gap
+from nclang.compiler.training.gap_cli import add_arguments, main
+from nclang.compiler.training.head_to_head import head_to_head
+from nclang.compiler.training.scoring import score
+from nclang.compiler.training.sweep import examples_sweep
+from nclang.compiler.training.train import TrainConfig
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TINY = GapConfig(seeds=2, train=TrainConfig(examples=8, steps=2, batch=4, n_range=(3, 5),
@@ -157,7 +157,7 @@ def test_parser_imports_no_torch():
     # the CLI builds every command's parser, and `check`/`compile` must not import torch
     import subprocess
     import sys
-    code = ("import argparse, sys; from compiler.training.gap_cli import add_arguments; "
+    code = ("import argparse, sys; from nclang.compiler.training.gap_cli import add_arguments; "
             "add_arguments(argparse.ArgumentParser()); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
@@ -165,9 +165,9 @@ def test_parser_imports_no_torch():
 
 
 def test_gap_on_loaded_files(tmp_path):
-    from compiler.training.model import build
-    from dsl.checker import check_source, select_program
-    from dsl.diagnostics import NclError
+    from nclang.compiler.training.model import build
+    from nclang.dsl.checker import check_source, select_program
+    from nclang.dsl.diagnostics import NclError
     path = stdlib.path("graph/bfs")
     checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
     files = []
@@ -189,7 +189,7 @@ def test_gap_on_loaded_files(tmp_path):
 # ---------------------------------------------------------------- baselines, lift, flags
 
 def _bfs_checked():
-    from dsl.checker import check_source, select_program
+    from nclang.dsl.checker import check_source, select_program
     path = stdlib.path("graph/bfs")
     return select_program(check_source(path.read_text(), str(path)), None, str(path))
 
@@ -197,9 +197,9 @@ def _bfs_checked():
 def test_constant_network_scores_lift_zero_and_is_flagged():
     # a network that answers "reached" everywhere is the all-true rule: lift exactly 0 at
     # every size and metric, flagged constant and = all-true, never counted as learning
-    from compiler.training import baselines as B
-    from compiler.training.data import reference, sample_instances
-    from compiler.training.subject import Point
+    from nclang.compiler.training import baselines as B
+    from nclang.compiler.training.data import reference, sample_instances
+    from nclang.compiler.training.subject import Point
     checked = _bfs_checked()
     rng = np.random.default_rng(0)
     train = sample_instances(checked, 50, rng, n_range=(4, 16))
@@ -227,9 +227,9 @@ def test_constant_network_scores_lift_zero_and_is_flagged():
 
 
 def test_a_correct_network_has_positive_lift_and_no_flag():
-    from compiler.training import baselines as B
-    from compiler.training.data import reference, sample_instances
-    from compiler.training.subject import Point
+    from nclang.compiler.training import baselines as B
+    from nclang.compiler.training.data import reference, sample_instances
+    from nclang.compiler.training.subject import Point
     checked = _bfs_checked()
     rng = np.random.default_rng(1)
     fitted = B.fit(checked, reference(checked, sample_instances(checked, 50, rng)))
@@ -247,9 +247,9 @@ def test_a_correct_network_has_positive_lift_and_no_flag():
 
 def test_pointer_baselines_are_generic_by_type():
     # dfs's parent is a node-valued output: argmin-in and self apply; disc takes its mode
-    from compiler.training import baselines as B
-    from compiler.training.data import reference, sample_instances
-    from dsl.checker import check_source, select_program
+    from nclang.compiler.training import baselines as B
+    from nclang.compiler.training.data import reference, sample_instances
+    from nclang.dsl.checker import check_source, select_program
     path = stdlib.path("graph/dfs")
     checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
     inst = sample_instances(checked, 5, np.random.default_rng(2))
@@ -294,7 +294,7 @@ def test_same_command_same_document_in_two_processes_with_hints(tmp_path):
     docs = []
     for k, hashseed in enumerate(("1", "2")):
         out = tmp_path / f"r{k}"
-        cmd = [sys.executable, "-m", "compiler.cli", "gap", str(stdlib.path("graph/bfs")),
+        cmd = [sys.executable, "-m", "nclang.compiler.cli", "gap", str(stdlib.path("graph/bfs")),
                "--seeds", "2", "--steps", "3", "--examples", "8", "--batch", "4",
                "--train-sizes", "3..5", "--eval-sizes", "5", "--eval-examples", "4",
                "--noise", "0.1", "--stability-steps", "2", "--variants", "1", "--hints",
@@ -317,8 +317,8 @@ def test_sweep_draws_no_reference_line_without_a_published_figure(tmp_path):
 def test_pointer_outputs_are_labelled_and_scored_per_node():
     # CLRS-30 scores a predecessor pointer per node: the per-output accuracy of a node[node]
     # output is that score, and `scored` says which outputs are pointers
-    from compiler.training.scoring import scored
-    from dsl.checker import check_source, select_program
+    from nclang.compiler.training.scoring import scored
+    from nclang.dsl.checker import check_source, select_program
     path = stdlib.path("graph/bellman_ford_pred")
     checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
     doc = scored(checked)

@@ -6,18 +6,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from dsl.diagnostics import NclError
-from dsl.interpreter import RunError, run
-from dsl.parser import parse
-from dsl.sizes import eval_size
-from dsl.values import GraphData, Instance
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import RunError, run
+from nclang.dsl.parser import parse
+from nclang.dsl.sizes import eval_size
+from nclang.dsl.values import GraphData, Instance
 
 
 def check(src: str, typed: bool = True):
-    """The first program of `src`, checked by dsl.checker; with `typed=False` (or without a
+    """The first program of `src`, checked by nclang.dsl.checker; with `typed=False` (or without a
     checker) only the fields the interpreter reads, binder domains left to its own rule."""
     try:
-        from dsl.checker import check_source
+        from nclang.dsl.checker import check_source
     except ImportError:
         typed = False
     if typed:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import ir
-from compiler.lower import lower
-from dsl.checker import check_source
+from nclang.compiler import ir
+from nclang.compiler.lower import lower
+from nclang.dsl.checker import check_source
 
 STDLIB = Path(__file__).resolve().parents[1] / "stdlib"
 

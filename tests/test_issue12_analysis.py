@@ -47,8 +47,8 @@ def test_a_size_sentinel_is_bounded_below_and_compiles_on_the_gnn(tmp_path, sent
 
 
 def test_size_products_have_the_bounds_their_signs_give():
-    from dsl.checker import _int_mul
-    from dsl.types import Int
+    from nclang.dsl.checker import _int_mul
+    from nclang.dsl.types import Int
     n = Int(1, None)
     assert _int_mul(Int(100, 100), n) == Int(100, None)
     assert _int_mul(n, n) == Int(1, None)
@@ -149,7 +149,7 @@ FOLDS = {
 
 
 def _checked(text):
-    from dsl.checker import check_source
+    from nclang.dsl.checker import check_source
     (c,) = check_source(text, "p.ncl")
     return c
 
@@ -157,7 +157,7 @@ def _checked(text):
 @pytest.mark.parametrize("name", sorted(FOLDS))
 def test_an_or_and_fold_is_ac0_at_constant_depth(name):
     # reduce(or, x) was NC1 with ceil(log2(k)) + 1 layers; one threshold gate computes it
-    from compiler.analysis import analyse
+    from nclang.compiler.analysis import analyse
     a = analyse(_checked(FOLDS[name]))
     assert a.to_json()["class"] == "AC0"
     gates = 2 if name == "or_of_ands" else 1
@@ -172,9 +172,9 @@ def test_an_or_and_fold_compiles_exactly_at_constant_depth(name, act):
 
     import numpy as np
 
-    from compiler.targets.mlp import compile_mlp
-    from dsl import interpreter
-    from dsl.values import Instance
+    from nclang.compiler.targets.mlp import compile_mlp
+    from nclang.dsl import interpreter
+    from nclang.dsl.values import Instance
     from tests.test_target_mlp import forward
     checked = _checked(FOLDS[name])
     params = [p.name for p in checked.program.params]

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from dsl import jsonio
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
-from dsl.parser import parse
-from dsl.values import NONE_INDEX
+from nclang.dsl import jsonio
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.parser import parse
+from nclang.dsl.values import NONE_INDEX
 
 GRAPH = """
 program g(gr: graph, w: edge[int[0..1000]], source: node[bool], d: pair[int[0..inf]],

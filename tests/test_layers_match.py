@@ -8,7 +8,7 @@ compile sizes equals the depth read back from the weight file's architecture.
 - gnn: the communication rounds of the file's instruction list, walked as the runtime runs it
   (an aggregation or a gather is one round, a loop `count` times its body's, at least one a
   weight-tied iteration), plus the input block.
-- transformer: `compiler.analysis.transformer_layers` (the target's own block plan, a formula in
+- transformer: `nclang.compiler.analysis.transformer_layers` (the target's own block plan, a formula in
   n) against the blocks the runtime runs, read from the file: `depth`, plus each loop's block
   range once more per extra trip (its `count` read with the file's formula grammar). The
   target-independent `layers` differs from it (docs/analysis.md says how); every stdlib and docs
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler import ir
-from compiler.analysis import analyse
-from compiler.driver import Source, build_checked
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
+from nclang.compiler import ir
+from nclang.compiler.analysis import analyse
+from nclang.compiler.driver import Source, build_checked
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH_SIZES = {"n": 5, "m": 7}
@@ -57,7 +57,7 @@ SEQ = [p for p in ALL if p.values[1].family == "seq"]
 
 def _formula(text: str, sizes: dict) -> int:
     # read with the weight file's own closed grammar, as the runtime reads it
-    from compiler.formula import eval_int
+    from nclang.compiler.formula import eval_int
     return eval_int(text, sizes)
 
 
@@ -133,7 +133,7 @@ def test_layers_equal_the_compiled_depth(text, checked):
 
 
 def ir_ops(checked):
-    from compiler.lower import lower
+    from nclang.compiler.lower import lower
     return lower(checked).ops
 
 
@@ -157,7 +157,7 @@ def test_the_seq_programs_are_all_here():
 @pytest.mark.parametrize("n", [3, 8])
 @pytest.mark.parametrize("text,checked", SEQ)
 def test_transformer_layers_equal_the_blocks_run(text, checked, n):
-    from compiler.analysis import transformer_layers
+    from nclang.compiler.analysis import transformer_layers
     try:
         artifact, meta, _ = build_checked(Source("p.ncl", text.encode(), text), checked,
                                           sizes={"n": n})
@@ -196,7 +196,7 @@ REPEATS = {
 @pytest.mark.parametrize("n", [1, 5, 8])
 @pytest.mark.parametrize("name", sorted(REPEATS))
 def test_transformer_layers_count_each_trip(name, n):
-    from compiler.analysis import transformer_layers
+    from nclang.compiler.analysis import transformer_layers
     text = REPEATS[name]
     checked = check_source(text, "p.ncl")[0]
     artifact, _, _ = build_checked(Source("p.ncl", text.encode(), text), checked, sizes={"n": n})

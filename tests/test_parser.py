@@ -11,10 +11,10 @@ from ast_strategies import KEYWORDS, expressions, modules, types
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsl import ast as A
-from dsl.diagnostics import NclError
-from dsl.parser import parse
-from dsl.pretty import pretty, pretty_expr, pretty_type
+from nclang.dsl import ast as A
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.parser import parse
+from nclang.dsl.pretty import pretty, pretty_expr, pretty_type
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,7 +88,7 @@ def _doc_programs() -> dict[str, str]:
 
 
 def _stdlib_programs() -> dict[str, str]:
-    root = resources.files("stdlib")
+    root = resources.files("nclang.stdlib")
     return {f"{kind}/{f.name}": f.read_text()
             for kind in ("graph", "bits", "seq") if root.joinpath(kind).is_dir()
             for f in sorted(root.joinpath(kind).iterdir(), key=lambda f: f.name)
@@ -420,6 +420,6 @@ def test_names_that_begin_with_a_keyword_are_names(name):
 
 
 def test_strategy_keyword_list_covers_every_word_in_the_grammar():
-    grammar = resources.files("dsl").joinpath("grammar.lark").read_text()
+    grammar = resources.files("nclang.dsl").joinpath("grammar.lark").read_text()
     words = set(re.findall(r'"([a-z]+)"', grammar))
     assert words <= KEYWORDS

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import strategies as S
-from compiler.analysis.ranges import F32_EXACT, size_symbol, value_ranges
-from dsl.checker import check_source
-from dsl.interpreter import run
-from dsl.jsonio import decode
+from nclang.compiler.analysis.ranges import F32_EXACT, size_symbol, value_ranges
+from nclang.dsl.checker import check_source
+from nclang.dsl.interpreter import run
+from nclang.dsl.jsonio import decode
 
 n, m, k = size_symbol("n"), size_symbol("m"), size_symbol("k")
 
@@ -208,7 +208,7 @@ def test_empty_min_is_inf_and_def_results_are_declared():
 
 def test_every_expression_and_assignment_is_keyed():
     checked, r = analyse(BELLMAN_FORD.format(W=1000))
-    from dsl import ast as A
+    from nclang.dsl import ast as A
 
     def walk(x):
         if isinstance(x, tuple):

@@ -1,4 +1,4 @@
-"""The torch runtime (compiler.runtime) on hand-made weight files: it loads a file with no source
+"""The torch runtime (nclang.compiler.runtime) on hand-made weight files: it loads a file with no source
 into a module whose state_dict is the file's tensors, runs a batch in one forward pass, decodes
 outputs without ever rounding them, and refuses broken files with one clear diagnostic each."""
 from __future__ import annotations
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from compiler import gadgets as G
-from compiler.runtime import exact_matmul, load
-from compiler.weights import write_weights
-from dsl.diagnostics import NclError
-from dsl.jsonio import decode, encode
-from dsl.values import Instance
+from nclang.compiler import gadgets as G
+from nclang.compiler.runtime import exact_matmul, load
+from nclang.compiler.weights import write_weights
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.jsonio import decode, encode
+from nclang.dsl.values import Instance
 
 
 def mlp_meta(tensors, acts, inputs, outputs, sizes, program="parity", activation="relu",

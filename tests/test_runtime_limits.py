@@ -8,8 +8,8 @@ import time
 import pytest
 
 import weights_mutants as W
-from compiler.runtime import limits
-from compiler.weights import read_weights
+from nclang.compiler.runtime import limits
+from nclang.compiler.weights import read_weights
 from test_weights_hostile import edit, located, run_cli
 
 
@@ -158,7 +158,7 @@ def test_a_batch_runs_in_groups_that_fit_the_memory_budget(tmp_path, monkeypatch
                                                  write_input(tmp_path, *records))[1].splitlines()]
     monkeypatch.setattr(limits, "BATCH_BYTES", 1)  # every instance its own group
     calls = []
-    from compiler.runtime.gnn import GNNNet
+    from nclang.compiler.runtime.gnn import GNNNet
     real = GNNNet.run
     monkeypatch.setattr(GNNNet, "run", lambda self, insts: calls.append(len(insts))
                         or real(self, insts))

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.targets import verify as V
-from compiler.targets.mlp import compile_mlp
-from compiler.targets.transformer import compile_transformer
-from dsl.checker import check_source
+from nclang.compiler.targets import verify as V
+from nclang.compiler.targets.mlp import compile_mlp
+from nclang.compiler.targets.transformer import compile_transformer
+from nclang.dsl.checker import check_source
 
 REPO = Path(__file__).resolve().parents[1]
 RISING = ("program rising(tokens: seq[int[0..9]]) -> seq[bool] {\n"
@@ -49,7 +49,7 @@ def test_a_perturbed_transformer_is_caught_on_a_boundary_input():
 def test_the_unfixed_guarded_read_would_have_been_refused(monkeypatch):
     # the miscompile of issue 12 #1, rebuilt by undoing the fix in the gather: the self-check
     # refuses it at compile instead of writing a file that answers true on [1]
-    from compiler.targets import transformer as TT
+    from nclang.compiler.targets import transformer as TT
     original = TT._Builder.gather
 
     def unfixed(self, op):
@@ -71,7 +71,7 @@ def test_the_unfixed_guarded_read_would_have_been_refused(monkeypatch):
 
 def test_self_check_stops_compile_with_exit_70_and_writes_nothing(tmp_path, monkeypatch,
                                                                    capsys):
-    from compiler import cli
+    from nclang.compiler import cli
 
     def broken(*args, **kwargs):
         raise V.SelfCheckError("self-check: the mlp network built for 'parity' disagrees")
@@ -101,7 +101,7 @@ def test_self_check_costs_little(path, sizes):
 def test_compile_with_self_check_imports_neither_torch_nor_hypothesis(tmp_path):
     code = (
         "import sys\n"
-        "from compiler.cli import main\n"
+        "from nclang.compiler.cli import main\n"
         f"assert main(['compile', {str(REPO / 'stdlib/seq/reverse.ncl')!r}, '--size', 'n=4',"
         f" '-o', {str(tmp_path / 'r.safetensors')!r}]) == 0\n"
         f"assert main(['compile', {str(REPO / 'stdlib/bits/add.ncl')!r}, '--size', 'k=4',"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from compiler.training.similarity import (
+from nclang.compiler.training.similarity import (
     ACTS, Stack, align, canonical, canonical_distance, forward_stack, hidden_states,
     invariant_distance, linear_cka, random_symmetry, unit_cka, weight_distance,
 )
@@ -22,8 +22,8 @@ STDLIB = Path(__file__).resolve().parent.parent / "stdlib" / "bits"
 def compiled(name: str, k: int, act: str) -> list[Stack]:
     """A compiled mlp as one stack: real compiled nets reuse gadgets side by side, so many units
     share incoming weights (or whole functions) and differ only in where their output goes."""
-    from compiler.targets.mlp import compile_mlp
-    from dsl.checker import check_source
+    from nclang.compiler.targets.mlp import compile_mlp
+    from nclang.dsl.checker import check_source
     path = STDLIB / f"{name}.ncl"
     (checked,) = check_source(path.read_text(), str(path))
     art = compile_mlp(checked, {"k": k}, act)
@@ -310,7 +310,7 @@ def test_invariant_distance_of_a_compiled_net_against_noise():
 
 
 def test_best_scale_minimises_the_units_share_of_the_distance():
-    from compiler.training.similarity import _best_scales
+    from nclang.compiler.training.similarity import _best_scales
     rng = np.random.default_rng(12)
     u, c, u_ref, c_ref = (rng.normal(size=(40, 4)) for _ in range(4))
     s = _best_scales(u, c, u_ref, c_ref)
@@ -333,7 +333,7 @@ def test_best_scale_minimises_the_units_share_of_the_distance():
 def _symmetry(stacks, rng):
     """A random function-preserving copy: every hidden layer permuted, relu units rescaled by
     arbitrary positive reals (e^U(-2, 2))."""
-    from compiler.training.similarity import _transform
+    from nclang.compiler.training.similarity import _transform
     out = []
     for s in stacks:
         perms = [rng.permutation(w) for w in s.hidden]

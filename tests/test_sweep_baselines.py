@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-import stdlib
-from compiler.training.config import TrainConfig
-from compiler.training.gap import GapConfig
-from compiler.training.head_to_head import head_to_head
-from compiler.training.sweep import examples_sweep
+from nclang import stdlib
+from nclang.compiler.training.config import TrainConfig
+from nclang.compiler.training.gap import GapConfig
+from nclang.compiler.training.head_to_head import head_to_head
+from nclang.compiler.training.sweep import examples_sweep
 
 UNTRAINED = GapConfig(seeds=2, train=TrainConfig(examples=8, steps=0, batch=4, n_range=(3, 5),
                                                  families=("er",)),

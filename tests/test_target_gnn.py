@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 
 import oracles
-from compiler import cli
-from compiler.driver import compile_file
-from compiler.runtime import load
-from compiler.runtime.graphs import graph_instance
-from compiler.runtime.gnn import eval_size_text
-from compiler.testing import test_program
-from compiler.weights import read_weights, write_weights
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
-from dsl.jsonio import decode, encode
-from dsl.values import GraphData, Instance
+from nclang.compiler import cli
+from nclang.compiler.driver import compile_file
+from nclang.compiler.runtime import load
+from nclang.compiler.runtime.graphs import graph_instance
+from nclang.compiler.runtime.gnn import eval_size_text
+from nclang.compiler.testing import test_program
+from nclang.compiler.weights import read_weights, write_weights
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.jsonio import decode, encode
+from nclang.dsl.values import GraphData, Instance
 
 GRAPH = Path(__file__).resolve().parents[1] / "stdlib" / "graph"
 PROGRAMS = ("bfs", "bfs_distance", "bellman_ford", "connected_components", "closure", "apsp",

@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import gadgets as G
-from compiler import ir
-from compiler.analysis import analyse
-from compiler.targets.mlp import compile_mlp
-from dsl import interpreter
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
-from dsl.values import Instance
+from nclang.compiler import gadgets as G
+from nclang.compiler import ir
+from nclang.compiler.analysis import analyse
+from nclang.compiler.targets.mlp import compile_mlp
+from nclang.dsl import interpreter
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.values import Instance
 
 STDLIB = Path(__file__).resolve().parents[1] / "stdlib" / "bits"
 WIDE = (1, 2, 3, 8, 16, 32, 64)
@@ -388,7 +388,7 @@ def test_huge_width_is_refused_up_front_with_a_located_error():
 @pytest.mark.parametrize("limit, what", [("MAX_NEURONS", "neurons"),
                                          ("MAX_PARAMETERS", "parameters")])
 def test_size_limits_refuse_while_building_and_before_allocating(limit, what, monkeypatch):
-    import compiler.targets.mlp as M
+    import nclang.compiler.targets.mlp as M
     monkeypatch.setattr(M, limit, 200)  # parity at k = 64 has 64 inputs, ~190 neurons, ~7k weights
     with pytest.raises(NclError) as err:
         compile_mlp(checked("parity"), {"k": 64 if what == "parameters" else 150})
@@ -399,7 +399,7 @@ def test_size_limits_refuse_while_building_and_before_allocating(limit, what, mo
 
 
 def test_cli_refuses_a_huge_width_with_exit_1(tmp_path, capsys):
-    from compiler import cli
+    from nclang.compiler import cli
     code = cli.main(["compile", str(STDLIB / "add.ncl"), "--size", "k=100000",
                      "-o", str(tmp_path / "add.safetensors")])
     assert code == 1
@@ -410,8 +410,8 @@ def test_cli_refuses_a_huge_width_with_exit_1(tmp_path, capsys):
 def test_property_test_draws_inputs_wider_than_hypothesis_lists(tmp_path):
     # k = 40,000 stopped `nclang test` with exit 70: hypothesis cannot draw a list of 40,000
     # booleans, nor Python print the integer as JSON; popcount is one linear layer at any k
-    from compiler.driver import compile_checked, read_source
-    from compiler.testing import test_program
+    from nclang.compiler.driver import compile_checked, read_source
+    from nclang.compiler.testing import test_program
     src = read_source(STDLIB / "popcount.ncl")
     (c,) = check_source(src.text, src.file)
     out = tmp_path / "popcount.safetensors"
@@ -440,7 +440,7 @@ COND_EXTREMA = {
 
 
 def decoded(art, X: np.ndarray) -> list[dict]:
-    from compiler.runtime.encoding import decode_outputs, slots
+    from nclang.compiler.runtime.encoding import decode_outputs, slots
     width = art.architecture["layers"][-1]["out"]
     outs, problems = slots(art.encodings["outputs"], "outputs", width)
     assert not problems, problems

@@ -12,12 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from compiler.driver import compile_checked, read_source
-from compiler.runtime import load
-from compiler.testing import test_program
-from compiler.weights import read_weights, write_weights
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
+from nclang.compiler.driver import compile_checked, read_source
+from nclang.compiler.runtime import load
+from nclang.compiler.testing import test_program
+from nclang.compiler.weights import read_weights, write_weights
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ = ("length", "reverse", "hist", "sort_unique", "sort", "frac_prevs", "pair_balance",
@@ -62,8 +62,8 @@ def test_every_length_is_exact(tmp):
     # sort at N = 16: one input of each length 1..16 (hypothesis draws lengths at random)
     checked, path, _ = compiled("sort", 16, tmp)
     net = load(path)
-    from dsl.interpreter import run
-    from dsl.values import Instance
+    from nclang.dsl.interpreter import run
+    from nclang.dsl.values import Instance
     rng = np.random.default_rng(0)
     insts = [Instance(sizes={"n": L}, values={"tokens": rng.integers(0, 64, L).astype(float)})
              for L in range(1, 17)]
@@ -110,14 +110,14 @@ def test_margin_refused(tmp_path):
 
 
 def _nclang(*args):
-    return subprocess.run([sys.executable, "-m", "compiler.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "nclang.compiler.cli", *args], capture_output=True,
                           text=True, cwd=ROOT)
 
 
 @pytest.mark.parametrize("name", SEQ)
 def test_nclang_test_passes(name, tmp, capsys, monkeypatch):
     # in-process, so that each run does not pay for importing torch again
-    from compiler.cli import main
+    from nclang.compiler.cli import main
     _, path, _ = compiled(name, 5, tmp)
     monkeypatch.chdir(ROOT)
     rc = main(["test", f"stdlib/seq/{name}.ncl", "--weights", path, "--examples", "30",
@@ -145,7 +145,7 @@ def test_compile_and_exec_cli(tmp_path):
     r = _nclang("compile", "stdlib/seq/sort.ncl", "--size", "n=16", "-o", str(out))
     assert r.returncode == 0, r.stderr
     lines = '{"tokens": [5, 3, 63, 0, 3]}\n{"tokens": [1]}\n'
-    r = subprocess.run([sys.executable, "-m", "compiler.cli", "exec", str(out), "-i", "-"],
+    r = subprocess.run([sys.executable, "-m", "nclang.compiler.cli", "exec", str(out), "-i", "-"],
                        input=lines, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout == '{"out": [0, 3, 3, 5, 63]}\n{"out": [1]}\n'
@@ -230,8 +230,8 @@ def test_repeat_runs_per_length(tmp_path):
     # one batch mixing lengths whose trip counts differ (0, 1, 2, 3, 4 rounds)
     checked, path, _ = _compile_inline(PREFIX_COUNT, "prefix_count", 16, tmp_path)
     net = load(str(path))
-    from dsl.interpreter import run
-    from dsl.values import Instance
+    from nclang.dsl.interpreter import run
+    from nclang.dsl.values import Instance
     rng = np.random.default_rng(1)
     insts = [Instance(sizes={"n": L}, values={"tokens": np.array(
         [("a", "b")[x] for x in rng.integers(0, 2, L)], dtype=object)}) for L in range(1, 17)]
@@ -260,8 +260,8 @@ GUARDED = {
 def test_guarded_read_outside_the_sequence_is_never_observed(what, n, tmp_path):
     checked, path, meta = _compile_inline(GUARDED[what], what, n, tmp_path)
     net = load(str(path))
-    from dsl.interpreter import run
-    from dsl.values import Instance
+    from nclang.dsl.interpreter import run
+    from nclang.dsl.values import Instance
     vocab = meta["encodings"]["vocab"]
     rng = np.random.default_rng(3)
     insts = []
@@ -318,7 +318,7 @@ def test_count_of_tokens_equal_to_the_first_compiles(tmp_path):
             "    return c\n}\n")
     checked, path, meta = _compile_inline(text, "first_count", 5, tmp_path)
     net = load(str(path))
-    from dsl.values import Instance
+    from nclang.dsl.values import Instance
     rng = np.random.default_rng(5)
     vocab = meta["encodings"]["vocab"]
     insts = [Instance(sizes={"n": L}, values={"tokens": np.array(

@@ -1,4 +1,4 @@
-"""The property-testing kit (compiler.testing) and `nclang test`.
+"""The property-testing kit (nclang.compiler.testing) and `nclang test`.
 
 The generators must give inputs that the JSON codec and the interpreter accept for every stdlib
 program; the runner must pass a network that agrees and must catch, shrink and report one that
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import stdlib
-from compiler import cli
-from compiler.testing import instance_to_json, instances, outputs_agree, test_program, vocabulary
-from compiler.testing.inputs import DEFAULT_MAX_N
-from dsl.checker import check_source
-from dsl.diagnostics import NclError
-from dsl.interpreter import run
-from dsl.jsonio import decode
+from nclang import stdlib
+from nclang.compiler import cli
+from nclang.compiler.testing import instance_to_json, instances, outputs_agree, test_program, vocabulary
+from nclang.compiler.testing.inputs import DEFAULT_MAX_N
+from nclang.dsl.checker import check_source
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run
+from nclang.dsl.jsonio import decode
 
 GEN = settings(max_examples=40, database=None, deadline=None, derandomize=True,
                suppress_health_check=list(HealthCheck))
@@ -290,7 +290,7 @@ def test_nclang_test_passes_a_weight_file(capsys, tmp_path):
 def perturb(path, tensor: str | None = None, index=None, delta: float = 1.0):
     """Add `delta` to one entry of one tensor (the last layer's first bias by default) and save
     the file again with the same metadata."""
-    from compiler.weights import read_weights, write_weights
+    from nclang.compiler.weights import read_weights, write_weights
     tensors, meta = read_weights(path)
     if tensor is None:
         last = len(meta["architecture"]["layers"]) - 1
@@ -326,7 +326,7 @@ def test_a_perturbed_weight_fails_with_a_counterexample_run_and_exec_reproduce(c
 def test_a_perturbed_hidden_weight_is_caught(capsys, tmp_path):
     """A change deep inside the network, which only some inputs expose: the property test has to
     search for them."""
-    from compiler.weights import read_weights
+    from nclang.compiler.weights import read_weights
     source = stdlib.path("bits/parity")
     weights = compile_to(capsys, tmp_path, "bits/parity", 8)
     tensors, _ = read_weights(weights)
@@ -378,7 +378,7 @@ def test_nclang_test_refuses_conflicting_sizes_and_options(capsys, tmp_path):
 # ---------------------------------------------------------------- boundary inputs
 
 def test_boundary_inputs_hold_the_cases_constructions_break_on():
-    from compiler.testing.boundary import boundary_instances
+    from nclang.compiler.testing.boundary import boundary_instances
     (seq,) = check_source("program p(tokens: seq[int[0..9]]) -> seq[int] {\n"
                           "    o[i] = tokens[i]\n    return o\n}\n", "s.ncl")
     cases = boundary_instances(seq, {"n": 4})

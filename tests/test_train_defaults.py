@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import stdlib
-from compiler import cli
-from compiler.training import gap_cli
-from compiler.training.config import (HINT_WEIGHT, PROTOCOL_FAMILIES, PROTOCOL_PATIENCE,
+from nclang import stdlib
+from nclang.compiler import cli
+from nclang.compiler.training import gap_cli
+from nclang.compiler.training.config import (HINT_WEIGHT, PROTOCOL_FAMILIES, PROTOCOL_PATIENCE,
                                       PROTOCOL_STEPS, default_train, with_default_hints)
-from compiler.weights import read_weights
+from nclang.compiler.weights import read_weights
 
 BFS = str(stdlib.path("graph/bfs"))
 
@@ -34,8 +34,8 @@ def test_train_and_gap_resolve_to_the_same_training_config_with_no_options():
 
 
 def test_both_commands_turn_hints_on_for_a_one_loop_graph_program_in_the_same_way():
-    from compiler.training.model import build
-    from dsl.checker import check_source, select_program
+    from nclang.compiler.training.model import build
+    from nclang.dsl.checker import check_source, select_program
     checked = select_program(check_source(open(BFS).read(), BFS), None, BFS)
     net = build(checked)
     gap = _gap_config()

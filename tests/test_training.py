@@ -1,19 +1,19 @@
-"""compiler.training.model / loss / train: the compiled architecture as a trainable network."""
+"""nclang.compiler.training.model / loss / train: the compiled architecture as a trainable network."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from compiler.driver import compile_file
-from compiler.runtime import load
-from compiler.training.loss import element_loss, output_loss
-from compiler.training.model import build, load_trainable
-from compiler.training.train import TrainConfig, accuracy, make_data, train
-from compiler.weights import read_weights, write_weights
-from dsl.checker import check_source, select_program
-from dsl.diagnostics import NclError
-from dsl.interpreter import run as interpret
+from nclang.compiler.driver import compile_file
+from nclang.compiler.runtime import load
+from nclang.compiler.training.loss import element_loss, output_loss
+from nclang.compiler.training.model import build, load_trainable
+from nclang.compiler.training.train import TrainConfig, accuracy, make_data, train
+from nclang.compiler.weights import read_weights, write_weights
+from nclang.dsl.checker import check_source, select_program
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run as interpret
 
 BFS = """\
 program bfs(g: graph, source: node[bool]) -> node[bool] {
@@ -110,7 +110,7 @@ def test_compiled_init_equals_the_runtime_bit_for_bit_mlp(tmp_path):
     tr = build(checked, sizes={"k": 5}, init="compiled")
     data = _data(checked, sizes={"k": 5})
     fwd = tr.forward(data.instances)
-    from compiler.runtime.encoding import encode_inputs
+    from nclang.compiler.runtime.encoding import encode_inputs
     x = torch.from_numpy(encode_inputs(data.instances, net.inputs, net.width_in)).float()
     with torch.inference_mode():
         y = net.module(x)
@@ -268,7 +268,7 @@ def test_losses_fit_the_output_types():
     assert element_loss("token", torch.tensor([[0.0, 1.0]]), np.array([1.0])) == 0
     assert element_loss("token", torch.tensor([[1.0, 0.0]]), np.array([1.0])) == 4
     assert element_loss("frac", torch.tensor([[3.0, 2.0]]), np.array([1.5])) == 0
-    from compiler.training.model import OutputSpec
+    from nclang.compiler.training.model import OutputSpec
     total = output_loss([OutputSpec("r", "bool")], {"r": torch.tensor([[1.0], [0.0], [1.0]])},
                         [{"r": np.array([True, False])}, {"r": np.array([True])}])
     assert total == 0
@@ -277,10 +277,10 @@ def test_losses_fit_the_output_types():
 def test_early_stopping_stops_when_the_validation_loss_stops_improving():
     # at the compiled weights the loss is 0 and cannot improve: training ends at the first
     # check (step 0); with a little noise, after two checks without a new best or at 0
-    import stdlib
-    from compiler.training.model import build
-    from compiler.training.train import TrainConfig, train
-    from dsl.checker import check_source, select_program
+    from nclang import stdlib
+    from nclang.compiler.training.model import build
+    from nclang.compiler.training.train import TrainConfig, train
+    from nclang.dsl.checker import check_source, select_program
     path = stdlib.path("graph/bfs")
     checked = select_program(check_source(path.read_text(), str(path)), None, str(path))
     net = build(checked, init="compiled")
@@ -299,10 +299,10 @@ def test_integer_targets_are_normalised_by_their_range_and_raw_error_is_reported
     # bellman_ford's distances run to thousands: the loss divides them by the training
     # targets' largest finite value, and the score still reports the error in raw units
     import numpy as np
-    import stdlib
-    from compiler.training.loss import element_loss, target_scales
-    from compiler.training.model import OutputSpec
-    from compiler.training.scoring import score
+    from nclang import stdlib
+    from nclang.compiler.training.loss import element_loss, target_scales
+    from nclang.compiler.training.model import OutputSpec
+    from nclang.compiler.training.scoring import score
     spec = OutputSpec("d", "pinf")
     assert target_scales([spec], [{"d": np.array([0.0, 2500.0, np.inf])}]) == {"d": 2500.0}
     import torch

@@ -1,4 +1,4 @@
-"""Training data (compiler.training.data): valid, seeded inputs of every stdlib program, graph
+"""Training data (nclang.compiler.training.data): valid, seeded inputs of every stdlib program, graph
 families whose structure networkx confirms, values in their declared ranges, and reference targets
 with traces."""
 from __future__ import annotations
@@ -11,13 +11,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import stdlib
-from compiler.testing import instance_to_json, vocabulary
-from compiler.training.data import GRAPH_FAMILIES, grid_shape, reference, sample_instances
-from dsl.checker import check_source, select_program
-from dsl.diagnostics import NclError
-from dsl.interpreter import run
-from dsl.jsonio import decode
+from nclang import stdlib
+from nclang.compiler.testing import instance_to_json, vocabulary
+from nclang.compiler.training.data import GRAPH_FAMILIES, grid_shape, reference, sample_instances
+from nclang.dsl.checker import check_source, select_program
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run
+from nclang.dsl.jsonio import decode
 
 SIZES = {"bits": {"k": 6}, "graph": None, "seq": {"n": 8}}
 
@@ -270,7 +270,7 @@ def test_sampling_is_fast():
 def test_er_p_draws_the_edge_probability_per_graph():
     # CLRS-30 draws p from 0.1..0.9 per graph: the densities of er-p graphs spread out, and
     # their mean is near 0.5 (er keeps mean degree 3: density 3 / (n - 1))
-    from compiler.training.data import ER_P_CHOICES
+    from nclang.compiler.training.data import ER_P_CHOICES
     assert ER_P_CHOICES == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     dens = [i.graph.m / (i.graph.n * (i.graph.n - 1))
             for i in family("graph/bfs", "er-p", count=200, n_range=(16, 16))]

@@ -13,9 +13,9 @@ import torch
 from safetensors import safe_open
 from safetensors.numpy import load_file, save
 
-from compiler import gadgets as G
-from compiler.weights import FORMAT, KEYS, read_weights, write_weights
-from dsl.diagnostics import NclError
+from nclang.compiler import gadgets as G
+from nclang.compiler.weights import FORMAT, KEYS, read_weights, write_weights
+from nclang.dsl.diagnostics import NclError
 
 
 def example():
@@ -94,8 +94,8 @@ def test_same_input_gives_byte_identical_files(tmp_path):
 
 def test_same_input_gives_byte_identical_files_across_processes_without_torch(tmp_path):
     _, _, meta = example()
-    script = ("import json, sys; from compiler import gadgets as G; "
-              "from compiler.weights import write_weights; "
+    script = ("import json, sys; from nclang.compiler import gadgets as G; "
+              "from nclang.compiler.weights import write_weights; "
               "write_weights(sys.argv[1], G.parity(3).tensors('layers.'), json.loads(sys.argv[2])); "
               "assert 'torch' not in sys.modules")
     for seed in ("1", "2"):

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import weights_mutants as W
-from compiler import cli
-from compiler import formula as F
-from compiler.atomic import remove_stale, write_atomic
-from compiler.weights import read_weights
+from nclang.compiler import cli
+from nclang.compiler import formula as F
+from nclang.compiler.atomic import remove_stale, write_atomic
+from nclang.compiler.weights import read_weights
 
 REPO = Path(__file__).resolve().parent.parent
 PAYLOAD = "__import__('os').system('id > PWNED.txt') + n - 1"
@@ -86,7 +86,7 @@ AUDIT = textwrap.dedent("""
     import contextlib, json, sys
     sys.path[:0] = {paths!r}
     import weights_mutants as W
-    from dsl.diagnostics import NclError
+    from nclang.dsl.diagnostics import NclError
     files = {files!r}
     given = {given!r}
 
@@ -316,7 +316,7 @@ def test_the_digest_is_the_documented_hash_of_names_dtypes_shapes_and_bytes(base
 
 def test_every_formula_the_compiler_writes_parses_and_evaluates_as_sympy_does(bases, tmp_path):
     import sympy
-    from compiler import ir
+    from nclang.compiler import ir
     texts = set()
 
     def walk(v):

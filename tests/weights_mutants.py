@@ -41,7 +41,7 @@ BASES = [
 
 def build_bases(folder: Path) -> dict[str, tuple[bytes, dict]]:
     """name -> (the compiled file's bytes, an input for it)."""
-    from compiler.driver import compile_file
+    from nclang.compiler.driver import compile_file
     out = {}
     for name, src, options, given in BASES:
         if src is None:
@@ -217,11 +217,11 @@ def exercise(path: Path, given: dict, verify: bool = True) -> str:
     """Read, inspect, load and run the file at `path` on `given` in-process: "refused" (an
     NclError), "ran" or "slow" (a valid file whose loops would run past MAX_ROUNDS on `given`,
     not run). Any other exception propagates: that is the failure the fuzzers look for."""
-    from compiler.inspect import describe, text
-    from compiler.runtime import load
-    from compiler.weights import read_weights
-    from dsl.diagnostics import NclError
-    from dsl.jsonio import decode, encode
+    from nclang.compiler.inspect import describe, text
+    from nclang.compiler.runtime import load
+    from nclang.compiler.weights import read_weights
+    from nclang.dsl.diagnostics import NclError
+    from nclang.dsl.jsonio import decode, encode
     try:
         tensors, meta = read_weights(path, verify=verify)
         summary = describe(str(path), tensors, meta)
@@ -240,8 +240,8 @@ def exercise(path: Path, given: dict, verify: bool = True) -> str:
 
 def counts_too_big(path: Path, given: dict) -> bool:
     """Whether the file's loops would run more than MAX_ROUNDS rounds on `given`."""
-    from compiler.weights import read_weights
-    from dsl.diagnostics import NclError
+    from nclang.compiler.weights import read_weights
+    from nclang.dsl.diagnostics import NclError
     try:
         return _too_many_rounds(read_weights(path, verify=False)[1], given)
     except NclError:
@@ -249,7 +249,7 @@ def counts_too_big(path: Path, given: dict) -> bool:
 
 
 def _too_many_rounds(meta: dict, given: dict) -> bool:
-    from compiler import formula as F
+    from nclang.compiler import formula as F
     sizes = {"n": given.get("n") or len(given.get("tokens", ())) or 1,
              "m": len(given.get("edges", ()))}
     total = 0
@@ -274,7 +274,7 @@ def _loops(arch: dict):
 
 def cli_codes(path: Path, given_file: Path) -> tuple[int, int, str]:
     """(exit status of `nclang exec`, of `nclang inspect --json`, their stderr), run in-process."""
-    from compiler import cli
+    from nclang.compiler import cli
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         a = cli.main(["exec", str(path), "--input", str(given_file)])

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from dsl import ast as A
-from dsl.diagnostics import Diagnostic
+from nclang.dsl import ast as A
+from nclang.dsl.diagnostics import Diagnostic
 
 from .. import ir
 from ..lower import lower
@@ -96,7 +96,7 @@ def analyse(checked, source: str | None = None, program: ir.Program | None = Non
 def transformer_layers(checked, n: int) -> sympy.Expr:
     """The transformer's layers for a sequence program compiled for lengths up to n: the blocks
     its network runs, a formula in `n` (a repeat's body counted `count` times). It comes from the
-    target's own block plan (`compiler.targets.transformer.block_count`: the tasks and the
+    target's own block plan (`nclang.compiler.targets.transformer.block_count`: the tasks and the
     residual allocator's schedule, no weights, no self-check; numpy only), so the two cannot
     drift apart. `layers` above is the target-independent model (1 + communication rounds); the
     transformer adds rounds of its own (counting the rows to learn n, a `mean` as two heads) and

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from dsl import types as T
+from nclang.dsl import types as T
 
 from .. import ir
 

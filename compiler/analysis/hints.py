@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from dsl import ast as A
+from nclang.dsl import ast as A
 
 _ANNOTATION = re.compile(r"^[ \t]*//[ \t]*nc-alternative:[ \t]*([A-Za-z_][A-Za-z0-9_/]*)",
                          re.MULTILINE)

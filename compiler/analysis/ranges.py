@@ -29,10 +29,10 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from compiler.ir import size_formula, size_symbol
-from dsl import ast as A
-from dsl import types as T
-from dsl.pretty import pretty_expr
+from nclang.compiler.ir import size_formula, size_symbol
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.pretty import pretty_expr
 
 F32_EXACT = 2 ** 24
 """float32 represents every integer of magnitude below this exactly (and 2^24 itself, but the
@@ -1387,5 +1387,5 @@ def _result_names(program: A.Program) -> tuple[str, ...]:
 
 
 def value_ranges(checked) -> RangeReport:
-    """Interval analysis of a checked program (`dsl.checker.CheckedProgram`)."""
+    """Interval analysis of a checked program (`nclang.dsl.checker.CheckedProgram`)."""
     return _Analysis(checked).run()

@@ -1,7 +1,7 @@
 """The torch runtime: a weight file becomes an `nn.Module` that runs the compiled program, with no
 source needed (docs/weights.md).
 
-`load(path)` validates the file (`compiler.weights.read_weights`), then hands it to the module of
+`load(path)` validates the file (`nclang.compiler.weights.read_weights`), then hands it to the module of
 its network family, `architecture["family"]`, listed in `FAMILIES`. A family module defines
 `build(file, tensors, meta, device, dtype) -> CompiledNet`; a new target adds its module with
 `register`. The family module owns how instances become tensors, because that differs between
@@ -19,12 +19,12 @@ import contextlib
 import importlib
 import os
 
-from dsl.diagnostics import Diagnostic, NclError
-from dsl.values import Instance
+from nclang.dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.values import Instance
 
 # family -> module that builds it; imported on first use so that loading an MLP needs no GNN code
-FAMILIES: dict[str, str] = {"mlp": "compiler.runtime.mlp", "gnn": "compiler.runtime.gnn",
-                             "transformer": "compiler.runtime.transformer"}
+FAMILIES: dict[str, str] = {"mlp": "nclang.compiler.runtime.mlp", "gnn": "nclang.compiler.runtime.gnn",
+                             "transformer": "nclang.compiler.runtime.transformer"}
 
 DTYPES = ("float32", "float64")
 
@@ -38,7 +38,7 @@ class CompiledNet(abc.ABC):
     """A loaded weight file, ready to run. Subclasses (one per family) define `run` and `inexact`.
 
     `module` is the `torch.nn.Module`; its `state_dict()` keys are the file's tensor names.
-    `signature` stands in for the checked program in `dsl.jsonio.decode/encode`, and `sizes` are
+    `signature` stands in for the checked program in `nclang.dsl.jsonio.decode/encode`, and `sizes` are
     the size variables the file was compiled for, so JSON input is decoded exactly as
     `nclang run` decodes it."""
 
@@ -72,8 +72,8 @@ class CompiledNet(abc.ABC):
 
     @abc.abstractmethod
     def run(self, instances: list[Instance]) -> list[dict]:
-        """The outputs for each instance, by result name, in `dsl.values` forms (see
-        `compiler.runtime.encoding` for how inexact outputs are kept visible)."""
+        """The outputs for each instance, by result name, in `nclang.dsl.values` forms (see
+        `nclang.compiler.runtime.encoding` for how inexact outputs are kept visible)."""
 
     def refusals(self, instance: Instance) -> list[tuple[str, tuple[int, ...], str]]:
         """The parts of a decoded input this network cannot take although the language can
@@ -81,12 +81,12 @@ class CompiledNet(abc.ABC):
         (field, element index path, why), so that `nclang exec` refuses the input at that
         element before running it; [] when it can take all of it. What the interpreter itself
         refuses in an input (node ids outside 0..n-1, ints outside their range, bits wider
-        than their type) `dsl.jsonio.decode` refuses for both."""
+        than their type) `nclang.dsl.jsonio.decode` refuses for both."""
         return []
 
     def limits(self, instance: Instance) -> list[tuple[str, tuple[int, ...], str]]:
         """Like `refusals`: the resource limit this instance's run would pass (its loops'
-        rounds, its largest value, its work: `compiler.runtime.limits`), estimated from the
+        rounds, its largest value, its work: `nclang.compiler.runtime.limits`), estimated from the
         architecture before anything runs; [] when it stays within them."""
         from . import limits
         sizes = limits.instance_sizes(self, instance)
@@ -130,7 +130,7 @@ def load(path, device="cpu", dtype: str | None = None, verify: bool = True) -> C
     code `bad-weights`) for a broken file, ValueError for a device or dtype that cannot be used.
     `verify=False` skips the check of the tensors against their digest (`--no-verify`)."""
     import torch
-    from compiler.weights import read_weights
+    from nclang.compiler.weights import read_weights
     file = os.fspath(path)
     tensors, meta = read_weights(file, verify=verify)
     arch = meta["architecture"]

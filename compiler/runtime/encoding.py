@@ -1,4 +1,4 @@
-"""Between the values of a program (`dsl.values`) and the flat vectors a compiled network reads and
+"""Between the values of a program (`nclang.dsl.values`) and the flat vectors a compiled network reads and
 writes, using only the weight file's `encodings` metadata: running a file needs no source.
 
 Each item of `encodings["inputs"]` / `["outputs"]` is `{"name", "type", "kind", "shape",
@@ -36,8 +36,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from dsl.diagnostics import Diagnostic, NclError
-from dsl.values import Instance
+from nclang.dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.values import Instance
 
 KINDS = ("bool", "int", "index", "bits", "ninf", "pinf")
 FLAGGED = ("ninf", "pinf")
@@ -267,11 +267,11 @@ def mlp_layout(file: str, tensors: dict, meta: dict):
 # ---------------------------------------------------------------- the program's signature
 
 def signature(meta: dict, file: str):
-    """A stand-in for `dsl.checker.CheckedProgram` with what the JSON codec (`dsl.jsonio`) reads:
+    """A stand-in for `nclang.dsl.checker.CheckedProgram` with what the JSON codec (`nclang.dsl.jsonio`) reads:
     the program's parameters and results as type syntax, its family, size variables and result
     names, built from the metadata. The declared type texts are parsed with the language's own
     grammar, so the codec decodes and encodes exactly as `nclang run` does."""
-    from dsl.parser import parse
+    from nclang.dsl.parser import parse
     enc = meta["encodings"]
     params = [(e["name"], e["type"]) for e in enc["inputs"]]
     results = [(e["name"], e["type"]) for e in enc["outputs"]]
@@ -296,7 +296,7 @@ def signature(meta: dict, file: str):
     program = module.programs[0]
     family = enc.get("family") or _family(program)
     sizes = dict(meta["architecture"].get("sizes") or meta["options"].get("sizes") or {})
-    from dsl.jsonio import input_sizes
+    from nclang.dsl.jsonio import input_sizes
     shim = SimpleNamespace(program=program, family=family, size_vars=frozenset(sizes),
                            result_names=tuple(n for n, _ in results))
     shim.size_vars = frozenset(sizes) | input_sizes(shim)
@@ -304,7 +304,7 @@ def signature(meta: dict, file: str):
 
 
 def _family(program) -> str:
-    from dsl import types as T
+    from nclang.dsl import types as T
     ts = [T.from_syntax(p.type) for p in program.params]
     if any(isinstance(t, T.Graph) for t in ts):
         return "graph"

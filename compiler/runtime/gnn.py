@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from compiler import formula
-from dsl.diagnostics import Diagnostic, NclError
-from dsl.values import NONE_INDEX, GraphData, Instance
+from nclang.compiler import formula
+from nclang.dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.values import NONE_INDEX, GraphData, Instance
 
 from . import CompiledNet, exact_matmul
 from .encoding import Slot, inexact, nearest
@@ -36,7 +36,7 @@ _WIDTH = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 
 def eval_size_text(text: str, sizes: dict[str, int]) -> int:
     """The exact integer value of a size formula as the architecture stores it (`n - 1`,
-    `ceil(log2(n))`): read by the closed grammar of `compiler.formula`, never as code, and
+    `ceil(log2(n))`): read by the closed grammar of `nclang.compiler.formula`, never as code, and
     computed with Python integers and fractions only. FormulaError (a ValueError) when it has no
     integer value at these sizes."""
     return formula.eval_int(text, sizes)
@@ -115,7 +115,7 @@ class GNNNet(CompiledNet):
         self.rounds: list[list[int]] = []
         self.training = meta.get("training")
         self.watch = False
-        # for training (compiler.training.model): `early_exit=False` runs every loop to its trip
+        # for training (nclang.compiler.training.model): `early_exit=False` runs every loop to its trip
         # count even where `until stable` would stop; `on_round(ins, state, active)` is called
         # after each round with the carried variables' states and which graphs took part
         self.early_exit = True
@@ -144,7 +144,7 @@ class GNNNet(CompiledNet):
         return results
 
     def run_networkx(self, G, **fields) -> dict:
-        """`run` on one networkx graph (see `compiler.runtime.graphs.graph_instance` for how its
+        """`run` on one networkx graph (see `nclang.compiler.runtime.graphs.graph_instance` for how its
         nodes, edges and attributes become the program's input)."""
         from .graphs import graph_instance
         return self.run([graph_instance(self, G, **fields)])[0]

@@ -8,8 +8,8 @@ not here: this module only walks the graph's public node and edge views.
 """
 from __future__ import annotations
 
-from dsl.jsonio import decode
-from dsl.values import Instance
+from nclang.dsl.jsonio import decode
+from nclang.dsl.values import Instance
 
 
 def graph_instance(net, G, **fields) -> Instance:

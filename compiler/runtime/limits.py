@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 
-from compiler import formula
-from dsl import limits as _interpreter
+from nclang.compiler import formula
+from nclang.dsl import limits as _interpreter
 
 MAX_TRIPS = _interpreter.MAX_TRIPS  # 10^6
 """The most loop rounds one instance may run, over all its loops, nested ones multiplied
@@ -204,7 +204,7 @@ def guard(net) -> None:
     and chained if set) and stop a run with a located error once one group of instances passes
     MAX_TRIPS rounds or MAX_WORK operations per instance: the part of the limits that an
     `until stable` loop's rounds need, since they are known only while it runs."""
-    from dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.diagnostics import Diagnostic, NclError
     if not hasattr(net, "on_round") or getattr(net, "_guarded", False):
         return
     inner, state, works = net.on_round, {"g": None, "rounds": 0, "work": 0}, {}

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dsl.diagnostics import Diagnostic, NclError
-from dsl.values import Instance
+from nclang.dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.values import Instance
 
 from . import CompiledNet, exact_matmul
 from .encoding import nearest
@@ -29,7 +29,7 @@ class Transformer(nn.Module):
         super().__init__()
         self.blocks_spec = arch["blocks"]
         self.loops = arch.get("loops", [])
-        # training (compiler.training.model): record(name, h) sees each MLP hidden layer's
+        # training (nclang.compiler.training.model): record(name, h) sees each MLP hidden layer's
         # post-activation state (B, L, width)
         self.record = None
         for name, t in tensors.items():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler import gadgets as G
+from nclang.compiler import gadgets as G
 
 
 @dataclass(frozen=True)

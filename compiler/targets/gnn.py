@@ -3,7 +3,7 @@
 The IR maps onto message passing op for op, with no unrolling (docs/weights.md, "GNN layout"):
 - `EdgeGather` is the message half: a node state read at each edge's source or destination;
 - `Local` on an edge domain is the message MLP φ(x_u, x_v, e_uv), on a node / pair / global
-  domain the update MLP ψ: each an exact ReLU block from `compiler.gadgets` (`gnn_local`);
+  domain the update MLP ψ: each an exact ReLU block from `nclang.compiler.gadgets` (`gnn_local`);
 - `Aggregate` is ⊕ (sum, min, max, any, all, count, argmin, argmax): over in(v) / out(v)
   (neighbour), over all nodes (global readout, or the triplet aggregation of a pair program),
   over all edges;
@@ -26,14 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler import gadgets as G
-from compiler import ir
-from compiler.analysis.ranges import show, value_ranges
-from compiler.lower import lower
-from dsl import ast as A
-from dsl import types as T
-from dsl.diagnostics import NclError
-from dsl.pretty import pretty_type
+from nclang.compiler import gadgets as G
+from nclang.compiler import ir
+from nclang.compiler.analysis.ranges import show, value_ranges
+from nclang.compiler.lower import lower
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.pretty import pretty_type
 
 from .gnn_local import Unsupported, kind_of, local_block
 

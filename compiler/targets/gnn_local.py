@@ -1,5 +1,5 @@
 """The GNN target's pointwise computation: one IR `Local` op → one exact ReLU block
-(`compiler.gadgets`) over the channels of its operands.
+(`nclang.compiler.gadgets`) over the channels of its operands.
 
 Channel kinds (`kind_of`): `bool` (0/1), `int` and `index` (the integer; an index is -1 for
 none), `pinf` / `ninf` (a flagged integer that may be +inf / -inf: channels (f, v), see
@@ -7,15 +7,15 @@ none), `pinf` / `ninf` (a flagged integer that may be +inf / -inf: channels (f, 
 design bound R, which the runtime checks the program's proven value bound against.
 
 Nothing here knows a program by name, and no gadget is derived here: each op is a composition
-(`chain`, `parallel`, `route`, `affine`) of gadgets from `compiler.gadgets`.
+(`chain`, `parallel`, `route`, `affine`) of gadgets from `nclang.compiler.gadgets`.
 """
 from __future__ import annotations
 
 import math
 import operator
 
-from compiler import gadgets as G
-from dsl import types as T
+from nclang.compiler import gadgets as G
+from nclang.dsl import types as T
 
 CHANNELS = {"bool": 1, "int": 1, "index": 1, "pinf": 2, "ninf": 2}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}

@@ -3,13 +3,13 @@
 With every size fixed, the IR is evaluated once over *symbolic* values (`circuit.Form`s): loops
 unroll, loop counters and indices are constants, so `a[i]` with a counter `i` is wiring. Affine
 ops (sums, constant scaling, any function of one Boolean) only make new forms; every other op is
-one gate, a one-hidden-layer gadget from `compiler.gadgets` (`table` for finite functions,
+one gate, a one-hidden-layer gadget from `nclang.compiler.gadgets` (`table` for finite functions,
 `ridge` for comparisons, `select_shallow`, `extremum_shallow`). `scan` is a Sklansky prefix tree
 and `reduce` a balanced tree, ceil(log2 len) gate layers; a `def` operator is one table. The
 circuit is then assembled into layers (`circuit.Circuit.assemble`).
 
 Depth: which ops are affine and how many gates each puts on a path are the rules of
-`compiler.analysis.cost` (`mlp_affine_local`, `mlp_local_layers`, ...), so the network has exactly
+`nclang.compiler.analysis.cost` (`mlp_affine_local`, `mlp_local_layers`, ...), so the network has exactly
 `analyse(checked).layers` layers at the sizes: results that are ready earlier (a loop's
 iterations are costed one after another, while the unrolled circuit may overlap them) are carried
 to that depth. In step mode a network whose results are single threshold gates drops its read-out
@@ -35,16 +35,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler import gadgets as G
-from compiler import ir
-from compiler.analysis import analyse
-from compiler.analysis.cost import flat_fold, mlp_affine_local, mlp_masked
-from compiler.analysis.ranges import value_ranges
-from compiler.lower import lower
-from dsl import ast as A
-from dsl import types as T
-from dsl.diagnostics import NclError
-from dsl.pretty import pretty_type
+from nclang.compiler import gadgets as G
+from nclang.compiler import ir
+from nclang.compiler.analysis import analyse
+from nclang.compiler.analysis.cost import flat_fold, mlp_affine_local, mlp_masked
+from nclang.compiler.analysis.ranges import value_ranges
+from nclang.compiler.lower import lower
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.pretty import pretty_type
 
 from .circuit import Circuit, ExactnessError, Form, TooLargeError, clip, const, lin
 
@@ -199,7 +199,7 @@ def _check_ranges(checked, sizes, dtype) -> None:
 
 
 def _show(e) -> str:
-    from compiler.analysis.ranges import show
+    from nclang.compiler.analysis.ranges import show
     return show(e)
 
 

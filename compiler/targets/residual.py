@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler import gadgets as G
+from nclang.compiler import gadgets as G
 
 
 @dataclass

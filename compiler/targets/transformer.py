@@ -8,7 +8,7 @@ on the global domain `()` are held at every row alike and read at the BOS row.
 
 Lowering (docs/weights.md, "transformer"):
 - position-local expressions are fused over their leaves (inputs, positions, aggregates, gathers)
-  and computed by one MLP gadget from `compiler.gadgets` (`table`, or a linear map of a one-hot
+  and computed by one MLP gadget from `nclang.compiler.gadgets` (`table`, or a linear map of a one-hot
   code);
 - an aggregation over positions is one attention head. Its condition is split into atoms, each
   comparing a key-side and a query-side expression; an atom adds 1 to the score when it holds
@@ -23,7 +23,7 @@ Lowering (docs/weights.md, "transformer"):
   count(p and q)).
 - `mean` results are (sum, count) integer pairs; the runtime divides once in float64, which is
   the interpreter's correctly rounded ratio.
-- the residual stream is allocated with liveness (`compiler.targets.residual`): a slot is
+- the residual stream is allocated with liveness (`nclang.compiler.targets.residual`): a slot is
   cleared (an MLP writes -x) after its last reader and its channels are reused.
 
 Refusals: an attention score that float32 (float64) cannot hold exactly, an average whose
@@ -48,13 +48,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from compiler import gadgets as G
-from compiler import ir
-from compiler.lower import lower
-from dsl import ast as A
-from dsl import types as T
-from dsl.diagnostics import NclError
-from dsl.pretty import pretty_type
+from nclang.compiler import gadgets as G
+from nclang.compiler import ir
+from nclang.compiler.lower import lower
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.pretty import pretty_type
 
 from .residual import allocate
 
@@ -288,7 +288,7 @@ def block_count(checked, n: int, dtype: str = "float32",
     """The blocks the compiled network runs at maximum length n, as a formula in `n`: the
     blocks the residual allocator schedules the plan's tasks into, with every repeat's body
     range counted `count` times (the runtime runs it that often). The analysis reports this as
-    the transformer's layers (`compiler.analysis.transformer_layers`); it builds no weight file
+    the transformer's layers (`nclang.compiler.analysis.transformer_layers`); it builds no weight file
     and runs no self-check. Raises the target's NclError where the target refuses."""
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
     b = _plan(checked, n, dtype, vocab)
@@ -302,7 +302,7 @@ def block_count(checked, n: int, dtype: str = "float32",
 
 def default_vocabulary(checked) -> tuple[str, ...]:
     """The token literals of the program in source order, then a, b, z: the same vocabulary
-    `nclang test` draws from (compiler.testing.inputs.vocabulary), so a default-compiled network
+    `nclang test` draws from (nclang.compiler.testing.inputs.vocabulary), so a default-compiled network
     can be property-tested as it is."""
     found: list[str] = []
 

@@ -1,12 +1,12 @@
 """The compiler's self-check: before a file is written, the network just built runs on the
-boundary inputs its construction depends on (`compiler.testing.boundary`: every length up to the
+boundary inputs its construction depends on (`nclang.compiler.testing.boundary`: every length up to the
 compiled maximum, one-token sequences of every value, all-zero and all-one bits, the bounds of
 every range) and must agree with the reference interpreter bit for bit. A disagreement is a
 compiler bug, so it is an internal error (exit status 70) naming the output, the input and the
 construct, never a file.
 
 Both passes are numpy, not the torch runtime: `check`/`compile` import no torch (DESIGN.md).
-They follow `compiler.runtime.mlp` / `compiler.runtime.transformer` operation for operation in
+They follow `nclang.compiler.runtime.mlp` / `nclang.compiler.runtime.transformer` operation for operation in
 the file's dtype; the constructions are exact under any summation order, so numpy agreeing where
 torch would not is itself a bug the property tests (`nclang test`, torch) would show.
 
@@ -29,10 +29,10 @@ import time
 
 import numpy as np
 
-from compiler import ir
-from compiler.testing.boundary import boundary_instances, outputs_agree
-from dsl.diagnostics import NclError
-from dsl.interpreter import run as interpret
+from nclang.compiler import ir
+from nclang.compiler.testing.boundary import boundary_instances, outputs_agree
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run as interpret
 
 SELF_CHECK_CASES = 48
 SELF_CHECK_MIN = 3
@@ -71,7 +71,7 @@ def _cases(checked, sizes, max_n=None, vocab=None, limit=SELF_CHECK_CASES):
 
 
 def _fail(checked, target, inst, expected, got, bad) -> SelfCheckError:
-    from compiler.testing.inputs import instance_to_json
+    from nclang.compiler.testing.inputs import instance_to_json
     name = bad[0]
     shown = {k: (np.asarray(v).tolist() if hasattr(v, "tolist") else v) for k, v in got.items()}
     where = checked.program.span
@@ -92,7 +92,7 @@ def _check(checked, target, cases, outs):
 # ---------------------------------------------------------------- mlp
 
 def verify_mlp(checked, artifact, sizes: dict[str, int], dtype: str) -> None:
-    from compiler.runtime.encoding import decode_outputs, slots
+    from nclang.compiler.runtime.encoding import decode_outputs, slots
     cases = _cases(checked, sizes, limit=_budget(artifact.tensors, 1))
     if not cases:
         return
@@ -101,7 +101,7 @@ def verify_mlp(checked, artifact, sizes: dict[str, int], dtype: str) -> None:
     width_in, width_out = arch["layers"][0]["in"], arch["layers"][-1]["out"]
     inputs, _ = slots(artifact.encodings["inputs"], "inputs", width_in)
     outputs, _ = slots(artifact.encodings["outputs"], "outputs", width_out)
-    from compiler.runtime.encoding import encode_inputs
+    from nclang.compiler.runtime.encoding import encode_inputs
     x = encode_inputs([inst for inst, _ in cases], inputs, width_in).astype(np_dtype)
     for i, spec in enumerate(arch["layers"]):
         # einsum: single-threaded, so a loaded machine does not make it slow (see below)
@@ -123,7 +123,7 @@ def _softmax(s: np.ndarray) -> np.ndarray:
 
 
 def _transformer_forward(tensors, arch, toks, lengths, trips, np_dtype):
-    """compiler.runtime.transformer.Transformer.forward in numpy. einsum, not matmul: its loops
+    """nclang.compiler.runtime.transformer.Transformer.forward in numpy. einsum, not matmul: its loops
     are single-threaded, while a threaded BLAS on a loaded machine turned 0.05 s into 2.5 s."""
     t = {k: v.astype(np_dtype) for k, v in tensors.items()}
     B, L = toks.shape
@@ -173,7 +173,7 @@ def _transformer_forward(tensors, arch, toks, lengths, trips, np_dtype):
 
 
 def _transformer_decode(x: np.ndarray, outputs: list[dict], n: int) -> dict:
-    """compiler.runtime.transformer.TransformerNet._decode (the exact readout) in numpy."""
+    """nclang.compiler.runtime.transformer.TransformerNet._decode (the exact readout) in numpy."""
     out = {}
     for o in outputs:
         rows = x[1:n + 1] if o["per_position"] else x[1:2]

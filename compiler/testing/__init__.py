@@ -7,7 +7,7 @@ target is held to one definition of "agrees with the interpreter".
 """
 import importlib
 
-# Loaded on first use, so that `compiler.testing.boundary` (numpy only: the compiler's
+# Loaded on first use, so that `nclang.compiler.testing.boundary` (numpy only: the compiler's
 # self-check uses it) does not load hypothesis with the package.
 _WHERE = {"instance_to_json": "inputs", "instances": "inputs", "vocabulary": "domains",
           "Counterexample": "property", "Result": "property", "outputs_agree": "boundary",

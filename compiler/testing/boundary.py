@@ -19,12 +19,12 @@ import math
 
 import numpy as np
 
-from dsl import types as T
-from dsl.diagnostics import NclError
-from dsl.interpreter import run as interpret
-from dsl.jsonio import input_sizes
-from dsl.sizes import eval_size
-from dsl.values import GraphData, Instance, dtype_of
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run as interpret
+from nclang.dsl.jsonio import input_sizes
+from nclang.dsl.sizes import eval_size
+from nclang.dsl.values import GraphData, Instance, dtype_of
 
 from .domains import DEFAULT_MAX_N, LARGEST_INT, finite_bounds, vocabulary
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import fields, is_dataclass
 
-from dsl import ast as A
-from dsl import types as T
-from dsl.values import EXACT_INT_LIMIT
+from nclang.dsl import ast as A
+from nclang.dsl import types as T
+from nclang.dsl.values import EXACT_INT_LIMIT
 
 # How many nodes or positions an input has at most when the sizes do not say: enough for paths,
 # components and repeated values to show up, small enough that the interpreter stays fast.

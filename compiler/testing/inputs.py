@@ -1,4 +1,4 @@
-"""Hypothesis strategies that draw valid inputs (`dsl.values.Instance`) for any checked program,
+"""Hypothesis strategies that draw valid inputs (`nclang.dsl.values.Instance`) for any checked program,
 from its parameter types and the sizes it is compiled at.
 
 Nothing here knows a program by name. The values lean on what networks get wrong: extremes of
@@ -20,10 +20,10 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from dsl import types as T
-from dsl.jsonio import encode_value, input_sizes
-from dsl.sizes import eval_size
-from dsl.values import GraphData, Instance, dtype_of
+from nclang.dsl import types as T
+from nclang.dsl.jsonio import encode_value, input_sizes
+from nclang.dsl.sizes import eval_size
+from nclang.dsl.values import GraphData, Instance, dtype_of
 
 # the plain (hypothesis-free) pieces, re-exported here where they used to live
 from .domains import (DEFAULT_MAX_N, EXTRA_TOKENS, LARGEST_INT, OPEN_RANGE_SPAN,  # noqa: F401

@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Unsatisfiable
 
-from dsl import types as T
-from dsl.diagnostics import NclError
-from dsl.interpreter import run as interpret
-from dsl.jsonio import encode, encode_value, input_sizes
-from dsl.values import Instance
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run as interpret
+from nclang.dsl.jsonio import encode, encode_value, input_sizes
+from nclang.dsl.values import Instance
 
 from .boundary import instance_key as _key
 from .boundary import outputs_agree, same as _same  # noqa: F401
@@ -167,7 +167,7 @@ def _counterexample(checked, instance, expected, got, outputs) -> Counterexample
 
 def _network(net):
     if isinstance(net, (str, os.PathLike)):
-        from compiler.runtime import load
+        from nclang.compiler.runtime import load
         return load(net)
     return net
 

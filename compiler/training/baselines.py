@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from dsl import types as T
+from nclang.dsl import types as T
 
 from .scoring import matches, rounded
 

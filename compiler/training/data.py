@@ -1,9 +1,9 @@
 """Training data: random inputs of a program, and their targets from the reference interpreter.
 
-`sample_instances` draws `dsl.values.Instance`s with a numpy `Generator` only (no hypothesis, no
+`sample_instances` draws `nclang.dsl.values.Instance`s with a numpy `Generator` only (no hypothesis, no
 global state): the same generator state and arguments give the same instances, and instance i
 depends only on the draws before it, so a longer sample extends a shorter one. Unlike
-`compiler.testing.inputs`, which hunts for edge cases, the distributions here are the plain ones
+`nclang.compiler.testing.inputs`, which hunts for edge cases, the distributions here are the plain ones
 training protocols use (CLRS-30): uniform values, graphs from named random families.
 
 Graph programs (`n` uniform in `n_range`, one family per instance, uniform over `families`; an
@@ -32,12 +32,12 @@ Parameter values, by type (any family):
 - a `node` scalar (dfs's `s`): a uniform node; `node[node]` (list_ranking's `succ`): a random
   forest of lists: the nodes in a random order cut into 1 to 3 lists, each node pointing to the
   next in its list and each tail to itself (no other cycles, which pointer jumping requires);
-- `int[lo..hi]`: uniform over the finite interval that `compiler.testing.inputs.finite_bounds`
+- `int[lo..hi]`: uniform over the finite interval that `nclang.compiler.testing.inputs.finite_bounds`
   gives (so `inf` is never an input value); a one-axis int field is drawn with *distinct* values
   when the program rejects repeated ones (sort_unique): found once per call by running the
   interpreter on an input whose field repeats one value;
 - `bool` fields and scalars: fair coins; `frac`: quarters in -16..16 (exact in float32);
-  `token`: uniform over `vocab` (default `compiler.testing.inputs.vocabulary`: the program's
+  `token`: uniform over `vocab` (default `nclang.compiler.testing.inputs.vocabulary`: the program's
   literals, then a, b, z: what a default-compiled transformer accepts); optional indices are
   never `none`.
 
@@ -57,13 +57,13 @@ import math
 
 import numpy as np
 
-from dsl import types as T
-from dsl.diagnostics import NclError
-from dsl.interpreter import run as interpret
-from dsl.jsonio import check_sizes, input_sizes
-from dsl.sizes import eval_size
-from dsl.values import GraphData, Instance, dtype_of
-from compiler.testing.inputs import axis_length, finite_bounds, vocabulary
+from nclang.dsl import types as T
+from nclang.dsl.diagnostics import NclError
+from nclang.dsl.interpreter import run as interpret
+from nclang.dsl.jsonio import check_sizes, input_sizes
+from nclang.dsl.sizes import eval_size
+from nclang.dsl.values import GraphData, Instance, dtype_of
+from nclang.compiler.testing.inputs import axis_length, finite_bounds, vocabulary
 
 GRAPH_FAMILIES = ("er", "tree", "grid", "path", "er-p")
 # which of them `nclang train` and `nclang gap` draw by default: `config.PROTOCOL_FAMILIES`
@@ -106,7 +106,7 @@ def sample_instances(checked, count: int, rng: np.random.Generator, *,
 def reference(checked, instances, *, trace: bool = False):
     """The interpreter's outputs on each instance (a list of dicts, numpy forms of
     dsl/values.py); with `trace=True` the pair (outputs, traces), where traces[i] lists, per
-    executed loop round, the carried variables after that round (`dsl.interpreter.run`)."""
+    executed loop round, the carried variables after that round (`nclang.dsl.interpreter.run`)."""
     outputs, traces = [], []
     for instance in instances:
         if trace:

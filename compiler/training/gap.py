@@ -1,6 +1,6 @@
 """`nclang gap`: how networks trained from data differ from the compiled network of the same
 architecture (issue 7), as one deterministic document (gap.json) and its report (gap.md, PNG
-plots: `compiler.training.report`).
+plots: `nclang.compiler.training.report`).
 
 `gap` trains `seeds` networks from random inits (or loads trained files) and measures, against
 the compiled network built from the same program:
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.diagnostics import Diagnostic, NclError
 
 # the training protocol (its defaults shared with `nclang train`) lives in `config`
 from .config import TrainConfig, default_train, with_default_hints
@@ -311,7 +311,7 @@ def gap(path_or_checked, config: GapConfig | None = None, *, target: str | None 
 class Run:
     """What a gap run leaves besides its document: the networks, for head to head to reuse."""
     subject: Subject
-    net: object                   # the compiled network (compiler.runtime)
+    net: object                   # the compiled network (nclang.compiler.runtime)
     trained: list                 # (seed, Trainable)
 
 
@@ -376,7 +376,7 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         for i in range(seeds):
             t0 = time.perf_counter()
             if load:
-                from compiler.weights import read_weights
+                from nclang.compiler.weights import read_weights
                 from .model import load_trainable
                 bar.phase(f"loading {load[i]}")
                 tr = load_trainable(load[i], subject.checked)

@@ -42,7 +42,7 @@ def _float_list(text: str) -> tuple[float, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `nclang gap`. Imports no torch: the CLI builds every command's parser."""
-    from compiler.cli import (_count_arg, _positive_float, _range_arg, _size_arg,
+    from nclang.compiler.cli import (_count_arg, _positive_float, _range_arg, _size_arg,
                               _vocab_arg)
     d = {f.name: f.default for f in dataclasses.fields(GapConfig)}
     t = default_train()

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from dsl import types as T
-from dsl.values import Instance
+from nclang.dsl import types as T
+from nclang.dsl.values import Instance
 
 from . import baselines as B
 from .gap import GapConfig, Progress, Run, gap_run

@@ -20,7 +20,7 @@ cross-entropy never reach zero, and Adam's normalised steps move exact weights o
 per cent).
 
 Each output's loss is the mean over its elements (all instances' elements together); the
-total is the sum over outputs. Targets are the interpreter's values (`dsl.values` forms),
+total is the sum over outputs. Targets are the interpreter's values (`nclang.dsl.values` forms),
 flattened as `model.Forward.raw` is: per instance, row-major, in the order given.
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The compiled architecture as a trainable torch network (`Trainable`), with compiled or random
 weights.
 
-`build` compiles the program exactly as `nclang compile` does (`compiler.driver`) and keeps the
+`build` compiles the program exactly as `nclang compile` does (`nclang.compiler.driver`) and keeps the
 whole weight file's metadata: the architecture (layers, widths, aggregators, activations, weight
 tying: one parameter set per `repeat` body, as in the file) and the encodings. The weights are
 the compiled ones (plus seeded Gaussian noise), or a seeded random init of the same tensors. The
-forward pass is the runtime's own code (`compiler.runtime.*`), run with autograd on, so a
+forward pass is the runtime's own code (`nclang.compiler.runtime.*`), run with autograd on, so a
 `Trainable` with the compiled weights computes bit for bit what `nclang exec` does.
 
 What stays hard is the compiled architecture itself, not a training shortcut: a GNN's
@@ -18,7 +18,7 @@ the compiled one bit for bit, but the stages upstream of a gate can learn (witho
 bellman_ford's finite-flags and dfs's conditions never receive a gradient). A `step` activation
 has zero gradient, so only relu-compiled files train (the default).
 
-Outputs are read as the nearest valid value (`compiler.runtime.encoding.nearest`): a trained
+Outputs are read as the nearest valid value (`nclang.compiler.runtime.encoding.nearest`): a trained
 file says so in `encodings["readout"] = "nearest"` and carries a `training` metadata document,
 so `nclang exec` / `test` / `inspect` run it like any weight file.
 """
@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dsl.diagnostics import Diagnostic, NclError
+from nclang.dsl.diagnostics import Diagnostic, NclError
 
 from .similarity import Stack
 
@@ -51,7 +51,7 @@ class Forward:
     elements flattened row-major, instances in the order given. `outputs`: per instance, the
     decoded values (as `Trainable.predict`). `trace`: per instance, per executed loop round (of
     every loop, in execution order), the carried variables decoded, named as in
-    `dsl.interpreter.run(..., trace=True)`; None for mlp and transformer files. `raw_trace`: per
+    `nclang.dsl.interpreter.run(..., trace=True)`; None for mlp and transformer files. `raw_trace`: per
     round, the carried variables' raw channels laid out as `raw` (an instance whose loop has
     stopped repeats its last state); only for a program with exactly one loop, else None.
     `hidden[layer]`: (rows, width) post-activation states of every hidden layer, rows in an
@@ -83,9 +83,9 @@ def build(checked, *, target: str | None = None, sizes: dict[str, int] | None = 
     tensor (`init="compiled"`: relative, since compiled weights run from 1 to millions, and an
     absolute σ would be nothing on the large ones and everything on the small; an all-zero
     tensor gets std `noise`) or a seeded random init of the same tensors (`init="random"`), float32. `source` is the
-    program's `compiler.driver.Source` (default: read from the file the program came from)."""
-    from compiler.driver import compile_checked, read_source
-    from compiler.weights import read_weights
+    program's `nclang.compiler.driver.Source` (default: read from the file the program came from)."""
+    from nclang.compiler.driver import compile_checked, read_source
+    from nclang.compiler.weights import read_weights
     if init not in INITS:
         raise ValueError(f"unknown init {init!r}; one of {', '.join(INITS)}")
     if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
@@ -94,7 +94,7 @@ def build(checked, *, target: str | None = None, sizes: dict[str, int] | None = 
     sizes = dict(sizes or {})
     if checked.family == "seq" and "n" not in sizes:
         # the transformer is built for a longest sequence; `nclang test` draws up to this one
-        from compiler.testing.inputs import DEFAULT_MAX_N
+        from nclang.compiler.testing.inputs import DEFAULT_MAX_N
         sizes["n"] = DEFAULT_MAX_N
     name = checked.program.name
     with tempfile.TemporaryDirectory(prefix="nclang-train-") as folder:
@@ -147,7 +147,7 @@ def _fan_in(name: str, tensors: dict) -> int:
 def load_trainable(path, checked=None) -> "Trainable":
     """A weight file (compiled or trained) as a `Trainable`. Without `checked` (the program,
     which training's reference interpreter needs), the file's signature stands in for it."""
-    from compiler.weights import read_weights
+    from nclang.compiler.weights import read_weights
     file = os.fspath(path)
     tensors, meta = read_weights(file)
     if meta["target"] not in FAMILIES:
@@ -165,7 +165,7 @@ class Trainable:
 
     def __init__(self, file: str, tensors: dict[str, np.ndarray], meta: dict, checked=None):
         import importlib
-        from compiler.runtime import FAMILIES as RUNTIMES
+        from nclang.compiler.runtime import FAMILIES as RUNTIMES
         meta = copy.deepcopy(meta)
         meta["encodings"]["readout"] = "nearest"
         meta.setdefault("training", {})
@@ -199,7 +199,7 @@ class Trainable:
         trip count even where `until stable` would stop (the result is the same: a round that
         changes nothing changes nothing again), so that two networks' hidden states are
         row-aligned."""
-        from compiler.runtime import exact_matmul
+        from nclang.compiler.runtime import exact_matmul
         instances = list(instances)
         with exact_matmul():
             if self.family == "gnn":
@@ -268,7 +268,7 @@ class Trainable:
     def save(self, path, training: dict | None = None) -> None:
         """Write the weight file atomically, with `training` (seed, steps, sizes, losses, ...)
         as the metadata document `training` and outputs read as nearest valid values."""
-        from compiler.weights import write_weights
+        from nclang.compiler.weights import write_weights
         meta = copy.deepcopy(self.meta)
         meta["training"] = _json_safe(training if training is not None
                                       else meta.get("training") or {})
@@ -318,7 +318,7 @@ class TrainableTransformer(nn.Module):
 
     def __init__(self, arch: dict, tensors: dict[str, np.ndarray]):
         super().__init__()
-        from compiler.runtime.transformer import Transformer
+        from nclang.compiler.runtime.transformer import Transformer
         # the runtime's forward, bound to this module (reads weights through `t`)
         self._forward = Transformer.forward
         self.blocks_spec = arch["blocks"]
@@ -350,7 +350,7 @@ class TrainableTransformer(nn.Module):
 # ---------------------------------------------------------------- mlp
 
 def _mlp_forward(tr: Trainable, instances, hidden: bool) -> Forward:
-    from compiler.runtime.encoding import decode_outputs, encode_inputs
+    from nclang.compiler.runtime.encoding import decode_outputs, encode_inputs
     net = tr.net
     x = torch.from_numpy(encode_inputs(instances, net.inputs, net.width_in)).to(torch.float32)
     states: dict[str, list] = {}
@@ -403,7 +403,7 @@ def _cat(states: dict) -> dict[str, torch.Tensor]:
 
 def _gnn_forward(tr: Trainable, instances, trace: bool, hidden: bool,
                  early_exit: bool, want_raw_trace: bool) -> Forward:
-    from compiler.runtime.gnn import _doms
+    from nclang.compiler.runtime.gnn import _doms
     net = tr.net
     arch = tr.meta["architecture"]
     groups: dict[int, list[int]] = {}
@@ -493,7 +493,7 @@ def _gnn_forward(tr: Trainable, instances, trace: bool, hidden: bool,
 
 
 def _decode_state(raw: np.ndarray, kind: str, n: int) -> np.ndarray:
-    from compiler.runtime.gnn import decode_nearest
+    from nclang.compiler.runtime.gnn import decode_nearest
     return decode_nearest(raw, kind, "", n)
 
 

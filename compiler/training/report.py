@@ -1,5 +1,5 @@
 """The gap report: a gap document (the dict `gap`, `head_to_head` or `sweep` in
-`compiler.training` builds, saved as gap.json) becomes gap.md and PNG plots.
+`nclang.compiler.training` builds, saved as gap.json) becomes gap.md and PNG plots.
 
 Three kinds of document, told apart by `doc["kind"]`:
 
@@ -28,7 +28,7 @@ import json
 import math
 from pathlib import Path
 
-from compiler.atomic import write_atomic
+from nclang.compiler.atomic import write_atomic
 
 SECTIONS = ("lift", "scored", "training", "behaviour", "faithfulness", "internal", "baselines",
             "stability", "problems", "timing")

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from dsl import types as T
+from nclang.dsl import types as T
 
 from .subject import Point, Subject, node_axes
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dsl.diagnostics import NclError
+from nclang.dsl.diagnostics import NclError
 
 if TYPE_CHECKING:
     from .gap import GapConfig
@@ -32,7 +32,7 @@ DEFAULT_K = 8
 class Subject:
     checked: object
     file: str                     # display name
-    source: object                # compiler.driver.Source: compiled exactly as nclang compile
+    source: object                # nclang.compiler.driver.Source: compiled exactly as nclang compile
     target: str | None
     sizes: dict = field(default_factory=dict)
     vocab: tuple | None = None
@@ -43,9 +43,9 @@ class Subject:
 
 
 def subject_of(path_or_checked, target, sizes, vocab, config: GapConfig) -> Subject:
-    from compiler.driver import read_source
+    from nclang.compiler.driver import read_source
     if isinstance(path_or_checked, (str, os.PathLike)):
-        from dsl.checker import check_source, select_program
+        from nclang.dsl.checker import check_source, select_program
         source = read_source(os.fspath(path_or_checked))
         checked = select_program(check_source(source.text, source.file), None, source.file)
     else:
@@ -136,8 +136,8 @@ def sample(subject: Subject, config: GapConfig, point: Point, salt: int):
 def compiled_net(subject: Subject, folder: str):
     """The compiled network as `nclang compile` + `nclang exec` run it: the measurement of
     "the compiled network" goes through the real runtime, not through the trainable copy."""
-    from compiler.runtime import load
-    from compiler.driver import compile_checked
+    from nclang.compiler.runtime import load
+    from nclang.compiler.driver import compile_checked
     out = os.path.join(folder, f"{subject.name}.safetensors")
     compile_checked(subject.source, subject.checked, out, subject.target,
                     _compile_sizes(subject), vocab=subject.vocab)
@@ -145,7 +145,7 @@ def compiled_net(subject: Subject, folder: str):
 
 
 def _compile_sizes(subject: Subject) -> dict:
-    from dsl.jsonio import input_sizes
+    from nclang.dsl.jsonio import input_sizes
     if subject.checked.family == "seq":
         return dict(subject.sizes)
     fixed = input_sizes(subject.checked)
@@ -170,7 +170,7 @@ def train_net(subject: Subject, trainable, config: "TrainConfig", progress: bool
 
 
 def program_info(subject: Subject, net, weights_path: str) -> dict:
-    from compiler.weights import read_weights
+    from nclang.compiler.weights import read_weights
     tensors, meta = read_weights(weights_path)
     cost = (meta.get("analysis") or {}).get("cost") or {}
     return {"name": subject.name, "file": subject.file, "family": subject.checked.family,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dsl.diagnostics import NclError
+from nclang.dsl.diagnostics import NclError
 
 from .config import TrainConfig
 from .data import reference, sample_instances

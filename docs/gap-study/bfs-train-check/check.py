@@ -2,7 +2,7 @@
 saw, against the all-true rule, exact match at n = 64.
 
 Each seed: `nclang train stdlib/graph/bfs.ncl --seed S` with no other option, i.e. the
-protocol's defaults shared with `nclang gap` (`compiler.training.config.default_train`: hints,
+protocol's defaults shared with `nclang gap` (`nclang.compiler.training.config.default_train`: hints,
 er + er-p graphs of 4..16 nodes, early stopping with a 5,000-step cap).
 Evaluation: EVAL graphs per family (er: mean degree 3; er-p: p per graph as CLRS draws it) at
 n = 64, drawn from a seed no training run uses, run through `nclang exec` (the real runtime,
@@ -20,11 +20,11 @@ import time
 
 import numpy as np
 
-import stdlib
-from compiler import cli
-from compiler.training.config import default_train
-from compiler.training.data import reference, sample_instances
-from dsl.checker import check_source, select_program
+from nclang import stdlib
+from nclang.compiler import cli
+from nclang.compiler.training.config import default_train
+from nclang.compiler.training.data import reference, sample_instances
+from nclang.dsl.checker import check_source, select_program
 
 SEEDS = range(5)
 # `nclang` as this checkout's code runs it (the console script may be another install's)
@@ -71,7 +71,7 @@ def main(out_dir):
             t0 = time.perf_counter()
             run = subprocess.run([*NCLANG, "train", path, "--seed", str(seed), "-o", w],
                                  check=True, capture_output=True, text=True)
-            from compiler.weights import read_weights
+            from nclang.compiler.weights import read_weights
             meta = read_weights(w)[1]["training"]
             rec = {"seed": seed, "train_s": round(time.perf_counter() - t0, 1),
                    "steps": meta["steps"], "stopped": meta["stopped"], "hints": meta["hints"],
