@@ -767,10 +767,6 @@ def _test_weights(ctx: _Context, checked, sizes: dict[str, int], weights: str,
 # ---------------------------------------------------------------- train
 
 TRAIN_INITS = ("random", "compiled")
-# nclang.compiler.training.train.TrainConfig's defaults, restated: building the parser must not import
-# torch (tests/test_cli_train.py checks that the two agree)
-_TRAIN_DEFAULTS = argparse.Namespace(examples=1000, steps=400, batch=32, lr=3e-3, weight_decay=0.0,
-                                     seed=0, n_range=(4, 16), families=("er", "tree", "grid", "path"))
 
 
 def _range_arg(text: str) -> tuple[int, int]:
@@ -805,7 +801,9 @@ def _nonnegative_float(text: str) -> float:
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    d = _TRAIN_DEFAULTS
+    # the protocol `nclang gap` trains with too (one definition; it imports no torch)
+    from nclang.compiler.training.config import HINT_WEIGHT, default_train
+    d = default_train()
     p.add_argument("program", metavar="PROG.ncl", help="source file")
     p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors",
                    help="the trained weight file to write (replaced atomically)")
@@ -820,11 +818,16 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                         f"(default {d.n_range[0]}..{d.n_range[1]}, the CLRS protocol)")
     p.add_argument("--families", metavar="F,G",
                    help=f"graph families to train on, comma-separated (default "
-                        f"{','.join(d.families)}; also er-p: p per graph as CLRS draws it)")
+                        f"{','.join(d.families)}; also tree, grid, path)")
     p.add_argument("--examples", type=_count_arg, default=d.examples, metavar="N",
                    help=f"training inputs drawn (default {d.examples})")
     p.add_argument("--steps", type=_count_arg, default=d.steps, metavar="N",
-                   help=f"optimiser steps (default {d.steps})")
+                   help=f"the most optimiser steps (default {d.steps}; training stops sooner "
+                        f"when the validation loss stops improving)")
+    p.add_argument("--patience", type=int, default=d.patience, metavar="N",
+                   help=f"stop after N validation checks (every {d.val_every} steps) without a "
+                        f"new best, keeping the best weights; 0: run exactly --steps (default "
+                        f"{d.patience})")
     p.add_argument("--batch", type=_count_arg, default=d.batch, metavar="N",
                    help=f"inputs per step (default {d.batch})")
     p.add_argument("--lr", type=_positive_float, default=d.lr, metavar="X",
@@ -833,10 +836,13 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                    metavar="X", help=f"Adam weight decay (default {d.weight_decay:g})")
     p.add_argument("--seed", type=int, default=d.seed, metavar="S",
                    help=f"seeds the init, the data and the batches (default {d.seed})")
-    p.add_argument("--hints", type=_nonnegative_float, nargs="?", const=1.0, default=0.0,
+    p.add_argument("--hints", type=_nonnegative_float, nargs="?", const=HINT_WEIGHT,
                    metavar="WEIGHT",
-                   help="trace supervision (CLRS hints): also fit the state after every round, "
-                        "with this weight (default 1 when given without one)")
+                   help=f"trace supervision (CLRS hints): also fit the state after every round, "
+                        f"with this weight (default: on with weight {HINT_WEIGHT:g} for a graph "
+                        f"program with one loop)")
+    p.add_argument("--no-hints", action="store_true",
+                   help="no trace supervision (train on the outputs alone)")
     p.add_argument("--init", choices=TRAIN_INITS, default="random",
                    help="start from random weights (default) or the compiled ones")
     p.add_argument("--noise", type=_nonnegative_float, metavar="SIGMA",
@@ -862,8 +868,12 @@ def _cmd_train(ctx: _Context) -> int:
     checked = select_program(check_source(source.text, source.file), args.name, source.file)
     _check_size_options(ctx, checked, {k: v for k, v in sizes.items()
                                        if not (k == "n" and checked.family == "seq")})
-    from nclang.compiler.training.data import DEFAULT_FAMILIES, GRAPH_FAMILIES
-    families = DEFAULT_FAMILIES
+    from nclang.compiler.training.data import GRAPH_FAMILIES
+    if args.hints is not None and args.no_hints:
+        ctx.usage_error("argument --no-hints: not allowed with --hints")
+    if args.patience < 0:
+        ctx.usage_error("argument --patience: must be >= 0")
+    families = None
     if args.families is not None:
         if checked.family != "graph":
             ctx.usage_error(f"argument --families: applies to graph programs; "
@@ -880,16 +890,32 @@ def _cmd_train(ctx: _Context) -> int:
     return _train(ctx, source, checked, sizes, families)
 
 
+def _train_config(args, families=None):
+    """The TrainConfig the options ask for, hints not yet resolved (`with_default_hints`): the
+    protocol's defaults (`default_train`, as `nclang gap`) with the options given applied."""
+    import dataclasses
+    from nclang.compiler.training.config import default_train
+    d = default_train()
+    return dataclasses.replace(d, examples=args.examples, steps=args.steps,
+                               patience=args.patience, batch=args.batch, lr=args.lr,
+                               weight_decay=args.weight_decay, seed=args.seed,
+                               n_range=tuple(args.train_sizes),
+                               families=tuple(families or d.families),
+                               trace_weight=args.hints or 0.0)
+
+
 def _train(ctx: _Context, source, checked, sizes: dict[str, int], families) -> int:
+    import dataclasses
+    from nclang.compiler.training.config import with_default_hints
     from nclang.compiler.training.model import build
-    from nclang.compiler.training.train import TrainConfig, accuracy, make_data, train
+    from nclang.compiler.training.train import accuracy, make_data, train
     args = ctx.args
     trainable = build(checked, target=args.target, sizes=sizes, vocab=args.vocab, init=args.init,
                       noise=args.noise or 0.0, seed=args.seed, source=source)
-    config = TrainConfig(examples=args.examples, steps=args.steps, batch=args.batch, lr=args.lr,
-                         weight_decay=args.weight_decay, seed=args.seed,
-                         n_range=args.train_sizes, families=families, trace_weight=args.hints,
-                         sizes=trainable.sizes or None)
+    config = dataclasses.replace(_train_config(args, families), sizes=trainable.sizes or None)
+    # `--hints 0` is off too, as it always was
+    config = with_default_hints(config, trainable, hints=not args.no_hints and args.hints != 0)
+    families = config.families
     data = make_data(checked, config, vocab=args.vocab)
     result = train(trainable, config, data=data)
     shown = data.instances[:200]
@@ -897,10 +923,13 @@ def _train(ctx: _Context, source, checked, sizes: dict[str, int], families) -> i
     losses = [x for x in result.losses]
     every = max(1, len(losses) // 50)  # a loss curve of at most ~50 points
     doc = {"init": args.init, "noise": args.noise or 0.0, "seed": args.seed,
-           "steps": result.steps, "batch": args.batch, "lr": args.lr,
+           "steps": result.steps, "cap": result.cap, "stopped": result.stopped,
+           "best_step": result.best_step, "patience": config.patience,
+           "batch": args.batch, "lr": args.lr,
            "weight_decay": args.weight_decay, "examples": result.examples,
            "train_sizes": list(args.train_sizes), "families": list(families)
-           if checked.family == "graph" else [], "hints": args.hints, "sizes": trainable.sizes,
+           if checked.family == "graph" else [], "hints": config.trace_weight,
+           "sizes": trainable.sizes,
            "loss_curve": {"every": every, "losses": losses[::every]},
            "final_loss": losses[-1] if losses else None,
            "train_accuracy": {"exact": acc.exact, "elements": acc.elements,
@@ -909,10 +938,13 @@ def _train(ctx: _Context, source, checked, sizes: dict[str, int], families) -> i
     params = sum(p.numel() for p in trainable.module.parameters())
     final = f"{losses[-1]:.4g}" if losses else "n/a"
     first = f"{losses[0]:.4g} -> " if len(losses) > 1 else ""
+    stopped = f" ({result.stopped} at step {result.steps}, cap {result.cap})" \
+        if result.stopped != "cap" else ""
     print(f"trained {checked.program.name} ({trainable.family}, {params} parameters, "
           f"init {args.init}) for {result.steps} steps on {result.examples} examples in "
-          f"{result.seconds:.1f} s: loss {first}{final}; train accuracy {acc.exact:.1%} exact, "
-          f"{acc.elements:.1%} of elements; wrote {args.output}")
+          f"{result.seconds:.1f} s: loss {first}{final}{stopped}; hints "
+          f"{f'{config.trace_weight:g}' if config.trace_weight else 'off'}; train accuracy "
+          f"{acc.exact:.1%} exact, {acc.elements:.1%} of elements; wrote {args.output}")
     return EXIT_OK
 
 

@@ -10,8 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from .gap import (DEFAULT_EXAMPLES, DEFAULT_GRAPH_FAMILIES, DEFAULT_PATIENCE, DEFAULT_STEPS,
-                  GapConfig, default_train, gap)
+from .config import default_train
+from .gap import GapConfig, gap
 from .head_to_head import head_to_head
 from .subject import DEFAULT_K, FULL_EVAL_N
 from .sweep import examples_sweep
@@ -45,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from nclang.compiler.cli import (_count_arg, _positive_float, _range_arg, _size_arg,
                               _vocab_arg)
     d = {f.name: f.default for f in dataclasses.fields(GapConfig)}
+    t = default_train()
     p.add_argument("programs", nargs="+", metavar="PROG.ncl",
                    help="the program; two programs for the same function: head to head")
     p.add_argument("--out", metavar="DIR",
@@ -62,15 +63,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--load", action="append", metavar="FILE.safetensors",
                    help="compare these trained weight files (nclang train) instead of training "
                         "seeds (repeatable)")
-    p.add_argument("--steps", type=_count_arg, default=DEFAULT_STEPS, metavar="N",
-                   help=f"the most training steps per network (default {DEFAULT_STEPS}; "
+    p.add_argument("--steps", type=_count_arg, default=t.steps, metavar="N",
+                   help=f"the most training steps per network (default {t.steps}; "
                         f"training stops sooner when the validation loss stops improving)")
-    p.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, metavar="N",
+    p.add_argument("--patience", type=int, default=t.patience, metavar="N",
                    help=f"stop after N validation checks (every 100 steps) without a new best, "
                         f"keeping the best weights; 0: run exactly --steps (default "
-                        f"{DEFAULT_PATIENCE})")
-    p.add_argument("--examples", type=_count_arg, default=DEFAULT_EXAMPLES, metavar="N",
-                   help=f"training examples (default {DEFAULT_EXAMPLES})")
+                        f"{t.patience})")
+    p.add_argument("--examples", type=_count_arg, default=t.examples, metavar="N",
+                   help=f"training examples (default {t.examples})")
     p.add_argument("--batch", type=_count_arg, metavar="N",
                    help="batch size (default: nclang train's)")
     p.add_argument("--lr", type=_positive_float, metavar="X",
@@ -82,7 +83,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "4..16)")
     p.add_argument("--families", metavar="F,G",
                    help=f"graph families to train and score on, each scored on its own "
-                        f"(default: {','.join(DEFAULT_GRAPH_FAMILIES)}; also tree, grid, path)")
+                        f"(default: {','.join(t.families)}; also tree, grid, path)")
     p.add_argument("--hints", type=_positive_float, nargs="?", const=1.0, metavar="WEIGHT",
                    help="trace supervision: the state after each round as an extra target "
                         "(default: on with weight 1 for a graph program with one loop)")
@@ -214,7 +215,15 @@ def _summary(doc: dict, out: str) -> str:
                 flags = f" ({', '.join(r['flags'])})" if r["flags"] else ""
                 lines.append(f"  seed {r['seed']}{flags}: lift " + ", ".join(cells))
     if doc["kind"] == "examples_sweep":
-        for j, count in enumerate(doc["counts"]):
+        sections = (doc.get("lift") or {}).get("by_count") or [None] * len(doc["counts"])
+        for j, (count, sec) in enumerate(zip(doc["counts"], sections)):
             ex = [s["points"][j]["exact_match"] for s in doc["seeds"]]
-            lines.append(f"{count} examples: exact match {100 * sum(ex) / len(ex):.1f}%")
+            line = f"{count} examples: exact match {100 * sum(ex) / len(ex):.1f}%"
+            if sec:
+                m = sec["mean"][sec["label"]]
+                x = m["lift_exact_match"]
+                line += (f", lift {100 * x['value']:+.1f} [{100 * x['ci'][0]:+.1f}, "
+                         f"{100 * x['ci'][1]:+.1f}], {m['learned_seeds']} of "
+                         f"{len(sec['seeds'])} seeds learned")
+            lines.append(line)
     return "\n".join(lines)
