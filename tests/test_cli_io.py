@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli_inprocess import assert_clean_outcome, cli, headers
-from nclang.compiler import cli as cli_module
+from nclang.compiler.cli import context, streaming
 from nclang.dsl import jsonio
 
 REPO = Path(__file__).resolve().parent.parent
@@ -201,7 +201,7 @@ def test_iter_records_reads_a_line_at_a_time():
 
 
 def test_streaming_writes_each_good_batch_and_stops_at_the_first_bad_one():
-    n = cli_module.BATCH
+    n = streaming.BATCH
     text = "".join(GOOD + "\n" for _ in range(n + 10)) + '{"n": 1, "source": [3]}\n' \
         + "".join(GOOD + "\n" for _ in range(5))
     status, out, err = cli("run", BFS, "-i", "-", stdin=text)
@@ -210,7 +210,7 @@ def test_streaming_writes_each_good_batch_and_stops_at_the_first_bad_one():
 
 
 def test_streaming_to_a_file_writes_nothing_unless_every_batch_succeeds(tmp_path):
-    n = cli_module.BATCH
+    n = streaming.BATCH
     out = tmp_path / "out.jsonl"
     out.write_text("previous\n")
     text = "".join(GOOD + "\n" for _ in range(n + 1)) + '{"n": 1}\n'
@@ -231,7 +231,7 @@ def test_every_bad_record_of_a_batch_is_reported_with_its_quoted_line():
 
 
 def test_exec_streams_batches_too(nets):
-    n = cli_module.BATCH
+    n = streaming.BATCH
     text = "".join(GOOD + "\n" for _ in range(2 * n + 3))
     status, out, err = cli("exec", nets["bfs"], "-i", "-", stdin=text)
     assert (status, err) == (0, "") and out == '{"reached": [true, true]}\n' * (2 * n + 3)
@@ -254,6 +254,6 @@ def test_a_result_wider_than_4300_digits_is_written_and_the_guard_restored():
 
 
 def test_dev_zero_as_a_program_is_refused_before_memory_runs_out(monkeypatch):
-    monkeypatch.setattr(cli_module, "MAX_SOURCE_CHARS", 1 << 20)
+    monkeypatch.setattr(context, "MAX_SOURCE_CHARS", 1 << 20)
     status, _, err = cli("run", "/dev/zero", "-i", "-", stdin=GOOD)
     assert "longer than 1,048,576 characters" in one_error(status, err, "/dev/zero", 1, 1)

@@ -129,7 +129,7 @@ def test_hints_train(tmp_path, bfs, capsys):
 
 def test_parser_defaults_are_the_train_configs():
     from nclang.compiler.training.train import TrainConfig
-    d, c = cli._TRAIN_DEFAULTS, TrainConfig()
+    d, c = cli.train.TRAIN_DEFAULTS, TrainConfig()
     assert (d.examples, d.steps, d.batch, d.lr, d.weight_decay, d.seed, tuple(d.n_range),
             tuple(d.families)) == (c.examples, c.steps, c.batch, c.lr, c.weight_decay, c.seed,
                                    tuple(c.n_range), tuple(c.families))
