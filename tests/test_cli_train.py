@@ -132,4 +132,4 @@ def test_parser_defaults_are_the_protocols():
     # tests/test_train_defaults.py checks train against gap end to end
     from nclang.compiler.training.config import default_train
     args = cli._parser().parse_args(["train", "p.ncl", "-o", "p.safetensors"])
-    assert cli._train_config(args) == default_train()
+    assert cli.train.train_config(args) == default_train()

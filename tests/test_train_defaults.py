@@ -16,7 +16,7 @@ BFS = str(stdlib.path("graph/bfs"))
 
 
 def _train_config():
-    return cli._train_config(cli._parser().parse_args(["train", BFS, "-o", "x.safetensors"]))
+    return cli.train.train_config(cli._parser().parse_args(["train", BFS, "-o", "x.safetensors"]))
 
 
 def _gap_config():

@@ -19,7 +19,7 @@ the compiled network built from the same program:
 - stability: training started at the compiled weights plus noise σ: exact before, and after?
 
 `head_to_head` and `sweep` build on this run; `subject` holds the program under study and its
-eval inputs, `scoring` the accuracy figures, `gap_cli` the command line.
+eval inputs, `scoring` the accuracy figures, `gap_cli` the run `nclang gap` asks for.
 
 Determinism: every random choice comes from a numpy Generator or torch seed derived from the
 training seed (eval inputs from fixed seeds independent of it), so two runs with the same
