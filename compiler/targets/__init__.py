@@ -1,3 +1,5 @@
 """Network targets: each lowers a checked program to the tensors and metadata of one weight file
-(`mlp`: bits and scalar programs; see compiler/targets/mlp.py). Targets do not import each other;
-what they share lives in compiler/gadgets.py."""
+(`mlp`: bits and scalar programs, `gnn`: graph programs, `transformer`: sequence programs; each a
+package under compiler/targets/). Targets do not import each other (tests/test_target_imports.py
+holds it); what they share lives in compiler/gadgets/, and `verify` is the self-check they all
+run before a file is written."""
