@@ -116,25 +116,14 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
         return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
 
     try:
-        # opened without blocking (a FIFO would wait for a writer) and checked on the open file,
-        # so the path cannot be swapped for a device between the check and the read
-        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            raise fail("not a regular file: a weight file is read from disk, not from a device, "
-                       "pipe or folder")
+        fd, st = _open_regular(file, fail)
         with os.fdopen(fd, "rb") as f:
             head = f.read(8)
             if len(head) < 8:
                 raise fail(f"not a safetensors file: {len(head)} bytes, too short for a header")
             (n,) = struct.unpack("<Q", head)
-            if n > MAX_HEADER:
-                raise fail(f"not a safetensors file: it declares a header of {n} bytes, more "
-                           f"than the {MAX_HEADER} a weight file may have")
-            if n > st.st_size - 8:
-                raise fail(f"truncated or not a safetensors file: the header needs {n} bytes, "
-                           f"{max(st.st_size - 8, 0)} follow")
+            if _header_length_problem(n, st.st_size - 8):
+                raise fail(_header_length_problem(n, st.st_size - 8))
             header = _header(f.read(n))
             if isinstance(header, str):
                 raise fail(header)
@@ -146,6 +135,85 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
         raise fail(f"cannot read the weight file: {e.strerror or e}") from None
     if len(data) != st.st_size - 8 - n:
         raise fail("the file changed while it was read")
+    return _read_parts(file, header, entries, data, verify)
+
+
+def _open_regular(file: str, fail) -> tuple[int, os.stat_result]:
+    """An open descriptor of `file` and its stat, or `fail(...)` raised: opened without
+    blocking (a FIFO would wait for a writer) and checked on the open file, so the path cannot
+    be swapped for a device between the check and the read."""
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise fail("not a regular file: a weight file is read from disk, not from a device, "
+                   "pipe or folder")
+    return fd, st
+
+
+def read_file_bytes(path) -> bytes:
+    """The bytes of the weight file at `path`, read as `read_weights` opens it (a regular file,
+    read to its size), for a caller that keeps them (`nclang.load`); they are not validated:
+    `read_weights_bytes` does that."""
+    file = os.fspath(path)
+
+    def fail(*msgs):
+        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+
+    try:
+        fd, st = _open_regular(file, fail)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(st.st_size)
+    except OSError as e:
+        raise fail(f"cannot read the weight file: {e.strerror or e}") from None
+    if len(data) != st.st_size:
+        raise fail("the file changed while it was read")
+    return data
+
+
+def read_weights_bytes(data: bytes, file: str = "<bytes>",
+                       verify: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+    """`read_weights` for a weight file already in memory (`nclang.load(bytes)`): the same
+    checks in the same order, each diagnostic at `FILE:1:1:` with `file` naming the bytes."""
+    data = bytes(data)
+
+    def fail(*msgs):
+        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+
+    if len(data) < 8:
+        raise fail(f"not a safetensors file: {len(data)} bytes, too short for a header")
+    (n,) = struct.unpack("<Q", data[:8])
+    if _header_length_problem(n, len(data) - 8):
+        raise fail(_header_length_problem(n, len(data) - 8))
+    header = _header(data[8:8 + n])
+    if isinstance(header, str):
+        raise fail(header)
+    entries = _entries(header, len(data) - 8 - n)
+    if isinstance(entries, str):
+        raise fail(entries)
+    return _read_parts(file, header, entries, data[8 + n:], verify)
+
+
+def _header_length_problem(n: int, follow: int) -> str | None:
+    """Why a declared header length of `n` bytes, with `follow` bytes after the length, cannot
+    be a weight file's; None when it can (checked before the header is read or allocated)."""
+    if n > MAX_HEADER:
+        return (f"not a safetensors file: it declares a header of {n} bytes, more than the "
+                f"{MAX_HEADER} a weight file may have")
+    if n > follow:
+        return (f"truncated or not a safetensors file: the header needs {n} bytes, "
+                f"{max(follow, 0)} follow")
+    return None
+
+
+def _read_parts(file: str, header: dict, entries: dict, data: bytes,
+                verify: bool) -> tuple[dict[str, np.ndarray], dict]:
+    """The tensors and metadata of a header whose entries `_entries` has checked against
+    `data`, the bytes after it; NclError for what the tensors, metadata or schema get wrong."""
+
+    def fail(*msgs):
+        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+
     tensors, problems = {}, []
     for name, (code, shape, begin, end) in sorted(entries.items()):
         dt = np.dtype(_NUMPY[code])
