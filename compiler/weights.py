@@ -11,6 +11,7 @@ source and options must give the same bytes. Files are read back with safetensor
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -112,8 +113,7 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
     the wrong type. `verify=False` skips the tensor digest (`tensors_sha256`) only."""
     file = os.fspath(path)
 
-    def fail(*msgs):
-        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+    fail = functools.partial(_bad_weights, file)
 
     try:
         fd, st = _open_regular(file, fail)
@@ -157,8 +157,7 @@ def read_file_bytes(path) -> bytes:
     `read_weights_bytes` does that."""
     file = os.fspath(path)
 
-    def fail(*msgs):
-        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+    fail = functools.partial(_bad_weights, file)
 
     try:
         fd, st = _open_regular(file, fail)
@@ -177,8 +176,7 @@ def read_weights_bytes(data: bytes, file: str = "<bytes>",
     checks in the same order, each diagnostic at `FILE:1:1:` with `file` naming the bytes."""
     data = bytes(data)
 
-    def fail(*msgs):
-        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+    fail = functools.partial(_bad_weights, file)
 
     if len(data) < 8:
         raise fail(f"not a safetensors file: {len(data)} bytes, too short for a header")
@@ -192,6 +190,12 @@ def read_weights_bytes(data: bytes, file: str = "<bytes>",
     if isinstance(entries, str):
         raise fail(entries)
     return _read_parts(file, header, entries, data[8 + n:], verify)
+
+
+def _bad_weights(file: str, *messages: str) -> NclError:
+    """The error for a weight file `file` that cannot be used: one `FILE:1:1:` diagnostic per
+    problem, code `bad-weights`."""
+    return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in messages])
 
 
 def _header_length_problem(n: int, follow: int) -> str | None:
@@ -211,8 +215,7 @@ def _read_parts(file: str, header: dict, entries: dict, data: bytes,
     """The tensors and metadata of a header whose entries `_entries` has checked against
     `data`, the bytes after it; NclError for what the tensors, metadata or schema get wrong."""
 
-    def fail(*msgs):
-        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
+    fail = functools.partial(_bad_weights, file)
 
     tensors, problems = {}, []
     for name, (code, shape, begin, end) in sorted(entries.items()):

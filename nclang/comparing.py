@@ -41,6 +41,10 @@ def test(program, network, *, examples: int = 200, seed: int | None = None,
     return result
 
 
+# pytest collects functions named test_*, and a module that imports this one would see `test`
+test.__test__ = False
+
+
 def _signature(checked) -> tuple[list, list]:
     from nclang.dsl import types as T
     program = checked.program
