@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nclang
 import weights_mutants as W
@@ -275,3 +277,37 @@ def test_mutated_weight_bytes_are_read_as_the_same_file_on_disk_is(bases, tmp_pa
                 net.run(given)
         except nclang.NclError as err:
             located(err)
+
+
+# ---------------------------------------------------------------- fuzzed inputs
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=True)
+    | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=2), inner,
+                                                                max_size=3),
+    max_leaves=12)
+_FIELDS = {"add": ("a", "b"), "bfs": ("n", "edges", "source"), "reverse": ("tokens",)}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(_FIELDS)), st.data())
+def test_any_json_like_input_runs_or_is_a_located_error(name, data):
+    """Whatever values the fields hold, the interpreter and the network each give outputs or
+    an NclError of located lines; where both run they agree."""
+    fields = _FIELDS[name] + data.draw(st.sampled_from([(), ("extra",)]))
+    given_ = {f: data.draw(_JSONISH) for f in fields if data.draw(st.booleans()) or f != "extra"}
+    outcomes = []
+    for call in (lambda: nclang.run(SOURCES[name], given_, sizes=SIZES[name]),
+                 lambda: _FUZZ_NETS[name].run(given_)):
+        try:
+            outcomes.append(call())
+        except nclang.NclError as err:
+            located(err)
+            outcomes.append(None)
+    if None not in outcomes:
+        assert outcomes[0] == outcomes[1]
+
+
+_FUZZ_NETS = {"add": nclang.compile(ADD, sizes={"k": 4}), "bfs": nclang.compile(BFS),
+              "reverse": nclang.compile(REVERSE, sizes={"n": 4})}
