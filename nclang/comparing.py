@@ -20,6 +20,7 @@ def test(program, network, *, examples: int = 200, seed: int | None = None,
     `counterexample` (JSON `input`, `expected`, `got`) when they disagree. Raises NclError
     when the network does not take the program's inputs or no drawn input is valid."""
     from nclang.compiler.testing import test_program
+
     from .network import Network, load
     prog = check(program)
     net = network if isinstance(network, Network) else load(network)

@@ -91,6 +91,7 @@ class Network:
 
     def _build(self):
         import tempfile
+
         from nclang.compiler.runtime import load as runtime_load
         with tempfile.TemporaryDirectory(prefix="nclang-") as folder:
             path = os.path.join(folder, "network.safetensors")

@@ -112,6 +112,7 @@ def check(source_or_path, *, program: str | None = None) -> Program:
     from nclang.compiler.analysis import analyse
     from nclang.compiler.lower import lower
     from nclang.dsl.checker import check_source, select_program
+
     from . import sources
     source = sources.read(source_or_path)
     checked = select_program(check_source(source.text, source.file), program, source.file)

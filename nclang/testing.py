@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from nclang.compiler.testing import instance_to_json
-from nclang.compiler.testing import vocabulary as _vocabulary
 from nclang.compiler.testing import instances as _instances
+from nclang.compiler.testing import vocabulary as _vocabulary
 from nclang.compiler.testing.inputs import DEFAULT_MAX_N
 
 from .program import check
