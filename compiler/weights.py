@@ -107,24 +107,39 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
 
     Reading is bounded before anything is allocated: the path must be a regular file (not a
     pipe or /dev/zero), the header at most MAX_HEADER bytes, and every tensor's declared
-    offsets inside the file; only then is the data read. Metadata is strict JSON (no NaN or
-    Infinity, no duplicate keys, bounded nesting) and must pass the schema
-    (`nclang.compiler.schema`), formulas included, so that nothing a runtime reads can be missing or of
-    the wrong type. `verify=False` skips the tensor digest (`tensors_sha256`) only."""
+    offsets inside the file; only then is the data read (`read_file_bytes`). Metadata is strict
+    JSON (no NaN or Infinity, no duplicate keys, bounded nesting) and must pass the schema
+    (`nclang.compiler.schema`), formulas included, so that nothing a runtime reads can be missing
+    or of the wrong type (`read_weights_bytes`). `verify=False` skips the tensor digest
+    (`tensors_sha256`) only."""
     file = os.fspath(path)
+    return read_weights_bytes(read_file_bytes(file), file, verify)
 
+
+def read_file_bytes(path) -> bytes:
+    """The bytes of the weight file at `path`, read bounded: a regular file only, and its
+    header's length, the header and its tensors' offsets checked against the file's size
+    before the data is read. What the bytes hold is checked by `read_weights_bytes`."""
+    file = os.fspath(path)
     fail = functools.partial(_bad_weights, file)
-
     try:
-        fd, st = _open_regular(file, fail)
+        # opened without blocking (a FIFO would wait for a writer) and checked on the open
+        # file, so the path cannot be swapped for a device between the check and the read
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise fail("not a regular file: a weight file is read from disk, not from a "
+                       "device, pipe or folder")
         with os.fdopen(fd, "rb") as f:
             head = f.read(8)
             if len(head) < 8:
-                raise fail(f"not a safetensors file: {len(head)} bytes, too short for a header")
+                return head  # too short: read_weights_bytes says so
             (n,) = struct.unpack("<Q", head)
             if _header_length_problem(n, st.st_size - 8):
                 raise fail(_header_length_problem(n, st.st_size - 8))
-            header = _header(f.read(n))
+            raw = f.read(n)
+            header = _header(raw)
             if isinstance(header, str):
                 raise fail(header)
             entries = _entries(header, st.st_size - 8 - n)
@@ -135,61 +150,27 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
         raise fail(f"cannot read the weight file: {e.strerror or e}") from None
     if len(data) != st.st_size - 8 - n:
         raise fail("the file changed while it was read")
-    return _read_parts(file, header, entries, data, verify)
-
-
-def _open_regular(file: str, fail) -> tuple[int, os.stat_result]:
-    """An open descriptor of `file` and its stat, or `fail(...)` raised: opened without
-    blocking (a FIFO would wait for a writer) and checked on the open file, so the path cannot
-    be swapped for a device between the check and the read."""
-    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise fail("not a regular file: a weight file is read from disk, not from a device, "
-                   "pipe or folder")
-    return fd, st
-
-
-def read_file_bytes(path) -> bytes:
-    """The bytes of the weight file at `path`, read as `read_weights` opens it (a regular file,
-    read to its size), for a caller that keeps them (`nclang.load`); they are not validated:
-    `read_weights_bytes` does that."""
-    file = os.fspath(path)
-
-    fail = functools.partial(_bad_weights, file)
-
-    try:
-        fd, st = _open_regular(file, fail)
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(st.st_size)
-    except OSError as e:
-        raise fail(f"cannot read the weight file: {e.strerror or e}") from None
-    if len(data) != st.st_size:
-        raise fail("the file changed while it was read")
-    return data
+    return b"".join((head, raw, data))
 
 
 def read_weights_bytes(data: bytes, file: str = "<bytes>",
                        verify: bool = True) -> tuple[dict[str, np.ndarray], dict]:
-    """`read_weights` for a weight file already in memory (`nclang.load(bytes)`): the same
-    checks in the same order, each diagnostic at `FILE:1:1:` with `file` naming the bytes."""
-    data = bytes(data)
-
+    """`read_weights` for a weight file's bytes (`nclang.load` of bytes, and every read from a
+    file): the same checks, each diagnostic at `FILE:1:1:` with `file` naming the bytes."""
     fail = functools.partial(_bad_weights, file)
-
-    if len(data) < 8:
-        raise fail(f"not a safetensors file: {len(data)} bytes, too short for a header")
-    (n,) = struct.unpack("<Q", data[:8])
-    if _header_length_problem(n, len(data) - 8):
-        raise fail(_header_length_problem(n, len(data) - 8))
-    header = _header(data[8:8 + n])
+    view = memoryview(data).cast("B")  # the tensors are views of it until copied out
+    if len(view) < 8:
+        raise fail(f"not a safetensors file: {len(view)} bytes, too short for a header")
+    (n,) = struct.unpack("<Q", view[:8])
+    if _header_length_problem(n, len(view) - 8):
+        raise fail(_header_length_problem(n, len(view) - 8))
+    header = _header(bytes(view[8:8 + n]))
     if isinstance(header, str):
         raise fail(header)
-    entries = _entries(header, len(data) - 8 - n)
+    entries = _entries(header, len(view) - 8 - n)
     if isinstance(entries, str):
         raise fail(entries)
-    return _read_parts(file, header, entries, data[8 + n:], verify)
+    return _read_parts(file, header, entries, view[8 + n:], verify)
 
 
 def _bad_weights(file: str, *messages: str) -> NclError:
