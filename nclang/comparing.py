@@ -33,8 +33,8 @@ def test(program, network, *, examples: int = 200, seed: int | None = None,
     _check_limits(prog, net, max_n)
     vocab = net.meta["encodings"].get("vocab")
     vocab = tuple(vocab) if vocab and all(isinstance(t, str) for t in vocab) else None
-    result = test_program(prog.checked, net.net, net.sizes, examples=examples, seed=seed,
-                          max_n=max_n, vocab=vocab)
+    result = test_program(prog.checked, net.compiled_net, net.sizes, examples=examples,
+                          seed=seed, max_n=max_n, vocab=vocab)
     if result.examples == 0:
         raise NclError.at(prog.checked.program.name_span, "no-valid-input",
                           f"none of the {result.rejected} inputs drawn for {prog.name} runs "
@@ -56,7 +56,7 @@ def _signature(checked) -> tuple[list, list]:
 def _check_signature(prog, net) -> None:
     """A network whose parameters or results are not the program's cannot even be fed its
     inputs (as `nclang test --weights` refuses it)."""
-    mine, theirs = _signature(prog.checked), _signature(net.net.signature)
+    mine, theirs = _signature(prog.checked), _signature(net.compiled_net.signature)
     if mine != theirs:
         def shown(sig):
             ins, outs = sig

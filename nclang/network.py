@@ -78,7 +78,7 @@ class Network:
 
     # ---- torch
     @property
-    def net(self):
+    def compiled_net(self):
         """The runtime's `CompiledNet` (nclang.compiler.runtime), built on first use."""
         if self._net is None:
             self._net = self._build()
@@ -87,7 +87,7 @@ class Network:
     @property
     def module(self):
         """The `torch.nn.Module`; its `state_dict()` keys are the file's tensor names."""
-        return self.net.module
+        return self.compiled_net.module
 
     def _build(self):
         import tempfile
@@ -125,7 +125,7 @@ class Network:
         NclError, never a wrong answer."""
         from nclang.compiler.runtime import limits
         from nclang.dsl.jsonio import decode, encode, input_error
-        net = self.net
+        net = self.compiled_net
         found, single = records.read(inputs)
         decoded, errors = [], []
         for record, line in found:
