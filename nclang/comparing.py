@@ -33,8 +33,10 @@ def test(program, network, *, examples: int = 200, seed: int | None = None,
     _check_limits(prog, net, max_n)
     vocab = net.meta["encodings"].get("vocab")
     vocab = tuple(vocab) if vocab and all(isinstance(t, str) for t in vocab) else None
-    result = test_program(prog.checked, net.compiled_net, net.sizes, examples=examples,
-                          seed=seed, max_n=max_n, vocab=vocab)
+    # the sizes the runtime decodes inputs at, as `nclang test --weights` tests at
+    runtime = net.compiled_net
+    result = test_program(prog.checked, runtime, runtime.sizes, examples=examples, seed=seed,
+                          max_n=max_n, vocab=vocab)
     if result.examples == 0:
         raise NclError.at(prog.checked.program.name_span, "no-valid-input",
                           f"none of the {result.rejected} inputs drawn for {prog.name} runs "
@@ -73,7 +75,7 @@ def _check_limits(prog, net, max_n: int | None) -> None:
     would pass the runtime's resource limits (`nclang.compiler.runtime.limits`)."""
     from nclang.compiler.runtime import limits
     from nclang.compiler.testing.inputs import DEFAULT_MAX_N
-    top = max_n or net.sizes.get("n") or DEFAULT_MAX_N
+    top = max_n or net.compiled_net.sizes.get("n") or DEFAULT_MAX_N
     family = net.architecture.get("family")
     if family == "gnn":
         # the strategies draw at most 3n random edges, a repeated one and a self-loop
