@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     ctx = Context(args, args._parser)
+    from nclang.dsl import deep_recursion
     try:
-        return args._func(ctx)
+        with deep_recursion():
+            return args._func(ctx)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
