@@ -232,3 +232,15 @@ def _portable(doc: dict) -> dict:
     if isinstance(span, dict) and isinstance(span.get("file"), str):
         doc = dict(doc, reason_span=dict(span, file=os.path.basename(span["file"])))
     return doc
+
+
+def compile_bytes(source: Source, checked, target: str | None = None,
+                  sizes: dict[str, int] | None = None, activation: str = "relu",
+                  dtype: str = "float32",
+                  vocab: tuple[str, ...] | None = None) -> tuple[bytes, dict, list[Diagnostic]]:
+    """`compile_checked` without the file (`nclang.compile`): the weight file's bytes, exactly
+    those `compile_checked` would write, with its metadata and the compile's warnings."""
+    from nclang.compiler.weights import encode
+    artifact, meta, warnings = build_checked(source, checked, target, sizes, activation, dtype,
+                                             vocab)
+    return encode(artifact.tensors, meta), meta, warnings

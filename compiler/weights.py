@@ -11,6 +11,7 @@ source and options must give the same bytes. Files are read back with safetensor
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -107,36 +108,39 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
 
     Reading is bounded before anything is allocated: the path must be a regular file (not a
     pipe or /dev/zero), the header at most MAX_HEADER bytes, and every tensor's declared
-    offsets inside the file; only then is the data read. Metadata is strict JSON (no NaN or
-    Infinity, no duplicate keys, bounded nesting) and must pass the schema
-    (`nclang.compiler.schema`), formulas included, so that nothing a runtime reads can be missing or of
-    the wrong type. `verify=False` skips the tensor digest (`tensors_sha256`) only."""
+    offsets inside the file; only then is the data read (`read_file_bytes`). Metadata is strict
+    JSON (no NaN or Infinity, no duplicate keys, bounded nesting) and must pass the schema
+    (`nclang.compiler.schema`), formulas included, so that nothing a runtime reads can be missing
+    or of the wrong type (`read_weights_bytes`). `verify=False` skips the tensor digest
+    (`tensors_sha256`) only."""
     file = os.fspath(path)
+    return read_weights_bytes(read_file_bytes(file), file, verify)
 
-    def fail(*msgs):
-        return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in msgs])
 
+def read_file_bytes(path) -> bytes:
+    """The bytes of the weight file at `path`, read bounded: a regular file only, and its
+    header's length, the header and its tensors' offsets checked against the file's size
+    before the data is read. What the bytes hold is checked by `read_weights_bytes`."""
+    file = os.fspath(path)
+    fail = functools.partial(_bad_weights, file)
     try:
-        # opened without blocking (a FIFO would wait for a writer) and checked on the open file,
-        # so the path cannot be swapped for a device between the check and the read
+        # opened without blocking (a FIFO would wait for a writer) and checked on the open
+        # file, so the path cannot be swapped for a device between the check and the read
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
-            raise fail("not a regular file: a weight file is read from disk, not from a device, "
-                       "pipe or folder")
+            raise fail("not a regular file: a weight file is read from disk, not from a "
+                       "device, pipe or folder")
         with os.fdopen(fd, "rb") as f:
             head = f.read(8)
             if len(head) < 8:
-                raise fail(f"not a safetensors file: {len(head)} bytes, too short for a header")
+                return head  # too short: read_weights_bytes says so
             (n,) = struct.unpack("<Q", head)
-            if n > MAX_HEADER:
-                raise fail(f"not a safetensors file: it declares a header of {n} bytes, more "
-                           f"than the {MAX_HEADER} a weight file may have")
-            if n > st.st_size - 8:
-                raise fail(f"truncated or not a safetensors file: the header needs {n} bytes, "
-                           f"{max(st.st_size - 8, 0)} follow")
-            header = _header(f.read(n))
+            if _header_length_problem(n, st.st_size - 8):
+                raise fail(_header_length_problem(n, st.st_size - 8))
+            raw = f.read(n)
+            header = _header(raw)
             if isinstance(header, str):
                 raise fail(header)
             entries = _entries(header, st.st_size - 8 - n)
@@ -147,6 +151,54 @@ def read_weights(path, verify: bool = True) -> tuple[dict[str, np.ndarray], dict
         raise fail(f"cannot read the weight file: {e.strerror or e}") from None
     if len(data) != st.st_size - 8 - n:
         raise fail("the file changed while it was read")
+    return b"".join((head, raw, data))
+
+
+def read_weights_bytes(data: bytes, file: str = "<bytes>",
+                       verify: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+    """`read_weights` for a weight file's bytes (`nclang.load` of bytes, and every read from a
+    file): the same checks, each diagnostic at `FILE:1:1:` with `file` naming the bytes."""
+    fail = functools.partial(_bad_weights, file)
+    view = memoryview(data).cast("B")  # the tensors are views of it until copied out
+    if len(view) < 8:
+        raise fail(f"not a safetensors file: {len(view)} bytes, too short for a header")
+    (n,) = struct.unpack("<Q", view[:8])
+    if _header_length_problem(n, len(view) - 8):
+        raise fail(_header_length_problem(n, len(view) - 8))
+    header = _header(bytes(view[8:8 + n]))
+    if isinstance(header, str):
+        raise fail(header)
+    entries = _entries(header, len(view) - 8 - n)
+    if isinstance(entries, str):
+        raise fail(entries)
+    return _read_parts(file, header, entries, view[8 + n:], verify)
+
+
+def _bad_weights(file: str, *messages: str) -> NclError:
+    """The error for a weight file `file` that cannot be used: one `FILE:1:1:` diagnostic per
+    problem, code `bad-weights`."""
+    return NclError([Diagnostic(file, 1, 1, 1, 1, "error", "bad-weights", m) for m in messages])
+
+
+def _header_length_problem(n: int, follow: int) -> str | None:
+    """Why a declared header length of `n` bytes, with `follow` bytes after the length, cannot
+    be a weight file's; None when it can (checked before the header is read or allocated)."""
+    if n > MAX_HEADER:
+        return (f"not a safetensors file: it declares a header of {n} bytes, more than the "
+                f"{MAX_HEADER} a weight file may have")
+    if n > follow:
+        return (f"truncated or not a safetensors file: the header needs {n} bytes, "
+                f"{max(follow, 0)} follow")
+    return None
+
+
+def _read_parts(file: str, header: dict, entries: dict, data: bytes,
+                verify: bool) -> tuple[dict[str, np.ndarray], dict]:
+    """The tensors and metadata of a header whose entries `_entries` has checked against
+    `data`, the bytes after it; NclError for what the tensors, metadata or schema get wrong."""
+
+    fail = functools.partial(_bad_weights, file)
+
     tensors, problems = {}, []
     for name, (code, shape, begin, end) in sorted(entries.items()):
         dt = np.dtype(_NUMPY[code])

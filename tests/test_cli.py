@@ -396,7 +396,7 @@ def _explode(ctx):
 
 
 def test_internal_error_exits_70_with_one_line_asking_for_a_bug_report(monkeypatch, capsys):
-    monkeypatch.setitem(cli._COMMANDS, "check", (cli._add_check, _explode, "check"))
+    monkeypatch.setitem(cli._COMMANDS, "check", (cli.check.add_arguments, _explode, "check"))
     assert cli.main(["check", "x.ncl"]) == 70
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
@@ -404,7 +404,7 @@ def test_internal_error_exits_70_with_one_line_asking_for_a_bug_report(monkeypat
 
 
 def test_debug_shows_the_traceback_of_an_internal_error(monkeypatch, capsys):
-    monkeypatch.setitem(cli._COMMANDS, "check", (cli._add_check, _explode, "check"))
+    monkeypatch.setitem(cli._COMMANDS, "check", (cli.check.add_arguments, _explode, "check"))
     assert cli.main(["check", "x.ncl", "--debug"]) == 70
     assert "Traceback" in capsys.readouterr().err
 

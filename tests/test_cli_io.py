@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli_inprocess import assert_clean_outcome, cli, headers
-from nclang.compiler import cli as cli_module
+from nclang.compiler.cli import context, streaming
 from nclang.dsl import jsonio
 from nclang.dsl import source as source_module
 from nclang.dsl.diagnostics import NclError
@@ -203,7 +203,7 @@ def test_iter_records_reads_a_line_at_a_time():
 
 
 def test_streaming_writes_each_good_batch_and_stops_at_the_first_bad_one():
-    n = cli_module.BATCH
+    n = streaming.BATCH
     text = "".join(GOOD + "\n" for _ in range(n + 10)) + '{"n": 1, "source": [3]}\n' \
         + "".join(GOOD + "\n" for _ in range(5))
     status, out, err = cli("run", BFS, "-i", "-", stdin=text)
@@ -212,7 +212,7 @@ def test_streaming_writes_each_good_batch_and_stops_at_the_first_bad_one():
 
 
 def test_streaming_to_a_file_writes_nothing_unless_every_batch_succeeds(tmp_path):
-    n = cli_module.BATCH
+    n = streaming.BATCH
     out = tmp_path / "out.jsonl"
     out.write_text("previous\n")
     text = "".join(GOOD + "\n" for _ in range(n + 1)) + '{"n": 1}\n'
@@ -233,7 +233,7 @@ def test_every_bad_record_of_a_batch_is_reported_with_its_quoted_line():
 
 
 def test_exec_streams_batches_too(nets):
-    n = cli_module.BATCH
+    n = streaming.BATCH
     text = "".join(GOOD + "\n" for _ in range(2 * n + 3))
     status, out, err = cli("exec", nets["bfs"], "-i", "-", stdin=text)
     assert (status, err) == (0, "") and out == '{"reached": [true, true]}\n' * (2 * n + 3)

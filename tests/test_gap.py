@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from nclang import stdlib
+from nclang.compiler.cli.gap import add_arguments
 from nclang.compiler.training import report
 from nclang.compiler.training.gap import GapConfig, gap
-from nclang.compiler.training.gap_cli import add_arguments, main
+from nclang.compiler.training.gap_cli import main
 from nclang.compiler.training.head_to_head import head_to_head
 from nclang.compiler.training.scoring import score
 from nclang.compiler.training.sweep import examples_sweep
@@ -157,7 +158,7 @@ def test_parser_imports_no_torch():
     # the CLI builds every command's parser, and `check`/`compile` must not import torch
     import subprocess
     import sys
-    code = ("import argparse, sys; from nclang.compiler.training.gap_cli import add_arguments; "
+    code = ("import argparse, sys; from nclang.compiler.cli.gap import add_arguments; "
             "add_arguments(argparse.ArgumentParser()); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

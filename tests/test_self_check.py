@@ -49,8 +49,8 @@ def test_a_perturbed_transformer_is_caught_on_a_boundary_input():
 def test_the_unfixed_guarded_read_would_have_been_refused(monkeypatch):
     # the miscompile of issue 12 #1, rebuilt by undoing the fix in the gather: the self-check
     # refuses it at compile instead of writing a file that answers true on [1]
-    from nclang.compiler.targets import transformer as TT
-    original = TT._Builder.gather
+    from nclang.compiler.targets.transformer import attention as TT
+    original = TT.AttentionMixin.gather
 
     def unfixed(self, op):
         table = self.leaf_slot(op.table)
@@ -62,10 +62,10 @@ def test_the_unfixed_guarded_read_would_have_been_refused(monkeypatch):
         v = [[(table, ch, 1)] for ch in range(table.width)]
         return self.head(q, k, v, out, mask, "gather", op.span)
 
-    monkeypatch.setattr(TT._Builder, "gather", unfixed)
+    monkeypatch.setattr(TT.AttentionMixin, "gather", unfixed)
     with pytest.raises(V.SelfCheckError, match=r"output 'up'"):
         compile_transformer(_checked(RISING), {"n": 8})
-    monkeypatch.setattr(TT._Builder, "gather", original)
+    monkeypatch.setattr(TT.AttentionMixin, "gather", original)
     compile_transformer(_checked(RISING), {"n": 8})
 
 

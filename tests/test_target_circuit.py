@@ -1,4 +1,4 @@
-"""`targets/circuit.py` on its own: random circuits of exact gates over small integer ranges, in
+"""`targets/mlp/circuit.py` on its own: random circuits of exact gates over small integer ranges, in
 relu and step mode, checked against the circuit as built.
 
 - a form's interval holds every value it takes, and a gate's output form computes the gadget's
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nclang.compiler import gadgets as G
-from nclang.compiler.targets.circuit import (Circuit, ExactnessError, Form, TooLargeError, clip,
-                                              const, lin)
+from nclang.compiler.targets.mlp.circuit import (Circuit, ExactnessError, Form, TooLargeError,
+                                                  clip, const, lin)
 
 ACT = {"relu": lambda z: np.maximum(z, 0), "step": lambda z: (z >= 0).astype(np.float64),
        "id": lambda z: z}

@@ -1,4 +1,4 @@
-"""`targets/residual.py` on its own: residual-stream scheduling and allocation for random task
+"""`targets/transformer/residual.py` on its own: residual-stream scheduling and allocation for random task
 graphs (attention heads and MLPs reading and writing slots of several widths).
 
 The central property is a simulation of the stream the layout describes: channels start at zero,
@@ -16,10 +16,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# allocate builds its clears with the transformer target's task type; importing that here keeps
-# the import (which raises the recursion limit) out of hypothesis' runs
-import nclang.compiler.targets.transformer  # noqa: F401
-from nclang.compiler.targets.residual import allocate
+from nclang.compiler.targets.transformer.residual import allocate
 
 
 @dataclass(eq=False)

@@ -108,7 +108,7 @@ class Cost:
 
 # ---- the MLP target's layers (bits programs) ------------------------------------------------
 #
-# A bits program compiles to one fixed layered circuit (compiler/targets/mlp.py): loops unrolled,
+# A bits program compiles to one fixed layered circuit (compiler/targets/mlp/): loops unrolled,
 # every gate ONE hidden layer (gadgets.table / ridges / select_shallow / extremum_shallow), affine
 # maps fused into the next gate's weights, one read-out layer at the end. Its layer count is then
 # 1 + the most gates on any path, and the rules below say how many gates each IR op puts on a

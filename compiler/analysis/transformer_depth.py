@@ -23,8 +23,8 @@ per construct, written down here and in docs/analysis.md, without building anyth
   its carried values are copied in by one MLP before and copied back by one MLP after the
   body's last reader, and the body's range of blocks runs `count` times.
 
-These are the rules the target's construction follows (compiler/targets/transformer.py and its
-allocator, compiler/targets/residual.py); tests/test_layers_match.py compares the count with
+These are the rules the target's construction follows (compiler/targets/transformer/, its
+allocator in residual.py); tests/test_layers_match.py compares the count with
 the blocks of the compiled network for every stdlib and docs sequence program. A construct the
 target refuses raises `Unmodelled` here too, and the analysis then reports no block count.
 """
@@ -40,7 +40,7 @@ from .. import ir
 
 _AGG_OF_FOLD = {"max": "max", "min": "min", "+": "sum", "or": "any", "and": "all"}
 _ORDER = ("le", "lt", "ge", "gt")
-# The target's bound on one fused MLP gadget's input grid (compiler/targets/transformer.py
+# The target's bound on one fused MLP gadget's input grid (compiler/targets/transformer/slots.py
 # TABLE_LIMIT): a position-local expression over more leaf combinations is computed from its
 # operands first, one MLP more on the path.
 TABLE_LIMIT = 1 << 14

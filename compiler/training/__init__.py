@@ -8,5 +8,6 @@ weights up to the symmetries that leave a network's function unchanged; `gap` me
 trained network differs from the compiled one, on the program under study (`subject`: its
 networks and eval inputs) with the figures of `scoring`; `head_to_head` runs it on two programs
 for the same function, `sweep` measures accuracy against the number of training examples,
-`report` writes gap.md and plots, and `gap_cli` is `nclang gap`.
+`report` writes gap.md and plots, and `gap_cli` runs what `nclang gap` asks for (its options
+are the CLI's, `nclang.compiler.cli.gap`).
 """

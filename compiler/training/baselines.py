@@ -167,6 +167,13 @@ def _argmin_in(inst, expected, weight) -> np.ndarray:
     return best
 
 
+def predictions(baselines: list[Baseline], evals: dict) -> dict:
+    """Each baseline's outputs on the evaluation inputs: {name: {label: outputs}}, for
+    `evals[label] = (instances, expected)`."""
+    return {b.name: {label: b.predict(inst, exp) for label, (inst, exp) in evals.items()}
+            for b in baselines}
+
+
 # ---------------------------------------------------------------- per-input scores
 
 def per_input(names, expected: list[dict], got: list[dict]) -> dict:

@@ -66,8 +66,7 @@ from nclang.dsl.values import GraphData, Instance, dtype_of
 from nclang.compiler.testing.inputs import axis_length, finite_bounds, vocabulary
 
 GRAPH_FAMILIES = ("er", "tree", "grid", "path", "er-p")
-# what `nclang train` and `nclang gap` draw by default: the first four (the families used so far)
-DEFAULT_FAMILIES = ("er", "tree", "grid", "path")
+# which of them `nclang train` and `nclang gap` draw by default: `config.PROTOCOL_FAMILIES`
 # `er-p`: the edge probability of each graph is one of these, uniformly (CLRS-30's samplers,
 # the Triplet-GMPNN training script: p = 0.1, 0.2, ..., 0.9 per graph)
 ER_P_CHOICES = tuple(round(0.1 * i, 1) for i in range(1, 10))

@@ -19,7 +19,7 @@ the compiled network built from the same program:
 - stability: training started at the compiled weights plus noise σ: exact before, and after?
 
 `head_to_head` and `sweep` build on this run; `subject` holds the program under study and its
-eval inputs, `scoring` the accuracy figures, `gap_cli` the command line.
+eval inputs, `scoring` the accuracy figures, `gap_cli` the run `nclang gap` asks for.
 
 Determinism: every random choice comes from a numpy Generator or torch seed derived from the
 training seed (eval inputs from fixed seeds independent of it), so two runs with the same
@@ -38,6 +38,8 @@ import numpy as np
 
 from nclang.dsl.diagnostics import Diagnostic, NclError
 
+# the training protocol (its defaults shared with `nclang train`) lives in `config`
+from .config import TrainConfig, default_train, with_default_hints
 from .scoring import matches, predict, rounded, run_compiled, score, scored
 from .subject import (Subject, build_net, compiled_net, eval_points, program_info, sample,
                       subject_of, train_config, train_net)
@@ -51,28 +53,10 @@ MAX_CKA_ROWS = 20_000
 # points kept of a training loss curve in gap.json
 LOSS_POINTS = 100
 
-# training defaults (issue 13, item 3): train until the validation loss stops improving
-# (PATIENCE checks of every 100 steps without a new best) or DEFAULT_STEPS, CLRS-like; graph
-# programs on Erdős–Rényi graphs of both kinds (`er`: mean degree 3; `er-p`: p per graph as
-# CLRS draws it), scored per family; the rest are `TrainConfig`'s own
-DEFAULT_EXAMPLES = 1000
-DEFAULT_STEPS = 5000
-DEFAULT_PATIENCE = 5
-DEFAULT_GRAPH_FAMILIES = ("er", "er-p")
-
-
-def default_train() -> "TrainConfig":
-    # imported on use: the CLI builds its parser from `add_arguments` for every command, and
-    # `check`/`compile` must not import torch (which the training loop does)
-    from .train import TrainConfig
-    return TrainConfig(examples=DEFAULT_EXAMPLES, steps=DEFAULT_STEPS, patience=DEFAULT_PATIENCE,
-                       families=DEFAULT_GRAPH_FAMILIES)
-
-
 @dataclass(frozen=True)
 class GapConfig:
     seeds: int = 5
-    train: "TrainConfig" = field(default_factory=default_train)
+    train: TrainConfig = field(default_factory=default_train)
     eval_sizes: tuple[int, ...] = (16, 64, 256)
     # inputs per eval size and family: 400 keeps a 95 % interval of an exact-match share
     # under 10 points (2 · 1.96 · sqrt(.25 / 400) = 9.8); pair programs get fewer above
@@ -185,8 +169,7 @@ def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict
     fitted = B.fit(subject.checked, data.outputs)
     names = subject.checked.result_names
     expected = {p.label: evals[p.label][1] for p in points}
-    base_preds = {b.name: {p.label: b.predict(evals[p.label][0], expected[p.label])
-                           for p in points} for b in fitted}
+    base_preds = B.predictions(fitted, {p.label: evals[p.label] for p in points})
     doc = B.lift_section(names, points, expected, base_preds, seed_preds, seeds, fitted,
                          init_preds)
     doc["fitted_on"] = f"the training set of seed {seeds[0]} ({len(data.instances)} inputs)"
@@ -353,10 +336,8 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         t0 = time.perf_counter()
         net, weights = compiled_net(subject, folder)
         compiled = build_net(subject, init="compiled")
-        if (config.hints and config.train.trace_weight == 0 and compiled.family == "gnn"
-                and compiled.loops() == 1):
-            config = dataclasses.replace(config, train=dataclasses.replace(config.train,
-                                                                           trace_weight=1.0))
+        config = dataclasses.replace(config, train=with_default_hints(config.train, compiled,
+                                                                      config.hints))
         points = eval_points(subject, config)
         evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
         # train and evaluation disjoint: an eval input equal to a training input of any seed

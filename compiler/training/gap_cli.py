@@ -1,116 +1,17 @@
-"""`nclang gap` on the command line: its options, and the run they ask for (one program, head
-to head, or an examples sweep). Building the parser imports no torch: the CLI builds every
-command's parser, and `check`/`compile` must not import torch."""
+"""`nclang gap`: the run its options ask for (one program, head to head, or an examples sweep),
+from the parsed options. The options themselves are `nclang.compiler.cli.gap`'s: nothing here
+imports the command line."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import math
 import os
 import sys
 from pathlib import Path
 
-from nclang.compiler.targets import registry
-
-from .gap import (DEFAULT_EXAMPLES, DEFAULT_GRAPH_FAMILIES, DEFAULT_PATIENCE, DEFAULT_STEPS,
-                  GapConfig, default_train, gap)
+from .config import default_train
+from .gap import GapConfig, gap
 from .head_to_head import head_to_head
-from .subject import DEFAULT_K, FULL_EVAL_N
 from .sweep import examples_sweep
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got "
-                                         f"{text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, "
-                                         f"got {text!r}")
-    return values
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got "
-                                         f"{text!r}") from None
-    if any(not math.isfinite(v) or v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected non-negative numbers, got {text!r}")
-    return values
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `nclang gap`. Imports no torch: the CLI builds every command's parser."""
-    from nclang.compiler.cli import (_count_arg, _positive_float, _range_arg, _size_arg,
-                              _vocab_arg)
-    d = {f.name: f.default for f in dataclasses.fields(GapConfig)}
-    p.add_argument("programs", nargs="+", metavar="PROG.ncl",
-                   help="the program; two programs for the same function: head to head")
-    p.add_argument("--out", metavar="DIR",
-                   help="where to write gap.json, gap.md and the plots (default: gap-NAME, or "
-                        "gap-A-vs-B head to head, gap-NAME-sweep)")
-    p.add_argument("--target", choices=registry.NAMES,
-                   help="the network family (default: the program's own)")
-    p.add_argument("--size", action="append", type=_size_arg, metavar="NAME=INT",
-                   help=f"fix a size variable, e.g. --size k=8 (bits programs default to "
-                        f"k={DEFAULT_K})")
-    p.add_argument("--vocab", type=_vocab_arg, metavar="A,B,C",
-                   help="the token vocabulary of a sequence program")
-    p.add_argument("--seeds", type=_count_arg, default=d["seeds"], metavar="N",
-                   help=f"trained networks per program (default {d['seeds']})")
-    p.add_argument("--load", action="append", metavar="FILE.safetensors",
-                   help="compare these trained weight files (nclang train) instead of training "
-                        "seeds (repeatable)")
-    p.add_argument("--steps", type=_count_arg, default=DEFAULT_STEPS, metavar="N",
-                   help=f"the most training steps per network (default {DEFAULT_STEPS}; "
-                        f"training stops sooner when the validation loss stops improving)")
-    p.add_argument("--patience", type=int, default=DEFAULT_PATIENCE, metavar="N",
-                   help=f"stop after N validation checks (every 100 steps) without a new best, "
-                        f"keeping the best weights; 0: run exactly --steps (default "
-                        f"{DEFAULT_PATIENCE})")
-    p.add_argument("--examples", type=_count_arg, default=DEFAULT_EXAMPLES, metavar="N",
-                   help=f"training examples (default {DEFAULT_EXAMPLES})")
-    p.add_argument("--batch", type=_count_arg, metavar="N",
-                   help="batch size (default: nclang train's)")
-    p.add_argument("--lr", type=_positive_float, metavar="X",
-                   help="Adam learning rate (default: nclang train's)")
-    p.add_argument("--seed", type=int, metavar="S",
-                   help="the first training seed; seed i is S + i (default: nclang train's, 0)")
-    p.add_argument("--train-sizes", type=_range_arg, metavar="LO..HI",
-                   help="training graph sizes or sequence lengths (default: nclang train's, "
-                        "4..16)")
-    p.add_argument("--families", metavar="F,G",
-                   help=f"graph families to train and score on, each scored on its own "
-                        f"(default: {','.join(DEFAULT_GRAPH_FAMILIES)}; also tree, grid, path)")
-    p.add_argument("--hints", type=_positive_float, nargs="?", const=1.0, metavar="WEIGHT",
-                   help="trace supervision: the state after each round as an extra target "
-                        "(default: on with weight 1 for a graph program with one loop)")
-    p.add_argument("--no-hints", action="store_true",
-                   help="no trace supervision (train on the outputs alone)")
-    p.add_argument("--eval-sizes", type=_int_list, default=d["eval_sizes"], metavar="N,N",
-                   help=f"graph sizes to score at (default "
-                        f"{','.join(map(str, d['eval_sizes']))})")
-    p.add_argument("--eval-examples", type=_count_arg, default=d["eval_examples"], metavar="N",
-                   help=f"inputs per eval size and family (pair programs: fewer above "
-                        f"n={FULL_EVAL_N}; default {d['eval_examples']})")
-    p.add_argument("--noise", type=_float_list, default=d["noise"], metavar="S,S",
-                   help=f"stability: σ of the noise (std σ · rms of each tensor) added to the "
-                        f"compiled weights before "
-                        f"training (default {','.join(map(str, d['noise']))}; '' for none)")
-    p.add_argument("--stability-steps", type=_count_arg, default=d["stability_steps"],
-                   metavar="N",
-                   help=f"the step cap of each stability run (default {d['stability_steps']})")
-    p.add_argument("--variants", type=_count_arg, default=d["variants"], metavar="N",
-                   help=f"random function-equivalent copies of the compiled network that "
-                        f"check the distance's invariance (default {d['variants']})")
-    p.add_argument("--sweep", type=_int_list, nargs="?", const=(), metavar="N,N",
-                   help="examples sweep: accuracy against the number of training examples, "
-                        "for these counts (default: k/2·2^i, i < 6, for bits programs; "
-                        "16·2^i otherwise)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def _config_from(args) -> GapConfig:
@@ -216,7 +117,15 @@ def _summary(doc: dict, out: str) -> str:
                 flags = f" ({', '.join(r['flags'])})" if r["flags"] else ""
                 lines.append(f"  seed {r['seed']}{flags}: lift " + ", ".join(cells))
     if doc["kind"] == "examples_sweep":
-        for j, count in enumerate(doc["counts"]):
+        sections = (doc.get("lift") or {}).get("by_count") or [None] * len(doc["counts"])
+        for j, (count, sec) in enumerate(zip(doc["counts"], sections)):
             ex = [s["points"][j]["exact_match"] for s in doc["seeds"]]
-            lines.append(f"{count} examples: exact match {100 * sum(ex) / len(ex):.1f}%")
+            line = f"{count} examples: exact match {100 * sum(ex) / len(ex):.1f}%"
+            if sec:
+                m = sec["mean"][sec["label"]]
+                x = m["lift_exact_match"]
+                line += (f", lift {100 * x['value']:+.1f} [{100 * x['ci'][0]:+.1f}, "
+                         f"{100 * x['ci'][1]:+.1f}], {m['learned_seeds']} of "
+                         f"{len(sec['seeds'])} seeds learned")
+            lines.append(line)
     return "\n".join(lines)

@@ -9,9 +9,10 @@ import numpy as np
 from nclang.dsl import types as T
 from nclang.dsl.values import Instance
 
+from . import baselines as B
 from .gap import GapConfig, Progress, Run, gap_run
 from .scoring import predict, run_compiled, score
-from .subject import eval_points, sample, subject_of
+from .subject import build_net, eval_points, sample, subject_of, train_config
 
 
 def head_to_head(path_a, path_b, config: GapConfig | None = None, *, target=None, sizes=None,
@@ -71,6 +72,7 @@ def _projection(subjects):
 
 
 def _common(runs: list[Run], config: GapConfig) -> dict:
+    from .train import make_data
     found = _projection([r.subject for r in runs])
     if found is None:
         return {"skipped": "neither program is a single-source view of the other (a node[bool] "
@@ -89,6 +91,15 @@ def _common(runs: list[Run], config: GapConfig) -> dict:
     doc["sizes"] = [p.label for p in points]
     evals = {p.label: sample(single, config, p, 100 + i) for i, p in enumerate(points)}
     run_of = {r.subject.name: r for r in runs}
+    # baselines of the shared function, as a gap report has them: fitted on the single-source
+    # program's training outputs (the first seed's set), scored on the same inputs
+    data = make_data(single.checked, train_config(single, config.train, seed=config.train.seed),
+                     vocab=single.vocab, trace=False)
+    fitted = B.fit(single.checked, data.outputs)
+    base_preds = B.predictions(fitted, evals)
+    expected_of = {label: exp for label, (_, exp) in evals.items()}
+    doc["baselines_fitted_on"] = (f"the training set of {sname}'s seed {config.train.seed} "
+                                  f"({len(data.instances)} inputs)")
     for subject in (single, pair):
         run = run_of[subject.name]
         entry = {"compiled": {}, "seeds": []}
@@ -97,14 +108,24 @@ def _common(runs: list[Run], config: GapConfig) -> dict:
             got = run_compiled(run.net, subject, p, _inputs_for(subject, instances, source))
             entry["compiled"][p.label] = _common_score(subject is pair, rs, rp, source,
                                                        instances, expected, got)
+        seed_views, init_views = [], []
         for seed, tr in run.trained:
-            by = {}
+            by, views, init = {}, {}, {}
+            untrained = build_net(subject, init="random", seed=seed)
             for p in points:
                 instances, expected = evals[p.label]
-                got = predict(tr, subject, p, _inputs_for(subject, instances, source))
-                by[p.label] = _common_score(subject is pair, rs, rp, source, instances,
-                                            expected, got)
+                inputs = _inputs_for(subject, instances, source)
+                views[p.label] = _views(subject is pair, rs, rp, source, instances,
+                                        predict(tr, subject, p, inputs))
+                init[p.label] = _views(subject is pair, rs, rp, source, instances,
+                                       predict(untrained, subject, p, inputs))
+                by[p.label] = score((rs,), expected, views[p.label])
             entry["seeds"].append({"seed": seed, "by_size": by})
+            seed_views.append(views)
+            init_views.append(init)
+        entry["lift"] = B.lift_section((rs,), points, expected_of, base_preds,
+                                       seed_views, [s for s, _ in run.trained], fitted,
+                                       init_views)
         doc["programs"][subject.name] = entry
     return doc
 
@@ -118,6 +139,11 @@ def _inputs_for(subject, instances, source: str) -> list:
 
 
 def _common_score(is_pair: bool, rs: str, rp: str, source: str, instances, expected, got) -> dict:
+    return score((rs,), expected, _views(is_pair, rs, rp, source, instances, got))
+
+
+def _views(is_pair: bool, rs: str, rp: str, source: str, instances, got) -> list[dict]:
+    """Each prediction as the single-source output `rs`: row s of the pair output."""
     views = []
     for inst, g in zip(instances, got):
         if is_pair:
@@ -127,4 +153,4 @@ def _common_score(is_pair: bool, rs: str, rp: str, source: str, instances, expec
                           and np.ndim(value) == 2 else None})
         else:
             views.append({rs: g.get(rs)})
-    return score((rs,), expected, views)
+    return views

@@ -478,6 +478,7 @@ def _h2h_markdown(doc: dict, images) -> list[str]:
             rows.append(row)
         lines += _table(["size", f"{na} trained", f"{na} compiled", f"{nb} trained",
                          f"{nb} compiled"], rows)
+        lines += _md_common_lift(common, (na, nb))
     lines += ["## Faithfulness and internals side by side", ""]
     rows = []
     for d in (a, b):
@@ -507,6 +508,43 @@ def _h2h_markdown(doc: dict, images) -> list[str]:
         lines += _gap_markdown(d, images, prefix=f"{name}_", level=3)
     if doc.get("timing"):
         lines += ["## Timing", ""] + _md_timing(doc["timing"], doc, images, "")
+    return lines
+
+
+def _md_common_lift(common: dict, names) -> list[str]:
+    """Baselines and lift on the shared function, per program, as in a gap report."""
+    lifts = {n: common["programs"][n].get("lift") for n in names}
+    if not all(lifts.values()):
+        return []
+    first = lifts[names[0]]
+    labels = first["sizes"]
+    lines = [f"Baselines of the shared function (fitted on "
+             f"{common.get('baselines_fitted_on', 'the training set')}), exact match in "
+             f"percent [95 % interval]:", ""]
+    lines += _table(["baseline", *labels],
+                    [[f"`{b['name']}`", *(_ci(b["by_size"][l]["exact_match"]) for l in labels)]
+                     for b in first["baselines"]])
+    lines += [f"Each program's seeds on the shared function: mean exact match, and lift over "
+              f"the best baseline at that size (the seed's own untrained init included) in "
+              f"points, [95 % interval over seeds and inputs]; flagged seeds (constant, or = a "
+              f"baseline on ≥ {100 * first['flag_share']:.0f} % of elements) never count.", ""]
+    rows = []
+    for n in names:
+        f = lifts[n]
+        m = f["mean"]
+        flagged = [f"seed {r['seed']}: {', '.join(r['flags'])}" for r in f["seeds"]
+                   if r["flags"]]
+        rows.append([f"`{n}`", *(f"{_ci(m[l]['exact_match'])}; lift "
+                                 f"{_signed(m[l]['lift_exact_match'])}; "
+                                 f"{m[l]['learned_seeds']} of {len(f['seeds'])} learned"
+                                 for l in labels), "; ".join(flagged) or "none"])
+    lines += _table(["program", *(f"{l}: exact; lift; seeds that learned" for l in labels),
+                     "flags"], rows)
+    for n in names:
+        none = [l for l in labels if lifts[n]["mean"][l]["learned_seeds"] == 0]
+        if none:
+            lines += [f"**`{n}` learned nothing of the shared function at {', '.join(none)}.**",
+                      ""]
     return lines
 
 
@@ -541,6 +579,7 @@ def _sweep_markdown(doc: dict, images) -> list[str]:
     c = doc["compiled"]
     lines += [f"The compiled network on the same inputs: {_pct(c['exact_match'])} / "
               f"{_pct(c['per_element'])}.", ""]
+    lines += _md_sweep_lift(doc.get("lift"))
     lines += _image(images, "sweep.png", "accuracy vs training examples")
     if doc.get("scored"):
         lines += ["## What is scored", ""] + _md_scored(doc["scored"], doc, images, "")
@@ -548,6 +587,41 @@ def _sweep_markdown(doc: dict, images) -> list[str]:
         lines += ["## Problems", ""] + _md_problems(doc["problems"], doc, images, "")
     if doc.get("timing"):
         lines += ["## Timing", ""] + _md_timing(doc["timing"], doc, images, "")
+    return lines
+
+
+def _md_sweep_lift(lift) -> list[str]:
+    """Baselines and lift per number of examples: the sweep's headline, as in a gap report."""
+    if not lift:
+        return []
+    first = lift["by_count"][0]
+    lines = ["## Baselines and lift by number of training examples", "",
+             f"As in a gap report: baselines fitted on {lift['fitted_on']} and scored on the "
+             f"same inputs; the best baseline at each count is the highest-scoring of them and "
+             f"of the seed's own untrained init; lift = seed − best baseline, exact match, in "
+             f"points [95 % interval: {first['interval']}]. A seed whose prediction is the "
+             f"same on ≥ {100 * first['flag_share']:.0f} % of inputs is **constant**, one "
+             f"agreeing with a baseline on ≥ {100 * first['flag_share']:.0f} % of elements "
+             f"**= NAME**; flagged seeds never count as learning.", ""]
+    names = [b["name"] for b in first["baselines"]]
+    rows = []
+    for sec in lift["by_count"]:
+        label = sec["label"]
+        m = sec["mean"][label]
+        flagged = [f"seed {r['seed']}: {', '.join(r['flags'])}" for r in sec["seeds"]
+                   if r["flags"]]
+        rows.append([str(sec["count"]),
+                     *(_ci(b["by_size"][label]["exact_match"]) for b in sec["baselines"]),
+                     _ci(m["exact_match"]), _signed(m["lift_exact_match"]),
+                     f"{m['learned_seeds']} of {len(sec['seeds'])}",
+                     "; ".join(flagged) or "none"])
+    lines += _table(["examples", *(f"`{n}`" for n in names), "mean over seeds: exact",
+                     "mean lift", "seeds that learned", "flags"], rows)
+    none = [str(sec["count"]) for sec in lift["by_count"]
+            if sec["mean"][sec["label"]]["learned_seeds"] == 0]
+    if none:
+        lines += [f"**Nothing learned at {', '.join(none)} examples: no unflagged seed beats "
+                  f"the best baseline outside its interval.**", ""]
     return lines
 
 
@@ -814,6 +888,13 @@ def _plot_sweep(doc: dict) -> bytes:
                     label=f"seed {s['seed']}")
         ax.plot(counts, [_nan(_mean([s["points"][j][key] for s in doc["seeds"]]))
                          for j in range(len(counts))], "k-", lw=2, label="mean")
+        lift = doc.get("lift")
+        if lift:
+            # the best baseline (not counting inits) at each count: what no learning scores
+            best = [max((_nan(b["by_size"][sec["label"]][key]["value"])
+                         for b in sec["baselines"]), default=float("nan"))
+                    for sec in lift["by_count"]]
+            ax.plot(counts, best, color="0.5", ls="--", label="best baseline")
         if doc.get("reference_count"):
             ax.axvline(doc["reference_count"], color="r", ls=":", label=doc["reference_label"])
         ax.set_xscale("log", base=2)

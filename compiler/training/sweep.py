@@ -61,27 +61,35 @@ def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target
             compiled = score(names, expected, run_compiled(net, subject, point, instances))
             info = program_info(subject, net, weights)
             bar.done()
-            seeds = []
+            seeds, seed_preds, init_preds = [], [], []
             for i in range(config.seeds):
                 seed = config.train.seed + i
-                pts = []
+                pts, preds = [], []
+                # every count of a seed starts from the same init: one untrained baseline
+                init_preds.append(predict(build_net(subject, init="random", seed=seed),
+                                          subject, point, instances))
                 for count in counts:
                     bar.phase(f"seed {seed}, {count} examples")
                     tr = build_net(subject, init="random", seed=seed)
                     result = train_net(subject, tr, train_config(
                         subject, config.train, seed=seed, examples=count), progress)
-                    s = score(names, expected, predict(tr, subject, point, instances))
+                    got = predict(tr, subject, point, instances)
+                    preds.append(got)
+                    s = score(names, expected, got)
                     final = rounded(result.losses[-1]) if result.losses else None
                     pts.append({"count": count, "exact_match": s["exact_match"],
                                 "per_element": s["per_element"], "final_loss": final})
                     bar.done()
                 seeds.append({"seed": seed, "points": pts})
+                seed_preds.append(preds)
+            lift = _lift(subject, config, point, counts, instances, expected,
+                         [s["seed"] for s in seeds], seed_preds, init_preds)
     finally:
         bar.close()
     doc = {"kind": "examples_sweep", "version": 1, "program": info,
            "config": config_doc(config, subject), "counts": counts, "seeds": seeds,
            "compiled": compiled, "eval_examples": len(instances), "eval_label": point.label,
-           "eval_dropped_as_seen": dropped,
+           "eval_dropped_as_seen": dropped, "lift": lift,
            "scored": scored(subject.checked),
            "problems": [] if compiled["exact_match"] == 1.0 else [
                f"the compiled network scores {compiled['exact_match']} exact match at "
@@ -94,3 +102,30 @@ def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target
         from .report import write
         write(doc, out_dir)
     return doc
+
+
+def _lift(subject, config, point, counts, instances, expected, seeds, seed_preds,
+          init_preds) -> dict:
+    """Baselines and lift per count, as `gap` reports them (`baselines.lift_section`, one
+    count at a time so that a seed is flagged constant at the count where it is): the
+    constants fitted on the first seed's largest training set, every count scored on the same
+    evaluation inputs."""
+    from . import baselines as B
+    from .train import make_data
+    data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0],
+                                                   examples=counts[-1]),
+                     vocab=subject.vocab, trace=False)
+    fitted = B.fit(subject.checked, data.outputs)
+    names = subject.checked.result_names
+    base = B.predictions(fitted, {point.label: (instances, expected)})
+    by_count = []
+    for j, count in enumerate(counts):
+        label = f"{count} examples"
+        at = dataclasses.replace(point, label=label)
+        section = B.lift_section(names, [at], {label: expected},
+                                 {b: {label: v[point.label]} for b, v in base.items()},
+                                 [{label: p[j]} for p in seed_preds], seeds, fitted,
+                                 [{label: p} for p in init_preds])
+        by_count.append({"count": count, "label": label, **section})
+    return {"fitted_on": f"the training set of seed {seeds[0]} at {counts[-1]} examples "
+                         f"({len(data.instances)} inputs)", "by_count": by_count}

@@ -18,43 +18,20 @@ import dataclasses
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from nclang.dsl.diagnostics import NclError
 
-from .data import DEFAULT_FAMILIES, reference, sample_instances
+from .config import TrainConfig
+from .data import reference, sample_instances
 from .loss import output_loss, trace_loss
 
 # the largest gradient norm a step applies: an integer output far off (bellman_ford's distances
 # reach 15,000 at n = 16) must not throw the weights away in one step
 CLIP = 1.0
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    examples: int = 1000          # training inputs drawn (then batches are drawn from them)
-    steps: int = 400
-    batch: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    seed: int = 0                 # data and batch order
-    n_range: tuple[int, int] = (4, 16)   # graph node counts / sequence lengths (CLRS: n <= 16)
-    families: tuple[str, ...] = DEFAULT_FAMILIES
-    trace_weight: float = 0.0     # > 0: trace supervision (CLRS hints), per-round state loss
-    sizes: dict | None = field(default=None, hash=False)   # bits/seq programs: k, n
-    # early stopping: with patience > 0, the validation loss (val_examples inputs drawn apart
-    # from the training ones) is measured every val_every steps; training stops after
-    # `patience` measurements without a new best, and the best weights are kept. `steps` is
-    # then the cap. patience 0: exactly `steps` steps, the last weights.
-    patience: int = 0
-    val_every: int = 100
-    val_examples: int = 64
-    # integer targets (and states, with hints) divided by their range on the training data
-    # (`loss.target_scales`), so a loss of thousands does not swamp the rest
-    normalise: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Done-when check of issue 13: `nclang train` files of bfs, `nclang exec`'d on graphs they never
 saw, against the all-true rule, exact match at n = 64.
 
-Each seed: `nclang train stdlib/graph/bfs.ncl --families er --hints --steps STEPS --seed S`
-(the outside check's setting: the compiled bfs shape, Erdős–Rényi only, hints, 1,000 steps).
+Each seed: `nclang train stdlib/graph/bfs.ncl --seed S` with no other option, i.e. the
+protocol's defaults shared with `nclang gap` (`nclang.compiler.training.config.default_train`: hints,
+er + er-p graphs of 4..16 nodes, early stopping with a 5,000-step cap).
 Evaluation: EVAL graphs per family (er: mean degree 3; er-p: p per graph as CLRS draws it) at
 n = 64, drawn from a seed no training run uses, run through `nclang exec` (the real runtime,
 as a user would), compared with the interpreter; the training inputs are checked to share no
@@ -20,11 +21,14 @@ import time
 import numpy as np
 
 from nclang import stdlib
+from nclang.compiler import cli
+from nclang.compiler.training.config import default_train
 from nclang.compiler.training.data import reference, sample_instances
 from nclang.dsl.checker import check_source, select_program
 
 SEEDS = range(5)
-STEPS = 1000
+# `nclang` as this checkout's code runs it (the console script may be another install's)
+NCLANG = [sys.executable, "-m", cli.__name__]
 EVAL = 400
 N = 64
 EVAL_SEED = 9_000_001
@@ -33,8 +37,12 @@ EVAL_SEED = 9_000_001
 def main(out_dir):
     path = str(stdlib.path("graph/bfs"))
     checked = select_program(check_source(open(path).read(), path), None, path)
-    results = {"setting": f"nclang train --families er --hints --steps {STEPS}; exec on {EVAL} "
-                          f"graphs per family at n = {N}", "seeds": []}
+    protocol = default_train()
+    results = {"setting": f"nclang train --seed S (defaults: hints, families "
+                          f"{','.join(protocol.families)}, cap {protocol.steps} steps, patience "
+                          f"{protocol.patience}); exec on {EVAL} graphs per family at n = {N}",
+               "seeds": []}
+    started = time.perf_counter()
     evals = {}
     for fam in ("er", "er-p"):
         inst = sample_instances(checked, EVAL, np.random.default_rng([EVAL_SEED, len(evals)]),
@@ -42,8 +50,12 @@ def main(out_dir):
         evals[fam] = (inst, reference(checked, inst))
     train_keys = set()
     for seed in SEEDS:
-        for i in sample_instances(checked, 1000, np.random.default_rng(seed), families=("er",)):
-            train_keys.add((i.graph.n, i.graph.src.tobytes(), i.graph.dst.tobytes()))
+        # the draws `nclang train --seed S` makes: its training set, and its validation set
+        for rng, count in ((np.random.default_rng(seed), protocol.examples),
+                           (np.random.default_rng([seed, 2]), protocol.val_examples)):
+            for i in sample_instances(checked, count, rng, n_range=protocol.n_range,
+                                      families=protocol.families):
+                train_keys.add((i.graph.n, i.graph.src.tobytes(), i.graph.dst.tobytes()))
     results["overlap"] = {f: int(sum((i.graph.n, i.graph.src.tobytes(), i.graph.dst.tobytes())
                                  in train_keys for i in v[0])) for f, v in evals.items()}
     rng = np.random.default_rng(0)
@@ -57,12 +69,17 @@ def main(out_dir):
         for seed in SEEDS:
             w = os.path.join(tmp, f"bfs-{seed}.safetensors")
             t0 = time.perf_counter()
-            subprocess.run(["nclang", "train", path, "--families", "er", "--hints", "--steps",
-                            str(STEPS), "--seed", str(seed), "-o", w], check=True,
-                           capture_output=True)
-            rec = {"seed": seed, "train_s": round(time.perf_counter() - t0, 1)}
+            run = subprocess.run([*NCLANG, "train", path, "--seed", str(seed), "-o", w],
+                                 check=True, capture_output=True, text=True)
+            from nclang.compiler.weights import read_weights
+            meta = read_weights(w)[1]["training"]
+            rec = {"seed": seed, "train_s": round(time.perf_counter() - t0, 1),
+                   "steps": meta["steps"], "stopped": meta["stopped"], "hints": meta["hints"],
+                   "families": meta["families"],
+                   # the summary line, less the temporary file it names
+                   "summary": run.stdout.strip().split("; wrote ")[0]}
             for fam, (inst, want) in evals.items():
-                out = subprocess.run(["nclang", "exec", w, "-i", os.path.join(tmp, f"{fam}.jsonl")],
+                out = subprocess.run([*NCLANG, "exec", w, "-i", os.path.join(tmp, f"{fam}.jsonl")],
                                      check=True, capture_output=True, text=True).stdout
                 got = [json.loads(line) for line in out.splitlines() if line.strip()]
                 got = [g.get("reached", g) if isinstance(g, dict) else g for g in got]
@@ -82,6 +99,7 @@ def main(out_dir):
             print(json.dumps(rec), flush=True)
     results["beats_all_true_by_40_points_er"] = int(sum(
         r["er"]["lift"] >= 0.40 for r in results["seeds"]))
+    results["wall_s"] = round(time.perf_counter() - started, 1)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)

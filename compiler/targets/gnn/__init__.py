@@ -3,7 +3,7 @@
 The IR maps onto message passing op for op, with no unrolling (docs/weights.md, "GNN layout"):
 - `EdgeGather` is the message half: a node state read at each edge's source or destination;
 - `Local` on an edge domain is the message MLP φ(x_u, x_v, e_uv), on a node / pair / global
-  domain the update MLP ψ: each an exact ReLU block from `nclang.compiler.gadgets` (`gnn_local`);
+  domain the update MLP ψ: each an exact ReLU block from `nclang.compiler.gadgets` (`local`);
 - `Aggregate` is ⊕ (sum, min, max, any, all, count, argmin, argmax): over in(v) / out(v)
   (neighbour), over all nodes (global readout, or the triplet aggregation of a pair program),
   over all edges;
@@ -35,8 +35,8 @@ from nclang.dsl import types as T
 from nclang.dsl.diagnostics import NclError
 from nclang.dsl.pretty import pretty_type
 
-from .gnn_local import Unsupported, kind_of, local_block
-from .registry import DTYPES
+from ..registry import DTYPES
+from .local import Unsupported, kind_of, local_block
 
 if TYPE_CHECKING:
     from nclang.compiler.compilation import Compilation

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from nclang.compiler import gadgets as G
 
+from .slots import MLPTask
+
 
 @dataclass
 class Layout:
@@ -42,7 +44,6 @@ def allocate(slots, tasks, embed_slots, loops=()) -> Layout:
     body creates is cleared inside it (it is zero again when the next iteration starts), a slot
     from before the loop that the body reads stays until after the loop, and the copy that
     writes a carried slot's next value comes after the body's last reader of it."""
-    from .transformer import MLPTask  # the task type lives with the target
     ready = {id(s): 0 for s in embed_slots}
     for s in embed_slots:
         s.write_at = -1

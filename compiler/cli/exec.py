@@ -1,0 +1,73 @@
+"""`nclang exec`: a compiled weight file on JSON (Lines) input, refusing any output the network
+does not compute exactly. Imports torch (through the runtime)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import streaming
+from .arguments import DTYPES, add_io, add_no_verify
+from .context import EXIT_DISAGREE, Context
+
+HELP = "run a compiled weight file on JSON input"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("weights", metavar="OUT.safetensors", help="a weight file from nclang compile")
+    add_io(p)
+    p.add_argument("--device", default="cpu",
+                   help="the torch device to run on: cpu (default), cuda, cuda:1, ...")
+    p.add_argument("--dtype", choices=DTYPES,
+                   help="the arithmetic (default: the file's, float32 unless it says float64)")
+    add_no_verify(p)
+
+
+def command(ctx: Context) -> int:
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.jsonio import decode, dumps, encode, input_error
+    from nclang.compiler.runtime import load, resolve_device
+    from nclang.compiler.runtime import limits
+    args = ctx.args
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        ctx.usage_error(f"argument --device: {err}")
+    try:
+        net = load(args.weights, device, args.dtype, verify=args.verify)
+    except ValueError as err:
+        ctx.usage_error(f"argument --dtype: {err}")
+
+    def run_batch(in_file, decoded):
+        # groups whose largest tensors together stay under the runtime's memory limit
+        outputs, group, held = [], [], 0
+        for instance, _ in decoded:
+            cost = net.cost(instance)
+            if group and held + cost > limits.BATCH_BYTES:
+                outputs += net.run(group)
+                group, held = [], 0
+            group.append(instance)
+            held += cost
+        outputs += net.run(group) if group else []
+        inexact = []
+        for (_, item), out in zip(decoded, outputs):
+            problems = net.inexact(out)
+            inexact += [Diagnostic(in_file, item.line, 1, item.line, 2, "error", "inexact-output",
+                                   f"{problem}: {args.weights} does not compute "
+                                   f"{net.program} exactly on this input")
+                        for problem in problems]
+            if problems:
+                ctx.quote(in_file, item.first_line, item.text)
+        if inexact:
+            sys.stderr.write(ctx.render(inexact) + "\n")
+            return EXIT_DISAGREE
+        return [dumps(encode(net.signature, out)) for out in outputs]
+
+    def decode_one(obj, file, line):
+        instance = decode(net.signature, obj, net.sizes, file, line)
+        refused = net.refusals(instance) or net.limits(instance)
+        if refused:
+            raise NclError([input_error(obj, file, line, field, path, message)
+                            for field, path, message in refused])
+        return instance
+
+    return streaming.stream(ctx, decode_one, run_batch)
