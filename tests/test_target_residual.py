@@ -1,5 +1,5 @@
-"""`targets/transformer/residual.py` on its own: residual-stream scheduling and allocation for random task
-graphs (attention heads and MLPs reading and writing slots of several widths).
+"""`targets/transformer/residual.py` on its own: residual-stream scheduling and allocation for
+random task graphs (attention heads and MLPs reading and writing slots of several widths).
 
 The central property is a simulation of the stream the layout describes: channels start at zero,
 the embedding writes its slots, and sublayer by sublayer every task reads its inputs from the

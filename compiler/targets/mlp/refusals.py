@@ -1,4 +1,5 @@
-"""The mlp target's refusals: the sizes it needs, and the located NclErrors for a program past float exactness or the size limits."""
+"""The mlp target's refusals: the sizes it needs, and the located NclErrors for a program past
+float exactness or the size limits (its options are the registry's, checked by the driver)."""
 from __future__ import annotations
 
 import math
