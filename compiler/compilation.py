@@ -70,7 +70,7 @@ def choose_target(checked, target: str | None) -> str:
         raise NclError.at(p.name_span, "wrong-target",
                           f"the {target} target compiles {FAMILY_WORDS[TARGETS[target].family]} "
                           f"programs; '{p.name}' is a {FAMILY_WORDS[checked.family]} program "
-                          f"(its target is {own}: --target {own})")
+                          f"(its target is {own})")
     return target
 
 

@@ -178,10 +178,11 @@ def compile(source_or_path, target: str | None = None, sizes: dict[str, int] | N
     ("relu" or "step"), `dtype` (the arithmetic the network is exact in: "float32" or
     "float64"), `vocab` (a sequence program's tokens). `device` is where `run` runs."""
     from nclang.compiler import driver
+    from nclang.compiler.targets import registry
     prog = check(source_or_path, program=program)
-    options.choice(prog, "target", target, driver.TARGETS)
-    options.choice(prog, "activation", activation, driver.ACTIVATIONS)
-    options.choice(prog, "dtype", dtype, driver.DTYPES)
+    options.choice(prog, "target", target, registry.NAMES)
+    options.choice(prog, "activation", activation, registry.ACTIVATIONS)
+    options.choice(prog, "dtype", dtype, tuple(registry.DTYPES))
     fixed = options.sizes(prog, sizes, allow_input_n=True)
     tokens = options.vocab(prog, vocab)
     data, meta, warnings = driver.compile_bytes(prog.source, prog.checked, target, fixed,

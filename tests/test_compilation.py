@@ -87,7 +87,7 @@ def test_an_option_a_target_does_not_build_with_is_refused_in_its_words():
     assert d.code == "gnn-unsupported" and d.line == checked.program.name_span.line
     assert d.message == ("the gnn target builds ReLU message and update MLPs; --activation step "
                          "is for the mlp target")
-    with pytest.raises(NclError, match=r"\(its target is gnn: --target gnn\)"):
+    with pytest.raises(NclError, match=r"a graph program \(its target is gnn\)"):
         driver.build_checked(source, checked, target="mlp")
 
 
