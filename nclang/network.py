@@ -90,31 +90,21 @@ class Network:
         return self.compiled_net.module
 
     def _build(self):
-        import tempfile
-
-        from nclang.compiler.runtime import load as runtime_load
-        with tempfile.TemporaryDirectory(prefix="nclang-") as folder:
-            path = os.path.join(folder, "network.safetensors")
-            with open(path, "wb") as f:
-                f.write(self._data)
-            try:
-                # the digest was checked (or skipped) when these bytes were read
-                net = runtime_load(path, self.device, self.dtype, verify=False)
-            except NclError as err:
-                raise self._renamed(err, path) from None
-            except ValueError as err:  # a device or dtype this network cannot run on
-                raise self._error("bad-option", str(err)) from None
-        net.file = self.name  # what the runtime's own messages call the network
+        from nclang.compiler.runtime import load_bytes
+        try:
+            # the digest was checked (or skipped) when these bytes were read
+            net = load_bytes(self._data, self.name, self.device, self.dtype, verify=False)
+        except NclError as err:  # e.g. a resource limit: at the program when compiled from one
+            raise NclError([self._error(d.code, d.message).diagnostics[0]
+                            if d.file == self.name else d for d in err.diagnostics]) from None
+        except ValueError as err:  # a device or dtype this network cannot run on
+            raise self._error("bad-option", str(err)) from None
         return net
 
     def _error(self, code: str, message: str) -> NclError:
         if self._blame is not None:
             return NclError.at(self._blame, code, message)
         return NclError(Diagnostic(self.name, 1, 1, 1, 1, "error", code, message))
-
-    def _renamed(self, err: NclError, path: str) -> NclError:
-        return NclError([self._error(d.code, d.message).diagnostics[0] if d.file == path else d
-                         for d in err.diagnostics])
 
     @deep_recursion()
     def run(self, inputs):

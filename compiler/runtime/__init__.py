@@ -129,10 +129,25 @@ def load(path, device="cpu", dtype: str | None = None, verify: bool = True) -> C
     own (`architecture["dtype"]`, float32 when absent). Raises NclError (`FILE:1:1:` diagnostics,
     code `bad-weights`) for a broken file, ValueError for a device or dtype that cannot be used.
     `verify=False` skips the check of the tensors against their digest (`--no-verify`)."""
-    import torch
     from nclang.compiler.weights import read_weights
     file = os.fspath(path)
     tensors, meta = read_weights(file, verify=verify)
+    return from_weights(file, tensors, meta, device, dtype)
+
+
+def load_bytes(data: bytes, name: str = "<bytes>", device="cpu", dtype: str | None = None,
+               verify: bool = True) -> CompiledNet:
+    """`load` for a weight file's bytes (`nclang.load(bytes)`, `nclang.compile(...).run`), with
+    the same checks; diagnostics name the bytes `name`."""
+    from nclang.compiler.weights import read_weights_bytes
+    tensors, meta = read_weights_bytes(data, name, verify=verify)
+    return from_weights(name, tensors, meta, device, dtype)
+
+
+def from_weights(file: str, tensors: dict, meta: dict, device="cpu",
+                 dtype: str | None = None) -> CompiledNet:
+    """The network of a validated weight file's tensors and metadata (`read_weights`)."""
+    import torch
     arch = meta["architecture"]
     family = arch.get("family")
     if family not in FAMILIES:
