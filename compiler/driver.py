@@ -1,5 +1,6 @@
-"""The compile pipeline behind `nclang compile`: source → checked program → analyses → target →
-weight file (docs/weights.md).
+"""The compile pipeline behind `nclang compile`: source → checked program → one `Compilation`
+(the IR, lowered once, and the analyses, run once: `compilation`) → the registered target's
+`compile` → weight file (docs/weights.md).
 
 No torch here, nor in anything this imports: a cold compile must stay well under a second.
 The same source bytes and options give the same file, byte for byte: every metadata document is
