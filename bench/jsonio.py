@@ -79,8 +79,8 @@ def main() -> int:
     print("decode time per line by input length (flat = linear):")
     for lines in (1000, 2000, 4000, 8000):
         part = b"".join(io.BytesIO(data).readlines()[:lines])
-        t = timed(lambda: [jsonio.decode(checked, i.record, {}, "in.jsonl", i.line)
-                           for i in jsonio.iter_records(io.BytesIO(part), "in.jsonl")])
+        t = timed(lambda part=part: [jsonio.decode(checked, i.record, {}, "in.jsonl", i.line)
+                                     for i in jsonio.iter_records(io.BytesIO(part), "in.jsonl")])
         print(f"  {lines:5} lines: {t:6.3f} s, {t / lines * 1e6:6.1f} us a line")
     return 0
 

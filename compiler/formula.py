@@ -1,8 +1,8 @@
 """Size formulas read from weight files, parsed by a closed grammar and evaluated exactly.
 
 A weight file stores loop trip counts, `size` values and value bounds as text such as `n - 1`,
-`ceil(log2(n))` or `Max(1000, 1000*n - 1000)` (what `nclang.compiler.ir.format_size` prints). A file is
-data from anywhere, so its formulas are never handed to sympy, `eval` or any other general
+`ceil(log2(n))` or `Max(1000, 1000*n - 1000)` (what `nclang.compiler.ir.format_size` prints). A file
+is data from anywhere, so its formulas are never handed to sympy, `eval` or any other general
 parser: `parse` is a hand-written tokenizer and recursive-descent parser for exactly this
 grammar, producing a small AST of frozen dataclasses, and `evaluate` computes it with Python
 integers and `Fraction`s (`ceil(log2(x))` / `floor(log2(x))` exactly, by the integer log2 of

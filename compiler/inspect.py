@@ -170,7 +170,7 @@ def _gnn_text(d: dict) -> list[str]:
     g = d["gnn"]
     lines = [f"  bound:       values below {g['design_bound']} stay exact in {d['dtype']}; the "
              f"program's values reach {g['value_bound']}",
-             f"  state:       "
+             "  state:       "
              + (", ".join(f"{v} channels per {k}" for k, v in g["state_channels"].items())
                 or "no loop state"),
              f"  aggregators: {', '.join(g['aggregators_used']) or 'none'}"]

@@ -83,7 +83,8 @@ def encode(tensors: dict[str, np.ndarray], meta: dict) -> bytes:
         raise ValueError("; ".join(problems))
     header = {"__metadata__": {k: canonical_json(meta[k]) for k in KEYS + OPTIONAL_KEYS
                                if k in meta}}
-    # widest items first, so every tensor starts at a multiple of its item size (as safetensors does)
+    # widest items first, so every tensor starts at a multiple of its item size
+    # (as safetensors does)
     order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
     off, blobs = 0, []
     for k in order:
@@ -331,8 +332,9 @@ def _entries(header: dict, have: int) -> dict | str:
         if k == "__metadata__":
             continue
         if not (isinstance(e, dict) and set(e) == {"dtype", "shape", "data_offsets"}
-                and isinstance(e["dtype"], str) and e["dtype"] in _NUMPY and isinstance(e["shape"], list)
-                and all(_nat(d) for d in e["shape"]) and isinstance(e["data_offsets"], list)
+                and isinstance(e["dtype"], str) and e["dtype"] in _NUMPY
+                and isinstance(e["shape"], list) and all(_nat(d) for d in e["shape"])
+                and isinstance(e["data_offsets"], list)
                 and len(e["data_offsets"]) == 2 and all(map(_nat, e["data_offsets"]))):
             return (f"not a safetensors file: tensor {k!r} must be {{\"dtype\", \"shape\", "
                     f"\"data_offsets\"}} with a known dtype")

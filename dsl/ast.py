@@ -94,8 +94,8 @@ class VecType:
     span: Span = _span()
 
 
-TypeExpr = Union[BoolType, IntType, FracType, TokenType, NodeType, PositionType, GraphType, BitsType, FieldType,
-                 VecType]
+TypeExpr = Union[BoolType, IntType, FracType, TokenType, NodeType, PositionType, GraphType,
+                 BitsType, FieldType, VecType]
 
 
 # ---------------------------------------------------------------- expressions

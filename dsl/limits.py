@@ -12,8 +12,8 @@ refused before its first iteration when its iterations, its nested loops' includ
 the limit; one with `until stable` when its iterations do.
 
 The compile limits live here too, beside the interpreter's, so that one table documents them:
-the mlp and transformer targets build one block per loop iteration, so `nclang.compiler.driver` bounds
-their unrolled iterations (MAX_UNROLLED), and the transformer's sizes (MAX_UNROLLED_SIZE: it
+the mlp and transformer targets build one block per loop iteration, so `nclang.compiler.driver`
+bounds their unrolled iterations (MAX_UNROLLED), and the transformer's sizes (MAX_UNROLLED_SIZE: it
 builds size × size matrices); the mlp bounds its own network by neurons and weights.
 """
 from __future__ import annotations

@@ -76,8 +76,9 @@ def pretty_type(t) -> str:
 
 
 def _is_type(node) -> bool:
-    return isinstance(node, (A.BoolType, A.IntType, A.FracType, A.TokenType, A.NodeType, A.PositionType,
-                             A.GraphType, A.BitsType, A.FieldType, A.VecType, tuple))
+    return isinstance(node, (A.BoolType, A.IntType, A.FracType, A.TokenType, A.NodeType,
+                             A.PositionType, A.GraphType, A.BitsType, A.FieldType, A.VecType,
+                             tuple))
 
 
 def _bound(b) -> str:

@@ -32,7 +32,8 @@ class Source:
 
 
 def _cannot_read(file: str, why: str) -> NclError:
-    return NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read", f"cannot read file: {why}"))
+    return NclError(Diagnostic(file, 1, 1, 1, 1, "error", "cannot-read",
+                               f"cannot read file: {why}"))
 
 
 def _too_long(file: str, limit: int) -> NclError:

@@ -1,7 +1,7 @@
 """Hypothesis strategies for random well-formed ASTs.
 
-The trees are syntactically valid (every one has a source form, which `nclang.dsl.pretty` prints) but
-not necessarily type-correct. Integer literals are non-negative because the parser reads `-3` as
+The trees are syntactically valid (every one has a source form, which `nclang.dsl.pretty` prints)
+but not necessarily type-correct. Integer literals are non-negative because the parser reads `-3` as
 `Neg(IntLit(3))`; negation is generated as `Neg`.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from nclang.dsl import ast as A
 # the generated tree depend on where it lands, so all of them are kept out.
 KEYWORDS = frozenset("""
     program def repeat until stable return if else for in and or xor not true false inf none
-    scan reduce graph bool int frac token node edge pair seq bits vec nodes edges positions position range out
+    scan reduce graph bool int frac token node edge pair seq bits vec nodes edges positions position
+    range out
 """.split())
 
 # Prefixes that are keywords test that the NAME regex only reserves whole words (`format`, `in_`).

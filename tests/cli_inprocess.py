@@ -1,5 +1,5 @@
-"""Running `nclang` in-process (`nclang.compiler.cli.main`) with given stdin bytes, capturing the exit
-status, stdout and stderr: cheap enough for property tests to call per drawn input."""
+"""Running `nclang` in-process (`nclang.compiler.cli.main`) with given stdin bytes, capturing the
+exit status, stdout and stderr: cheap enough for property tests to call per drawn input."""
 from __future__ import annotations
 
 import io

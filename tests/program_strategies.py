@@ -79,7 +79,8 @@ def bits_programs(draw) -> str:
 def _seq_bool(depth: int):
     """A Boolean expression of the position `i`."""
     leaves = st.sampled_from([
-        "(tokens[i] == 0)", "(i > 0 and tokens[i - 1] == 0)", "(i > 0 and tokens[i - 1] < tokens[i])",
+        "(tokens[i] == 0)", "(i > 0 and tokens[i - 1] == 0)",
+        "(i > 0 and tokens[i - 1] < tokens[i])",
         "(i < n - 1 and tokens[i + 1] == 3)", "(tokens[i] == tokens[0])",
         "(tokens[i] != tokens[n - 1])", "(i == 0)", "(tokens[0] == 2)",
         "(i > 1 and tokens[i - 2] == tokens[i])",
@@ -152,7 +153,7 @@ def token_programs(draw) -> str:
             f"    e[i] = {b}\n    f[i] = {c}\n    r[i] = {r}\n    return e, f, r\n}}\n")
 
 
-# ---------------------------------------------------------------- graph: s: node[bool], w: node[int[0..5]]
+# -------------------------------------------------------- graph: s: node[bool], w: node[int[0..5]]
 
 
 def _graph_bool(depth: int):

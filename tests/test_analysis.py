@@ -138,7 +138,8 @@ program p(x: bits[k]) -> bool {
 
 
 def test_declared_class_that_the_analysis_cannot_show_is_an_error():
-    a = inline(BFS.format(name="bfs", count="n - 1").replace("node[bool] {", "node[bool] in NC2 {", 1))
+    a = inline(BFS.format(name="bfs", count="n - 1")
+               .replace("node[bool] {", "node[bool] in NC2 {", 1))
     (diag,) = a.diagnostics
     assert diag.code == "class-mismatch" and diag.severity == "error"
     assert diag.line == 2

@@ -31,8 +31,8 @@ def _has_mlp_target() -> bool:
         return False
 
 
-needs_target = pytest.mark.skipif(not _has_mlp_target(),
-                                  reason="nclang.compiler.targets.mlp (the MLP target) is not present")
+needs_target = pytest.mark.skipif(
+    not _has_mlp_target(), reason="nclang.compiler.targets.mlp (the MLP target) is not present")
 needs_script = pytest.mark.skipif(NCLANG is None, reason="the nclang console script is missing")
 
 ERROR_LINE = re.compile(r"^(.+?):(\d+):(\d+): error: (.*)$", re.M)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli_inprocess import assert_clean_outcome, cli, headers
-from nclang.compiler.cli import context, streaming
+from nclang.compiler.cli import streaming
 from nclang.dsl import jsonio
 from nclang.dsl import source as source_module
 from nclang.dsl.diagnostics import NclError

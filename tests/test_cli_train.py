@@ -1,5 +1,5 @@
-"""`nclang train`, run in-process (`nclang.compiler.cli.main`): options, errors, and trained files that
-`exec`, `test` and `inspect` take like any weight file."""
+"""`nclang train`, run in-process (`nclang.compiler.cli.main`): options, errors, and trained files
+that `exec`, `test` and `inspect` take like any weight file."""
 from __future__ import annotations
 
 import json

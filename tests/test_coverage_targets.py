@@ -153,13 +153,14 @@ program hops_to(g: graph, s: node, t: node, p: node[node], x: node[int[0..9]])
     rng = random.Random(3)
     for n, edges in _graphs(rng, 40):
         obj = {"n": n, "edges": edges, "s": rng.randrange(n), "t": rng.randrange(n),
-               "p": [rng.randrange(n) for _ in range(n)], "x": [rng.randint(0, 9) for _ in range(n)]}
+               "p": [rng.randrange(n) for _ in range(n)],
+               "x": [rng.randint(0, 9) for _ in range(n)]}
         got, want = _both(c, net, obj)
         assert got == want, obj
         h = _hops(n, edges)
         s, t, p = obj["s"], obj["t"], obj["p"]
 
-        def dist(a, b):
+        def dist(a, b, h=h):
             return h[a].get(b, "inf")
         assert got == {"to_t": [dist(i, t) for i in range(n)],
                        "from_t": [dist(t, i) for i in range(n)],
@@ -281,9 +282,9 @@ def test_argmin_over_positions_is_returned_as_an_integer_or_null(tmp_path):
         assert got == want, xs
         L = len(xs)
 
-        def argmax(js):
+        def argmax(js, xs=xs):
             js = list(js)
-            return max(js, key=lambda j: (xs[j], -j)) if js else None
+            return max(js, key=lambda k: (xs[k], -k)) if js else None
         assert got == {
             "best_before": [argmax(range(i)) for i in range(L)],
             "next_zero": [next((j for j in range(i + 1, L) if xs[j] == 0), None)
@@ -305,14 +306,16 @@ def test_an_argmin_declared_int_says_which_type_to_write():
 # ---------------------------------------------------------------- 5. scan / reduce on a sequence
 
 FOLDS = """
-program folds(tokens: seq[int[0..9]]) -> (seq[int], seq[int], seq[int], seq[bool], seq[bool], int, int, bool) {
+program folds(tokens: seq[int[0..9]]) -> (seq[int], seq[int], seq[int], seq[bool], seq[bool],
+                                         int, int, bool) {
     big[i] = tokens[i] > 4
     running_max = scan(max, tokens)
     running_min = scan(min, tokens)
     running_sum = scan(+, tokens)
     seen_big = scan(or, big)
     all_big = scan(and, big)
-    return running_max, running_min, running_sum, seen_big, all_big, reduce(max, tokens), reduce(+, tokens), reduce(or, big)
+    return running_max, running_min, running_sum, seen_big, all_big,
+        reduce(max, tokens), reduce(+, tokens), reduce(or, big)
 }
 """
 

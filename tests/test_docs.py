@@ -103,7 +103,8 @@ def _nclang() -> list[str]:
     exe = shutil.which("nclang")
     if exe:
         return [exe]
-    return [sys.executable, "-c", "import sys; from nclang.compiler.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c",
+            "import sys; from nclang.compiler.cli import main; sys.exit(main())"]
 
 
 def test_docs_have_examples_with_inputs_and_outputs():

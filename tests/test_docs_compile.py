@@ -8,10 +8,10 @@ the docs or 4, sequences up to n = 8), then `nclang.compiler.testing.test_progra
 `nclang test`) draws a bounded number of inputs the interpreter accepts — every length 1..8 of a
 sequence, graphs of 1..5 nodes with the kit's edge cases, bit vectors with the extremes — and
 compares every output bit for bit, after the deterministic boundary inputs of
-`nclang.compiler.testing.boundary` (one-token sequences of every value, n = 1 graphs with and without a
-self-loop, empty graphs, all-zero and all-one bits, every range's bounds). A program no input can run without an error (the docs'
-run-time error examples) passes with no input drawn: there is nothing the network could
-disagree on.
+`nclang.compiler.testing.boundary` (one-token sequences of every value, n = 1 graphs with and
+without a self-loop, empty graphs, all-zero and all-one bits, every range's bounds). A program no
+input can run without an error (the docs' run-time error examples) passes with no input drawn: there
+is nothing the network could disagree on.
 """
 from __future__ import annotations
 

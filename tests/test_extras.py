@@ -23,8 +23,8 @@ sys.exit(main(sys.argv[1:]))
 
 
 def nclang_without(blocked, *args):
-    return subprocess.run([sys.executable, "-c", _WITHOUT.format(blocked=set(blocked)), *map(str, args)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", _WITHOUT.format(blocked=set(blocked)),
+                           *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def test_check_run_compile_inspect_need_no_extra(tmp_path):
@@ -32,7 +32,8 @@ def test_check_run_compile_inspect_need_no_extra(tmp_path):
     for args in (["check", "stdlib/graph/bellman_ford.ncl"],
                  ["run", "stdlib/bits/add.ncl", "--size", "k=8", "--input", "examples/add.json"],
                  ["compile", "stdlib/graph/bfs.ncl", "-o", out],
-                 ["compile", "stdlib/seq/reverse.ncl", "--size", "n=4", "-o", tmp_path / "r.safetensors"],
+                 ["compile", "stdlib/seq/reverse.ncl", "--size", "n=4",
+                  "-o", tmp_path / "r.safetensors"],
                  ["inspect", out]):
         proc = nclang_without(EXTRAS_ONLY, *args)
         assert proc.returncode == 0, (args, proc.stderr)

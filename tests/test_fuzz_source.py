@@ -66,11 +66,12 @@ case("width-NC2-compiles", Case(src("program p(x: bits[NC2]) -> int {",
                                     "    return count(i for i in range(NC2) if x[i])",
                                     "}"), "compile", ("--size", "NC2=4"), status=0))
 # ---- a local named like a size the family lacks is a variable (issue 12 #2)
-case("local-m-k-in-seq-compiles", Case(src("program p(tokens: seq[int[0..9]]) -> int {",
-                                           "    m = 3",
-                                           "    k = m + 1",
-                                           "    return k + count(i for i in positions if tokens[i] > m)",
-                                           "}"), "compile", ("--size", "n=4"), status=0))
+case("local-m-k-in-seq-compiles", Case(
+    src("program p(tokens: seq[int[0..9]]) -> int {",
+        "    m = 3",
+        "    k = m + 1",
+        "    return k + count(i for i in positions if tokens[i] > m)",
+        "}"), "compile", ("--size", "n=4"), status=0))
 
 # ---- literals beyond 2^53, whatever their length (issue 11): refused as they are read
 case("literal-5000-digits-in-expression", Case(src("program p(x: bits[k]) -> int {",
@@ -92,10 +93,11 @@ case("bound-10^400", Case(src(f"program p(g: graph, d: node[int[0..{10 ** 400}]]
                               "    e[v] = d[v]",
                               "    return e",
                               "}"), says="too large", at=(1, 36)))
-case("negative-bound-beyond-2^53", Case(src("program p(g: graph, d: node[int[-9007199254740992..0]]) -> node[int] {",
-                                            "    e[v] = d[v]",
-                                            "    return e",
-                                            "}"), says="-9007199254740992", at=(1, 34)))
+case("negative-bound-beyond-2^53", Case(
+    src("program p(g: graph, d: node[int[-9007199254740992..0]]) -> node[int] {",
+        "    e[v] = d[v]",
+        "    return e",
+        "}"), says="-9007199254740992", at=(1, 34)))
 case("vec-size-10^20", Case(src(f"program p(x: vec[int[0..9], {10 ** 20}]) -> int {{",
                                 "    return reduce(+, x)",
                                 "}"), says="too large", at=(1, 29)))
@@ -104,33 +106,37 @@ case("int-inf-inf", Case(src("program p(g: graph, d: node[int[inf..inf]]) -> nod
                              "    e[v] = d[v]",
                              "    return e",
                              "}"), says="lower bound cannot be inf", at=(1, 29)))
-case("int-minus-inf-minus-inf", Case(src("program p(g: graph, d: node[int[-inf..-inf]]) -> node[int] {",
-                                         "    e[v] = d[v]",
-                                         "    return e",
-                                         "}"), says="upper bound -inf", at=(1, 29)))
+case("int-minus-inf-minus-inf", Case(
+    src("program p(g: graph, d: node[int[-inf..-inf]]) -> node[int] {",
+        "    e[v] = d[v]",
+        "    return e",
+        "}"), says="upper bound -inf", at=(1, 29)))
 # ---- an empty file is not a program (issue 19)
 case("empty-file", Case("", says="no program in", at=(1, 1)))
 case("comments-only", Case("// nothing here\n", says="no program in", at=(1, 1)))
 
 # ---- size expressions are integers at every size (issues 11, 12 #5, 19)
-case("size-divide-by-zero-in-type", Case(src("program p(x: bits[k // 0]) -> bool {",
-                                             "    return x[0]",
-                                             "}"), says="division by 0: a size divides only", at=(1, 24)))
+case("size-divide-by-zero-in-type", Case(
+    src("program p(x: bits[k // 0]) -> bool {",
+        "    return x[0]",
+        "}"), says="division by 0: a size divides only", at=(1, 24)))
 case("size-divide-by-zero-in-range", Case(src("program p(x: bits[k]) -> int {",
                                               "    return count(i for i in range(k // 0) if x[0])",
                                               "}"), "compile", ("--size", "k=3"),
                                           says="division by 0: a size divides only", at=(2, 40)))
-case("size-divide-by-zero-in-repeat", Case(src("program p(g: graph, s: node[bool]) -> node[bool] {",
-                                               "    r = s",
-                                               "    repeat n // 0 {",
-                                               "        r[v] = r[v] or any(r[u] for u in in(v))",
-                                               "    }",
-                                               "    return r",
-                                               "}"), says="division by 0: a size divides only", at=(3, 17)))
-case("size-divisor-may-be-zero", Case(src("program p(x: bits[k]) -> int {",
-                                          "    return count(i for i in range(k // (k - 1)) if x[0])",
-                                          "}"), says="divisor k - 1 of a size may be 0",
-                                      at=(2, 41)))
+case("size-divide-by-zero-in-repeat", Case(
+    src("program p(g: graph, s: node[bool]) -> node[bool] {",
+        "    r = s",
+        "    repeat n // 0 {",
+        "        r[v] = r[v] or any(r[u] for u in in(v))",
+        "    }",
+        "    return r",
+        "}"), says="division by 0: a size divides only", at=(3, 17)))
+case("size-divisor-may-be-zero", Case(
+    src("program p(x: bits[k]) -> int {",
+        "    return count(i for i in range(k // (k - 1)) if x[0])",
+        "}"), says="divisor k - 1 of a size may be 0",
+    at=(2, 41)))
 case("size-bare-log2", Case(src("program p(g: graph, s: node[bool]) -> node[bool] {",
                                 "    r = s",
                                 "    repeat log2(n) {",
@@ -141,20 +147,22 @@ case("size-bare-log2", Case(src("program p(g: graph, s: node[bool]) -> node[bool
 case("size-log2-of-zero", Case(src("program p(x: bits[k]) -> int {",
                                    "    return count(i for i in range(ceil(log2(k - 1))) if x[0])",
                                    "}"), says="needs at least 1", at=(2, 40)))
-case("size-log2-of-a-constant-power-of-two", Case(src("program p(x: bits[k]) -> int {",
-                                                      "    return count(i for i in range(log2(8)) if x[i])",
-                                                      "}"), "run", ("--size", "k=4"),
-                                                  input={"x": 15}, status=0, says='"result": 3'))
+case("size-log2-of-a-constant-power-of-two", Case(
+    src("program p(x: bits[k]) -> int {",
+        "    return count(i for i in range(log2(8)) if x[i])",
+        "}"), "run", ("--size", "k=4"),
+    input={"x": 15}, status=0, says='"result": 3'))
 
 # ---- booleans are not numbers, and and/or/xor take booleans (issue 19), also inside a repeat,
 # whose later passes used to see only the silent error type
-case("bool-plus-int-in-repeat", Case(src("program p(g: graph, source: node[bool]) -> node[bool] {",
-                                         "    reached = source",
-                                         "    repeat n - 1 {",
-                                         "        reached[v] = reached[v] + 1 or any(reached[u] for u in in(v))",
-                                         "    }",
-                                         "    return reached",
-                                         "}"), says="a bool is not a number", at=(4, 22)))
+case("bool-plus-int-in-repeat", Case(
+    src("program p(g: graph, source: node[bool]) -> node[bool] {",
+        "    reached = source",
+        "    repeat n - 1 {",
+        "        reached[v] = reached[v] + 1 or any(reached[u] for u in in(v))",
+        "    }",
+        "    return reached",
+        "}"), says="a bool is not a number", at=(4, 22)))
 case("int-or-bool", Case(src("program p(g: graph, x: node[int[0..3]]) -> node[bool] {",
                              "    r[v] = x[v] or true",
                              "    return r",
@@ -267,10 +275,11 @@ case("seq-literal-beyond-2^24-float64-compiles", Case(
         "    c[i] = tokens[i] == 1073741825",
         "    return c",
         "}"), "compile", ("--size", "n=4", "--dtype", "float64"), status=0))
-case("graph-literal-beyond-2^24", Case(src("program p(g: graph, x: node[int[0..9]]) -> node[bool] {",
-                                           "    c[v] = x[v] == 1073741825",
-                                           "    return c",
-                                           "}"), "compile", says="float32 cannot", at=(2, 20)))
+case("graph-literal-beyond-2^24", Case(
+    src("program p(g: graph, x: node[int[0..9]]) -> node[bool] {",
+        "    c[v] = x[v] == 1073741825",
+        "    return c",
+        "}"), "compile", says="float32 cannot", at=(2, 20)))
 
 case("mlp-repeat-10^12-is-refused-before-unrolling", Case(
     (ROOT / "stdlib" / "bits" / "add_ripple.ncl").read_text().replace("repeat k {",
@@ -287,10 +296,11 @@ case("index-minus-one-of-a-sized-range", Case(src("program p(a: bits[k]) -> bits
                                                   "    return acc",
                                                   "}"), says="outside range(2 * k)",
                                               at=(3, 18)))
-case("width-q-in-the-cost-analysis", Case(src("program p(a: bits[q], b: bits[q]) -> bool in AC0 {",
-                                              "    d = argmax(i for i in range(q) if a[i] xor b[i])",
-                                              "    return d != none and b[d]",
-                                              "}"), "compile", ("--size", "q=3"), status=0))
+case("width-q-in-the-cost-analysis", Case(
+    src("program p(a: bits[q], b: bits[q]) -> bool in AC0 {",
+        "    d = argmax(i for i in range(q) if a[i] xor b[i])",
+        "    return d != none and b[d]",
+        "}"), "compile", ("--size", "q=3"), status=0))
 
 
 def run_cli(tmp_path, capsys, c: Case) -> tuple[int, str, str, str]:

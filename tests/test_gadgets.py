@@ -7,7 +7,7 @@ import operator
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from nclang.compiler import gadgets as G
 
@@ -109,7 +109,8 @@ def test_parity_is_exact_and_log_depth(act, n):
 @pytest.mark.parametrize("act", ACTS)
 def test_step_gates_are_threshold_circuits_with_integer_weights(act):
     for b in [G.not_(act), G.and_(4, act), G.or_(3, act), G.xor(act), G.parity(6, act),
-              G.compare("==", (0, 5), (2, 7), act), G.lookup(lambda x, y: x > y, [(0, 3)] * 2, act)]:
+              G.compare("==", (0, 5), (2, 7), act),
+              G.lookup(lambda x, y: x > y, [(0, 3)] * 2, act)]:
         for L in b.layers:
             assert (L.W == np.round(L.W)).all() and (L.b == np.round(L.b)).all()
         assert set(b.acts) <= ({"step"} if act == "step" else {"relu", "id"})
@@ -187,8 +188,11 @@ def test_mul_is_exact_on_large_ranges(a, b, data):
 
 # ---- lookup tables -----------------------------------------------------------------------------
 
+_TABLE_VALUES = st.integers(-20, 20)
+
+
 @st.composite
-def tables(draw, values=st.integers(-20, 20)):
+def tables(draw, values=_TABLE_VALUES):
     doms = draw(st.lists(rng(-4, 4, 4), min_size=1, max_size=3))
     pts = list(itertools.product(*[range(lo, hi + 1) for lo, hi in doms]))
     vals = draw(st.lists(values, min_size=len(pts), max_size=len(pts)))
@@ -238,7 +242,7 @@ def test_deepen_keeps_the_function():
     for act, g in [("relu", G.maximum((-3, 3), (0, 2))), ("step", G.or_(2, "step"))]:
         d = G.deepen(g, g.depth + 3, act)
         assert d.depth == g.depth + 3
-        assert_computes(d, lambda *x: g(np.array(x))[0])
+        assert_computes(d, lambda *x, g=g: g(np.array(x))[0])
 
 
 # ---- refusals ----------------------------------------------------------------------------------
@@ -279,7 +283,8 @@ def test_check_exact_refuses_exactly_what_float32_gets_wrong():
     with pytest.raises(ValueError, match="float32 is exact only for integers up to 2\\^24"):
         G.check_exact(big)
     G.check_exact(big, np.float64)
-    assert float(big(np.array([[2 ** 24, 1]]))[0, 0]) != 2 ** 24 + 1  # the refusal is not overcautious here
+    # the refusal is not overcautious here
+    assert float(big(np.array([[2 ** 24, 1]]))[0, 0]) != 2 ** 24 + 1
 
 
 # ---- the magnitude bound -------------------------------------------------------------------------

@@ -43,8 +43,8 @@ def _imports(path: Path):
 
 def test_no_code_imports_the_folders_by_their_bare_names():
     # `import dsl` from a checkout would load a second copy of every module, with its own classes.
-    files = [p for d in ("nclang", "dsl", "compiler", "stdlib", "tests", "bench", "examples", "docs")
-             for p in (REPO / d).rglob("*.py")]
+    folders = ("nclang", "dsl", "compiler", "stdlib", "tests", "bench", "examples", "docs")
+    files = [p for d in folders for p in (REPO / d).rglob("*.py")]
     bare = [(str(p.relative_to(REPO)), name) for p in files for name in _imports(p)
             if name.split(".")[0] in {"dsl", "compiler", "stdlib"}]
     assert bare == []

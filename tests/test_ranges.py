@@ -349,17 +349,19 @@ def test_inline_values_lie_in_their_ranges(text):
     prop()
 
 
+def _check_runs_on(checked, report, strategy):
+    @settings(max_examples=15, deadline=None)
+    @given(strategy)
+    def prop(inp):
+        check_run(checked, report, inp)
+
+    prop()
+
+
 def test_seq_values_lie_in_their_ranges():
     for name in ("seq/hist", "seq/dyck1", "seq/length"):
         checked, report = analyse_stdlib(name)
-        strategy = S.dyck_seqs() if "dyck" in name else S.token_seqs()
-
-        @settings(max_examples=15, deadline=None)
-        @given(strategy)
-        def prop(inp):
-            check_run(checked, report, inp)
-
-        prop()
+        _check_runs_on(checked, report, S.dyck_seqs() if "dyck" in name else S.token_seqs())
 
 
 def test_exactness_threshold_is_strict():

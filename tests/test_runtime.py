@@ -1,6 +1,7 @@
-"""The torch runtime (nclang.compiler.runtime) on hand-made weight files: it loads a file with no source
-into a module whose state_dict is the file's tensors, runs a batch in one forward pass, decodes
-outputs without ever rounding them, and refuses broken files with one clear diagnostic each."""
+"""The torch runtime (nclang.compiler.runtime) on hand-made weight files: it loads a file with no
+source into a module whose state_dict is the file's tensors, runs a batch in one forward pass,
+decodes outputs without ever rounding them, and refuses broken files with one clear diagnostic
+each."""
 from __future__ import annotations
 
 import hashlib

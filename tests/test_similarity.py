@@ -38,13 +38,15 @@ def random_stacks(seed: int, acts=ACTS, integer: bool = False) -> list[Stack]:
     rng = np.random.default_rng(seed)
     stacks = []
     for name in ("a", "b"):
-        widths = [int(rng.integers(1, 5))] + [int(rng.integers(1, 9)) for _ in range(rng.integers(1, 4))] \
-            + [int(rng.integers(1, 4))]
+        widths = ([int(rng.integers(1, 5))]
+                  + [int(rng.integers(1, 9)) for _ in range(rng.integers(1, 4))]
+                  + [int(rng.integers(1, 4))])
         layers = []
         for i in range(len(widths) - 1):
             shape = (widths[i + 1], widths[i])
             if integer:
-                W, b = rng.integers(-2, 3, shape).astype(float), rng.integers(-2, 3, shape[0]).astype(float)
+                W = rng.integers(-2, 3, shape).astype(float)
+                b = rng.integers(-2, 3, shape[0]).astype(float)
             else:
                 W, b = rng.normal(size=shape), rng.normal(size=shape[0])
             act = "id" if i == len(widths) - 2 else str(rng.choice(acts))
@@ -182,7 +184,8 @@ def test_random_symmetry_moves_weights_and_rescales_only_relu_units():
     # output layer: columns move with the hidden units, rows (the stack's outputs) stay put
     plain = random_symmetry(stacks, rng, rescale=False)
     assert np.array_equal(plain[0].layers[-1][1], stacks[0].layers[-1][1])
-    assert np.allclose(np.sort(plain[0].layers[0][0], axis=0), np.sort(stacks[0].layers[0][0], axis=0))
+    assert np.allclose(np.sort(plain[0].layers[0][0], axis=0),
+                       np.sort(stacks[0].layers[0][0], axis=0))
 
 
 # ---------------------------------------------------------------- alignment
@@ -219,14 +222,16 @@ def test_align_tells_apart_units_with_the_same_incoming_weights():
         assert weight_distance(ref, align(ref, other)) < 1e-9
 
 
-@pytest.mark.parametrize("name, k, act", [("add", 4, "relu"), ("add", 4, "step"), ("multiply", 3, "step")])
+@pytest.mark.parametrize("name, k, act",
+                         [("add", 4, "relu"), ("add", 4, "step"), ("multiply", 3, "step")])
 def test_symmetric_copies_of_compiled_nets_are_exact_and_aligned_back(name, k, act):
     net = compiled(name, k, act)
     width = net[0].layers[0][0].shape[1]
     every_input = np.array(list(itertools.product((0.0, 1.0), repeat=width)))
     for seed in range(3):
         copy = random_symmetry(net, np.random.default_rng(seed))
-        assert np.array_equal(forward_stack(copy[0], every_input), forward_stack(net[0], every_input))
+        assert np.array_equal(forward_stack(copy[0], every_input),
+                              forward_stack(net[0], every_input))
         assert weight_distance(net, copy) > 0.1
         assert weight_distance(net, align(net, copy)) < 1e-9
         assert weight_distance(copy, align(copy, net)) < 1e-9
@@ -252,7 +257,8 @@ def test_align_recovers_a_noisy_symmetric_copy_up_to_the_noise():
     ref = [Stack("s", ((rng.normal(size=(12, 4)), rng.normal(size=12), "relu"),
                        (rng.normal(size=(12, 12)), rng.normal(size=12), "relu"),
                        (rng.normal(size=(3, 12)), rng.normal(size=3), "id")))]
-    noisy = [Stack("s", tuple((W + 0.01 * rng.normal(size=W.shape), b + 0.01 * rng.normal(size=b.shape), a)
+    noisy = [Stack("s", tuple((W + 0.01 * rng.normal(size=W.shape),
+                               b + 0.01 * rng.normal(size=b.shape), a)
                               for W, b, a in ref[0].layers))]
     other = random_symmetry(noisy, rng)
     assert weight_distance(ref, other) > 0.5
@@ -301,7 +307,8 @@ def test_invariant_distance_of_a_symmetric_copy_is_zero_and_of_a_random_net_is_n
 def test_invariant_distance_of_a_compiled_net_against_noise():
     net = compiled("add", 4, "relu")
     rng = np.random.default_rng(11)
-    noisy = [Stack(s.name, tuple((W + 0.01 * rng.normal(size=W.shape), b, act) for W, b, act in s.layers))
+    noisy = [Stack(s.name, tuple((W + 0.01 * rng.normal(size=W.shape), b, act)
+                                 for W, b, act in s.layers))
              for s in net]
     report = invariant_distance(net, random_symmetry(noisy, rng), rng, variants=4)
     assert report["raw"] > 0.5  # unaligned, the symmetric copy looks like another network
@@ -316,7 +323,7 @@ def test_best_scale_minimises_the_units_share_of_the_distance():
     s = _best_scales(u, c, u_ref, c_ref)
     grid = np.exp(np.linspace(-5, 5, 20001))[:, None]
     for i in range(40):
-        def cost(t):
+        def cost(t, i=i):
             return ((t * u[i] - u_ref[i]) ** 2).sum(-1) + ((c[i] / t - c_ref[i]) ** 2).sum(-1)
         assert s[i] > 0 and cost(np.array([[s[i]]]))[0] <= cost(grid).min() + 1e-9
 

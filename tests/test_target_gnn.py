@@ -279,7 +279,7 @@ def test_networkx_graphs_run_and_match_networkx(nets):
     G = nx.gnm_random_graph(120, 300, seed=4, directed=True)
     # labels that are not 0..n-1, to exercise the relabelling in sorted order
     G = nx.relabel_nodes(G, {v: f"v{v:03d}" for v in G})
-    for u, v, attrs in G.edges(data=True):
+    for _u, _v, attrs in G.edges(data=True):
         attrs["weight"] = rng.randrange(0, 1001)
     for v in G:
         G.nodes[v]["start"] = v == "v000"

@@ -310,7 +310,8 @@ def carry(x, y):
 @pytest.mark.parametrize("act", ["relu", "step"])
 @pytest.mark.parametrize("f, doms", [
     (operator.xor, [(0, 1), (0, 1)]), (carry, [(0, 2), (0, 2)]), (operator.mul, [(-3, 7), (0, 5)]),
-    (lambda x: x % 16, [(-64, 63)]), (lambda x, y, z: (x + 2 * y) % 3 == z, [(0, 3), (-2, 2), (0, 2)]),
+    (lambda x: x % 16, [(-64, 63)]),
+    (lambda x, y, z: (x + 2 * y) % 3 == z, [(0, 3), (-2, 2), (0, 2)]),
     (lambda x, d: x if d == 3 else 0, [(-5, 9), (-1, 6)]),
 ])
 def test_table_is_exact_with_one_hidden_layer(f, doms, act):

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 
 from nclang import stdlib
 from nclang.compiler import cli
-from nclang.compiler.testing import instance_to_json, instances, outputs_agree, test_program, vocabulary
+from nclang.compiler.testing import (instance_to_json, instances, outputs_agree, test_program,
+                                     vocabulary)
 from nclang.compiler.testing.inputs import DEFAULT_MAX_N
 from nclang.dsl.checker import check_source
 from nclang.dsl.diagnostics import NclError
@@ -166,7 +167,7 @@ def test_outputs_agree_is_exact():
         == ["result"]
 
 
-# ---------------------------------------------------------------- the runner, with stand-in networks
+# ---------------------------------------------------------------- the runner, on stand-in networks
 
 class Interpreted:
     """A 'network' that is the interpreter itself: always right."""

@@ -1,4 +1,5 @@
-"""nclang.compiler.training.model / loss / train: the compiled architecture as a trainable network."""
+"""nclang.compiler.training.model / loss / train: the compiled architecture as a
+trainable network."""
 from __future__ import annotations
 
 import numpy as np
@@ -298,7 +299,6 @@ def test_integer_targets_are_normalised_by_their_range_and_raw_error_is_reported
     # bellman_ford's distances run to thousands: the loss divides them by the training
     # targets' largest finite value, and the score still reports the error in raw units
     import numpy as np
-    from nclang import stdlib
     from nclang.compiler.training.loss import element_loss, target_scales
     from nclang.compiler.training.model import OutputSpec
     from nclang.compiler.training.scoring import score
@@ -309,5 +309,6 @@ def test_integer_targets_are_normalised_by_their_range_and_raw_error_is_reported
     assert float(element_loss("pinf", raw, np.array([2500.0, 0.0]), 2500.0)) == 0.0
     off = float(element_loss("int", torch.tensor([[2600.0]]), np.array([2500.0]), 2500.0))
     assert 0 < off < float(element_loss("int", torch.tensor([[2600.0]]), np.array([2500.0])))
-    s = score(("d",), [{"d": np.array([0.0, 10.0, np.inf])}], [{"d": np.array([1.0, 13.0, np.inf])}])
+    s = score(("d",), [{"d": np.array([0.0, 10.0, np.inf])}],
+              [{"d": np.array([1.0, 13.0, np.inf])}])
     assert s["raw_error"] == {"d": 2.0}

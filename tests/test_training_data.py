@@ -1,6 +1,6 @@
-"""Training data (nclang.compiler.training.data): valid, seeded inputs of every stdlib program, graph
-families whose structure networkx confirms, values in their declared ranges, and reference targets
-with traces."""
+"""Training data (nclang.compiler.training.data): valid, seeded inputs of every stdlib program,
+graph families whose structure networkx confirms, values in their declared ranges, and reference
+targets with traces."""
 from __future__ import annotations
 
 import functools
@@ -214,7 +214,8 @@ def test_bits_need_k_and_are_uniform():
         mem = instance.values["mem"]
         assert mem.shape == (16,) and np.all((-64 <= mem) & (mem <= 63))
         assert 0 <= float(instance.values["pc"]) <= 15
-    assert np.unique(np.concatenate([i.values["mem"] for i in draw("bits/sbn_step", 50)])).size > 100
+    mems = np.concatenate([i.values["mem"] for i in draw("bits/sbn_step", 50)])
+    assert np.unique(mems).size > 100
 
 
 def test_sequence_lengths_tokens_and_distinct_values():

@@ -76,7 +76,8 @@ def test_file_loads_without_nclang_and_into_a_torch_state_dict(written):
                                  for i in range(len(arch["layers"])))
     from safetensors.torch import load_file as torch_load
     torch.nn.Module.load_state_dict(torch.nn.ModuleDict({"layers": layers}), torch_load(written))
-    x = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=torch.float32)
+    x = torch.tensor([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)],
+                     dtype=torch.float32)
     for lin, act in zip(layers, [L["act"] for L in arch["layers"]]):
         x = lin(x)
         x = torch.relu(x) if act == "relu" else x
@@ -96,7 +97,8 @@ def test_same_input_gives_byte_identical_files_across_processes_without_torch(tm
     _, _, meta = example()
     script = ("import json, sys; from nclang.compiler import gadgets as G; "
               "from nclang.compiler.weights import write_weights; "
-              "write_weights(sys.argv[1], G.parity(3).tensors('layers.'), json.loads(sys.argv[2])); "
+              "write_weights(sys.argv[1], G.parity(3).tensors('layers.'), "
+              "json.loads(sys.argv[2])); "
               "assert 'torch' not in sys.modules")
     for seed in ("1", "2"):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{seed}.safetensors"),

@@ -11,7 +11,8 @@ from .core import (BOOL, Block, Layer, Range, _affine_box, _box, _make, _range)
 
 
 def maximum(a: Range, b: Range) -> Block:
-    """max(x, y) = y + relu(x - y); y passes the hidden layer as relu(y - lo_b) + lo_b (y >= lo_b)."""
+    """max(x, y) = y + relu(x - y); y passes the hidden layer as relu(y - lo_b) + lo_b
+    (y >= lo_b)."""
     a, b = _range(a), _range(b)
     return _make([Layer([[0, 1], [1, -1]], [-b[0], 0], "relu"), Layer([[1, 1]], [b[0]], "id")],
                  [a, b], [(max(a[0], b[0]), max(a[1], b[1]))])
@@ -77,11 +78,14 @@ def mul(a: Range, b: Range, max_table: int = 1 << 16) -> Block:
                          f"rows; the limit is {max_table}")
     ix, iy = (1, 0) if swap else (0, 1)
     if yl == yh:
-        W = np.zeros((1, 2)); W[0, ix] = yl
+        W = np.zeros((1, 2))
+        W[0, ix] = yl
         return affine(W, [0], [a, b])
     # layer 1: p = relu(x - xl), q_u = relu(y - u) for u in [yl, yh - 1]
     us = np.arange(yl, yh)
-    W1 = np.zeros((1 + len(us), 2)); W1[0, ix] = 1; W1[1:, iy] = 1
+    W1 = np.zeros((1 + len(us), 2))
+    W1[0, ix] = 1
+    W1[1:, iy] = 1
     b1 = np.concatenate([[-xl], -us])
     # g_v = q_{v-1} - q_v (q_yh = 0), as a row over layer-1 units, for v in [yl + 1, yh]
     G = np.zeros((len(us), 1 + len(us)))
@@ -89,16 +93,20 @@ def mul(a: Range, b: Range, max_table: int = 1 << 16) -> Block:
         G[k, 1 + k] = 1
         if k + 1 < len(us):
             G[k, 2 + k] = -1
-    P = np.zeros((1, 1 + len(us))); P[0, 0] = 1  # x = P h + xl
+    P = np.zeros((1, 1 + len(us)))
+    P[0, 0] = 1  # x = P h + xl
     rows, bias, out = [P], [[0]], [yl]
     if xh > 0:  # relu(x - xh + xh g)
-        rows.append(np.repeat(P, len(us), 0) + xh * G); bias.append(np.full(len(us), xl - xh))
+        rows.append(np.repeat(P, len(us), 0) + xh * G)
+        bias.append(np.full(len(us), xl - xh))
         out += [1] * len(us)
     if xl < 0:  # relu(-x + xl - xl g)
-        rows.append(-np.repeat(P, len(us), 0) - xl * G); bias.append(np.zeros(len(us)))
+        rows.append(-np.repeat(P, len(us), 0) - xl * G)
+        bias.append(np.zeros(len(us)))
         out += [-1] * len(us)
     W2, b2 = np.vstack(rows), np.concatenate([np.ravel(v) for v in bias]).astype(float)
-    box = np.array([xh - xl] + [max(xh, 0)] * len(us) * (xh > 0) + [-min(xl, 0)] * len(us) * (xl < 0))
+    box = np.array([xh - xl] + [max(xh, 0)] * len(us) * (xh > 0)
+                   + [-min(xl, 0)] * len(us) * (xl < 0))
     L2 = Layer(W2, b2, "relu", (0, box))
     return _make([Layer(W1, b1, "relu"), L2, Layer([out], [yl * xl], "id")],
                  [a, b], [(min(corners), max(corners))])

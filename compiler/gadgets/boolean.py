@@ -27,7 +27,8 @@ def and_(n: int = 2, act: str = "relu") -> Block:
 
 
 def or_(n: int = 2, act: str = "relu") -> Block:
-    """s = sum x in [0, n]; relu: 1 - relu(1 - s) is 0 at s = 0 and 1 for s >= 1; step: step(s - 1)."""
+    """s = sum x in [0, n]; relu: 1 - relu(1 - s) is 0 at s = 0 and 1 for s >= 1;
+    step: step(s - 1)."""
     _n(n)
     if _act(act) == "relu":
         return _make([Layer(-np.ones((1, n)), [1], "relu"), Layer([[-1]], [1], "id")],
@@ -70,8 +71,8 @@ def _ge0(w, c, inp, act) -> Block:
 
 
 def _eq0(w, c, inp, act, negate=False) -> Block:
-    """[d == 0] for the integer d = w.x + c. relu: the hat relu(d + 1) - 2 relu(d) + relu(d - 1) is 1
-    at d = 0 and 0 at every other integer. step: step(step(d) + step(-d) - 2) (both hold only at
+    """[d == 0] for the integer d = w.x + c. relu: the hat relu(d + 1) - 2 relu(d) + relu(d - 1) is
+    1 at d = 0 and 0 at every other integer. step: step(step(d) + step(-d) - 2) (both hold only at
     0); `negate` gives [d != 0]: 1 - hat, or step(1 - step(d) - step(-d))."""
     w = np.asarray(w, np.float64)[None]
     s = -1 if negate else 1

@@ -60,7 +60,7 @@ def lookup(f: Callable[..., int], domains: Sequence[Range], act: str = "relu",
                      doms, [(lo, hi)])
     hot = [t for t in pts if vals[t] != c0]
     offs, units, b1 = [], [], []  # layer-1 units per coordinate
-    for i, (l, h) in enumerate(doms):
+    for l, h in doms:
         offs.append(len(b1))
         us = range(l - 1, h + 1) if act == "relu" else range(l + 1, h + 1)
         units.append({u: len(b1) + j for j, u in enumerate(us)})
@@ -73,9 +73,12 @@ def lookup(f: Callable[..., int], domains: Sequence[Range], act: str = "relu",
         r = np.zeros(len(b1))
         put = lambda u, c: u in units[i] and r.__setitem__(units[i][u], c)
         if act == "relu":
-            put(v - 1, 1); put(v, -2); put(v + 1, 1)
+            put(v - 1, 1)
+            put(v, -2)
+            put(v + 1, 1)
         else:
-            put(v, 1); put(v + 1, -1)
+            put(v, 1)
+            put(v + 1, -1)
         return r, (1 if act == "step" and v == doms[i][0] else 0)  # ge_{lo} is the constant 1
 
     W2 = np.zeros((len(hot), len(b1)))

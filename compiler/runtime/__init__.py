@@ -1,10 +1,10 @@
 """The torch runtime: a weight file becomes an `nn.Module` that runs the compiled program, with no
 source needed (docs/weights.md).
 
-`load(path)` validates the file (`nclang.compiler.weights.read_weights`), then hands it to the module of
-its network family, `architecture["family"]`, listed in `FAMILIES`. A family module defines
-`build(file, tensors, meta, device, dtype) -> CompiledNet`; a new target adds its module with
-`register`. The family module owns how instances become tensors, because that differs between
+`load(path)` validates the file (`nclang.compiler.weights.read_weights`), then hands it to the
+module of its network family, `architecture["family"]`, listed in `FAMILIES`. A family module
+defines `build(file, tensors, meta, device, dtype) -> CompiledNet`; a new target adds its module
+with `register`. The family module owns how instances become tensors, because that differs between
 families (a flat feature vector for an MLP, node features and an edge list for a GNN).
 
 Exactness: the compiler proves every value a network computes is an integer below 2^24 (2^53 for
@@ -38,8 +38,8 @@ class CompiledNet(abc.ABC):
     """A loaded weight file, ready to run. Subclasses (one per family) define `run` and `inexact`.
 
     `module` is the `torch.nn.Module`; its `state_dict()` keys are the file's tensor names.
-    `signature` stands in for the checked program in `nclang.dsl.jsonio.decode/encode`, and `sizes` are
-    the size variables the file was compiled for, so JSON input is decoded exactly as
+    `signature` stands in for the checked program in `nclang.dsl.jsonio.decode/encode`, and `sizes`
+    are the size variables the file was compiled for, so JSON input is decoded exactly as
     `nclang run` decodes it."""
 
     def __init__(self, file: str, meta: dict, module, device, dtype):

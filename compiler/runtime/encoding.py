@@ -1,5 +1,5 @@
-"""Between the values of a program (`nclang.dsl.values`) and the flat vectors a compiled network reads and
-writes, using only the weight file's `encodings` metadata: running a file needs no source.
+"""Between the values of a program (`nclang.dsl.values`) and the flat vectors a compiled network
+reads and writes, using only the weight file's `encodings` metadata: running a file needs no source.
 
 Each item of `encodings["inputs"]` / `["outputs"]` is `{"name", "type", "kind", "shape",
 "channels": [start, stop]}`: the value's elements, flattened row-major, occupy channels
@@ -267,10 +267,11 @@ def mlp_layout(file: str, tensors: dict, meta: dict):
 # ---------------------------------------------------------------- the program's signature
 
 def signature(meta: dict, file: str):
-    """A stand-in for `nclang.dsl.checker.CheckedProgram` with what the JSON codec (`nclang.dsl.jsonio`) reads:
-    the program's parameters and results as type syntax, its family, size variables and result
-    names, built from the metadata. The declared type texts are parsed with the language's own
-    grammar, so the codec decodes and encodes exactly as `nclang run` does."""
+    """A stand-in for `nclang.dsl.checker.CheckedProgram` with what the JSON codec
+    (`nclang.dsl.jsonio`) reads: the program's parameters and results as type syntax, its family,
+    size variables and result names, built from the metadata. The declared type texts are parsed
+    with the language's own grammar, so the codec decodes and encodes exactly as `nclang run`
+    does."""
     from nclang.dsl.parser import parse
     enc = meta["encodings"]
     params = [(e["name"], e["type"]) for e in enc["inputs"]]

@@ -94,8 +94,8 @@ class GNNNet(CompiledNet):
         return results
 
     def run_networkx(self, G, **fields) -> dict:
-        """`run` on one networkx graph (see `nclang.compiler.runtime.graphs.graph_instance` for how its
-        nodes, edges and attributes become the program's input)."""
+        """`run` on one networkx graph (see `nclang.compiler.runtime.graphs.graph_instance` for how
+        its nodes, edges and attributes become the program's input)."""
         from .graphs import graph_instance
         return self.run([graph_instance(self, G, **fields)])[0]
 

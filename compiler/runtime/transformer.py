@@ -93,7 +93,8 @@ class Transformer(nn.Module):
             if n_mlp:
                 h = x
                 for i in range(n_mlp):
-                    h = h @ self.t(f"blocks.{b}.mlp.{i}.weight").T + self.t(f"blocks.{b}.mlp.{i}.bias")
+                    h = (h @ self.t(f"blocks.{b}.mlp.{i}.weight").T
+                         + self.t(f"blocks.{b}.mlp.{i}.bias"))
                     if i < n_mlp - 1:
                         h = torch.relu(h)
                         if record is not None:

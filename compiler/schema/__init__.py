@@ -1,13 +1,13 @@
 """The schema of a weight file's metadata (docs/weights.md), checked on write and on every read.
 
 A weight file is data from anywhere. `check` is built from what the readers take out of it —
-the runtimes (`nclang.compiler.runtime.*`), `nclang inspect` (`nclang.compiler.inspect`) and training
-(`nclang.compiler.training.model`) — so that a file that passes never makes one of them fail with a
-KeyError, TypeError or IndexError: every key they index is present with the type they use,
-every value id an instruction reads is defined before it, every stage index and tensor a
+the runtimes (`nclang.compiler.runtime.*`), `nclang inspect` (`nclang.compiler.inspect`) and
+training (`nclang.compiler.training.model`) — so that a file that passes never makes one of them
+fail with a KeyError, TypeError or IndexError: every key they index is present with the type they
+use, every value id an instruction reads is defined before it, every stage index and tensor a
 runtime takes exists with the shape it multiplies by, and every size formula is in the closed
-grammar of `nclang.compiler.formula` over the size variables its runtime supplies. Each problem is one
-sentence, for a `bad-weights` diagnostic; `check` returns all of them (or, where one problem
+grammar of `nclang.compiler.formula` over the size variables its runtime supplies. Each problem is
+one sentence, for a `bad-weights` diagnostic; `check` returns all of them (or, where one problem
 makes the rest meaningless, the ones found so far).
 
 No torch here: `nclang inspect` and `nclang compile` stay cold.

@@ -173,7 +173,8 @@ def _gnn_block(code, env: dict, stages, inputs: dict, where: str, depth: int) ->
                     f"'kind' ({', '.join(GNN_KINDS)})"]
         dom, width = tuple(ins["dom"]), GNN_KINDS[ins["kind"]]
 
-        def read(key, want_dom=None, optional=False):
+        # ins and at bound as defaults: read is safe even if something keeps it past this iteration
+        def read(key, want_dom=None, optional=False, *, ins=ins, at=at):
             v = ins.get(key)
             if v is None and optional:
                 return None, None

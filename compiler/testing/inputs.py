@@ -1,5 +1,5 @@
-"""Hypothesis strategies that draw valid inputs (`nclang.dsl.values.Instance`) for any checked program,
-from its parameter types and the sizes it is compiled at.
+"""Hypothesis strategies that draw valid inputs (`nclang.dsl.values.Instance`) for any checked
+program, from its parameter types and the sizes it is compiled at.
 
 Nothing here knows a program by name. The values lean on what networks get wrong: extremes of
 every range (0, all ones, a single bit, the bounds of an `int[lo..hi]`, `inf` where the type

@@ -4,6 +4,7 @@ into mixins that share this object's state (scopes, variable types, the diagnost
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .. import ast as A
 from .. import types as T
@@ -13,6 +14,9 @@ from .messages import _bound_str, _fmt
 from .relations import ERR
 from .size_checks import SizeChecks
 from .statements import StatementChecks
+
+if TYPE_CHECKING:  # module.py imports this module
+    from .module import _ModuleChecker
 
 
 def _mentions(t, kinds) -> bool:

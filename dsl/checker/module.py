@@ -110,7 +110,8 @@ class _ModuleChecker:
             # checks them; running it says it holds no program)
             file = self.module.span.file
             self.err(A.Span.unknown(file), "no-program",
-                     f"no program in {file}: a file holds one or more 'program NAME(…) -> T {{ … }}'")
+                     f"no program in {file}: a file holds one or more "
+                     f"'program NAME(…) -> T {{ … }}'")
         return [c for p in self.module.programs if (c := self.check_program(p)) is not None]
 
     # ---- defs

@@ -12,9 +12,10 @@ bug cannot hide in both. Every statement is evaluated as a whole with numpy:
   is set, so `i > 0 and c[i - 1] == 2` never complains about `c[-1]`;
 - a comprehension over `nodes`, `positions` or `range(S)` adds a dense axis and reduces it;
 - a comprehension over `in(x)` / `out(x)` joins every element of x's axes with the edges at the
-  node x names (CSR order; a `none` names no node and joins no edge), *substitutes* those axes by the joined edge axis in everything in
-  scope (variables, edge bindings, the mask), and reduces segment by segment (`ufunc.reduceat`).
-  For `in(v)` with v a binder this is one pass over the m edges, never an n × m matr
+  node x names (CSR order; a `none` names no node and joins no edge), *substitutes* those axes by
+  the joined edge axis in everything in scope (variables, edge bindings, the mask), and reduces
+  segment by segment (`ufunc.reduceat`). For `in(v)` with v a binder this is one pass over the m
+  edges, never an n × m matrix.
 
 The package: `values` (run-time values and context), `segments` (segmented reduction),
 `program` (the interpreter, its statements and `run`) with one mixin per kind of expression:

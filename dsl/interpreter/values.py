@@ -3,13 +3,16 @@ evaluation context, its error, and the helpers that align values by axis."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .. import ast as A
 from ..diagnostics import Diagnostic, NclError
 from ..values import NONE_INDEX
+
+if TYPE_CHECKING:
+    from .. import types as T
 
 
 class RunError(NclError):

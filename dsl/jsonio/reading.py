@@ -348,7 +348,7 @@ def iter_records(stream, file: str):
     one-line object, it is reported as JSON Lines after all."""
     lines = _raw_lines(stream, file)
     blank = []
-    for number, text in lines:
+    for number, text in lines:  # noqa: B007 (number is read after the break)
         if isinstance(text, Item):
             yield text
             if text.fatal:
