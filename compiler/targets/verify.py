@@ -1,14 +1,14 @@
 """The compiler's self-check: before a file is written, the network just built runs on the
-boundary inputs its construction depends on (`nclang.compiler.testing.boundary`: every length up to the
-compiled maximum, one-token sequences of every value, all-zero and all-one bits, the bounds of
-every range) and must agree with the reference interpreter bit for bit. A disagreement is a
-compiler bug, so it is an internal error (exit status 70) naming the output, the input and the
-construct, never a file.
+boundary inputs its construction depends on (`nclang.compiler.testing.boundary`: every length
+up to the compiled maximum, one-token sequences of every value, all-zero and all-one bits, the
+bounds of every range) and must agree with the reference interpreter bit for bit. A
+disagreement is a compiler bug, so it is an internal error (exit status 70) naming the output,
+the input and the construct, never a file.
 
 Both passes are numpy, not the torch runtime: `check`/`compile` import no torch (DESIGN.md).
-They follow `nclang.compiler.runtime.mlp` / `nclang.compiler.runtime.transformer` operation for operation in
-the file's dtype; the constructions are exact under any summation order, so numpy agreeing where
-torch would not is itself a bug the property tests (`nclang test`, torch) would show.
+They follow `nclang.compiler.runtime.mlp` / `nclang.compiler.runtime.transformer` operation for
+operation in the file's dtype; the constructions are exact under any summation order, so numpy
+agreeing where torch would not is itself a bug the property tests (`nclang test`, torch) would show.
 
 The GNN target is not self-checked: its runtime interprets an instruction list with scatter
 aggregations, and a second (numpy) interpreter of that list would be a second runtime to keep in
@@ -123,8 +123,9 @@ def _softmax(s: np.ndarray) -> np.ndarray:
 
 
 def _transformer_forward(tensors, arch, toks, lengths, trips, np_dtype):
-    """nclang.compiler.runtime.transformer.Transformer.forward in numpy. einsum, not matmul: its loops
-    are single-threaded, while a threaded BLAS on a loaded machine turned 0.05 s into 2.5 s."""
+    """nclang.compiler.runtime.transformer.Transformer.forward in numpy. einsum, not matmul: its
+    loops are single-threaded, while a threaded BLAS on a loaded machine turned 0.05 s into
+    2.5 s."""
     t = {k: v.astype(np_dtype) for k, v in tensors.items()}
     B, L = toks.shape
     x = t["embed.token"][toks] + t["embed.position"][:L][None]

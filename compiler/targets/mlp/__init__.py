@@ -9,7 +9,8 @@ and `reduce` a balanced tree, ceil(log2 len) gate layers; a `def` operator is on
 circuit is then assembled into layers (`circuit.Circuit.assemble`).
 
 Depth: which ops are affine and how many gates each puts on a path are the rules of
-`nclang.compiler.analysis.cost` (`mlp_affine_local`, `mlp_local_layers`, ...), so the network has exactly
+`nclang.compiler.analysis.cost` (`mlp_affine_local`, `mlp_local_layers`, ...), so the network
+has exactly
 `analyse(checked).layers` layers at the sizes: results that are ready earlier (a loop's
 iterations are costed one after another, while the unrolled circuit may overlap them) are carried
 to that depth. In step mode a network whose results are single threshold gates drops its read-out

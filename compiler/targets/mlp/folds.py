@@ -188,7 +188,7 @@ class FoldMixin:
             else:
                 s = lin([(1, u) for u in live])
                 need = len(live)
-                h = self.gate(("atleast", need), lambda: G.ridge(
+                h = self.gate(("atleast", need), lambda need=need, s=s: G.ridge(
                     lambda v: int(v >= need), (1,), [s.range], self.act), [s], op.span)
             winners.append((elem[i].c - NONE, h))
         return self.one_of(lin(winners, NONE), [elem[i].c for i in cands])

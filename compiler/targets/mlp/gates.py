@@ -142,7 +142,7 @@ class GateMixin:
             else:
                 s = lin([(1, u) for u in live])
                 need = len(live)
-                h = self.gate(("atleast", need), lambda: G.ridge(
+                h = self.gate(("atleast", need), lambda need=need, s=s: G.ridge(
                     lambda v: int(v >= need), (1,), [s.range], self.act), [s], span)
             terms.append(self.masked(xi, h, 0, span))
         lo, hi = min(x.lo for x in leaves), max(x.hi for x in leaves)
@@ -188,10 +188,10 @@ class GateMixin:
             if x.is_const or not (d.lo <= t <= d.hi):
                 continue
             if x.lo >= 0 and x.hi <= 1:  # a bit: a table along (x, d) is a few units
-                make = (lambda t=t: G.table(lambda xv, dv: xv if dv == t else 0,
-                                            [x.range, d.range], self.act, TABLE_LIMIT))
+                make = (lambda t=t, x=x: G.table(lambda xv, dv: xv if dv == t else 0,
+                                                 [x.range, d.range], self.act, TABLE_LIMIT))
             else:  # wide values: `pick` keeps the weights small
-                make = (lambda t=t: G.pick(x.range, d.range, t, self.act))
+                make = (lambda t=t, x=x: G.pick(x.range, d.range, t, self.act))
             terms.append(self.gate(("mux", t, x.lo >= 0 and x.hi <= 1), make, [x, d], span))
         if not terms:
             return const(0)

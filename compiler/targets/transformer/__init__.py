@@ -8,8 +8,8 @@ on the global domain `()` are held at every row alike and read at the BOS row.
 
 Lowering (docs/weights.md, "transformer"):
 - position-local expressions are fused over their leaves (inputs, positions, aggregates, gathers)
-  and computed by one MLP gadget from `nclang.compiler.gadgets` (`table`, or a linear map of a one-hot
-  code);
+  and computed by one MLP gadget from `nclang.compiler.gadgets` (`table`, or a linear map of a
+  one-hot code);
 - an aggregation over positions is one attention head. Its condition is split into atoms, each
   comparing a key-side and a query-side expression; an atom adds 1 to the score when it holds
   (one-hot × indicator features) or, for equality of wide numbers, -(k - q)^2 + q^2. The selected
@@ -116,8 +116,8 @@ def block_count(checked, n: int, dtype: str = "float32",
     blocks the residual allocator schedules the plan's tasks into, with every repeat's body
     range counted `count` times (the runtime runs it that often). It builds no weight file and
     runs no self-check. The analysis derives the same count from the IR on its own
-    (`nclang.compiler.analysis.transformer_layers`); tests/test_layers_match.py holds the two, and the
-    compiled files, equal. Raises the target's NclError where the target refuses."""
+    (`nclang.compiler.analysis.transformer_layers`); tests/test_layers_match.py holds the two,
+    and the compiled files, equal. Raises the target's NclError where the target refuses."""
     vocab = tuple(vocab) if vocab else default_vocabulary(checked)
     b = _plan(checked, lower(checked), n, dtype, vocab)
     layout = b.layout()
@@ -130,8 +130,8 @@ def block_count(checked, n: int, dtype: str = "float32",
 
 def default_vocabulary(checked) -> tuple[str, ...]:
     """The token literals of the program in source order, then a, b, z: the same vocabulary
-    `nclang test` draws from (nclang.compiler.testing.inputs.vocabulary), so a default-compiled network
-    can be property-tested as it is."""
+    `nclang test` draws from (nclang.compiler.testing.inputs.vocabulary), so a default-compiled
+    network can be property-tested as it is."""
     found: list[str] = []
 
     def walk(node):

@@ -165,14 +165,14 @@ class AttentionMixin:
             op = ir.scalar.COMPARE[name]
             if len(kdom) <= len(qdom):
                 oh = self.onehot(kf, kdom, span, "key one-hot")
-                ind = self.indicators(qf, [lambda x, v=v: int(op(v, x)) for v in kdom], span,
+                ind = self.indicators(qf, [lambda x, v=v, op=op: int(op(v, x)) for v in kdom], span,
                                       f"query {name} row")
                 for c in range(len(kdom)):
                     q.append([(ind, c, 1)])
                     k.append([(oh, c, 1)])
             else:
                 oh = self.onehot(qf, qdom, span, "query one-hot")
-                ind = self.indicators(kf, [lambda x, v=v: int(op(x, v)) for v in qdom], span,
+                ind = self.indicators(kf, [lambda x, v=v, op=op: int(op(x, v)) for v in qdom], span,
                                       f"key {name} row")
                 for c in range(len(qdom)):
                     q.append([(oh, c, 1)])

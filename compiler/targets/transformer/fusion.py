@@ -214,7 +214,8 @@ class FusionMixin:
                           [(c, c) for c in cs])
             return MLPTask([self.one], blk, dest, what)
         inputs = [self.leaf_slot(x) for x in leaves]
-        codes = []  # per leaf: (list of domain values, block mapping the leaf's channels to an index)
+        # per leaf: (list of domain values, block mapping the leaf's channels to an index)
+        codes = []
         for x, s in zip(leaves, inputs):
             dom = self.domain(x)
             if s.onehot:
