@@ -73,18 +73,8 @@ def _check_signature(prog, net) -> None:
 def _check_limits(prog, net, max_n: int | None) -> None:
     """Refuse before drawing anything a network whose runs on the largest inputs the test draws
     would pass the runtime's resource limits (`nclang.compiler.runtime.limits`)."""
-    from nclang.compiler.runtime import limits
-    from nclang.compiler.testing.inputs import DEFAULT_MAX_N
+    from nclang.compiler.testing.domains import DEFAULT_MAX_N, largest_draw_exceeds
     top = max_n or net.compiled_net.sizes.get("n") or DEFAULT_MAX_N
-    family = net.architecture.get("family")
-    if family == "gnn":
-        # the strategies draw at most 3n random edges, a repeated one and a self-loop
-        why = limits.exceeded(net.meta, {"n": top, "m": 3 * top + 2},
-                              f"on the largest inputs test draws (n = {top}, up to "
-                              f"{3 * top + 2} edges)")
-    elif family == "transformer":
-        why = limits.exceeded(net.meta, {"n": top}, f"on the longest inputs test draws (n = {top})")
-    else:
-        why = None
+    why = largest_draw_exceeds(net.meta, top)
     if why is not None:
         raise net._error("resource-limit", f"{why}; test with a smaller max_n")

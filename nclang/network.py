@@ -131,16 +131,7 @@ class Network:
                 decoded.append((instance, line))
         if errors:
             raise NclError(errors)
-        # groups whose largest tensors together stay under the runtime's memory limit
-        outputs, group, held = [], [], 0
-        for instance, _ in decoded:
-            cost = net.cost(instance)
-            if group and held + cost > limits.BATCH_BYTES:
-                outputs += net.run(group)
-                group, held = [], 0
-            group.append(instance)
-            held += cost
-        outputs += net.run(group) if group else []
+        outputs = limits.run_in_groups(net, [instance for instance, _ in decoded])
         for (_, line), out in zip(decoded, outputs):
             errors += [Diagnostic(records.INPUTS_NAME, line, 1, line, 2, "error",
                                   "inexact-output", f"{problem}: {self.name} does not compute "

@@ -38,16 +38,7 @@ def command(ctx: Context) -> int:
         ctx.usage_error(f"argument --dtype: {err}")
 
     def run_batch(in_file, decoded):
-        # groups whose largest tensors together stay under the runtime's memory limit
-        outputs, group, held = [], [], 0
-        for instance, _ in decoded:
-            cost = net.cost(instance)
-            if group and held + cost > limits.BATCH_BYTES:
-                outputs += net.run(group)
-                group, held = [], 0
-            group.append(instance)
-            held += cost
-        outputs += net.run(group) if group else []
+        outputs = limits.run_in_groups(net, [instance for instance, _ in decoded])
         inexact = []
         for (_, item), out in zip(decoded, outputs):
             problems = net.inexact(out)

@@ -121,21 +121,9 @@ def _check_test_limits(weights: str, net, top: int | None, span=None) -> None:
     `span` (the program's name) when test compiled the network itself, since its file is
     temporary."""
     from nclang.dsl.diagnostics import Diagnostic, NclError
-    from nclang.compiler.runtime import limits
-    from nclang.compiler.testing.inputs import DEFAULT_MAX_N
+    from nclang.compiler.testing.domains import DEFAULT_MAX_N, largest_draw_exceeds
     top = top or DEFAULT_MAX_N
-    family = net.architecture.get("family")
-    if family == "gnn":
-        # nclang.compiler.testing.inputs draws at most 3n random edges, a repeated one and a
-        # self-loop
-        why = limits.exceeded(net.meta, {"n": top, "m": 3 * top + 2},
-                              f"on the largest inputs test draws (n = {top}, up to "
-                              f"{3 * top + 2} edges)")
-    elif family == "transformer":
-        why = limits.exceeded(net.meta, {"n": top}, f"on the longest inputs test draws "
-                                                      f"(n = {top})")
-    else:
-        why = None
+    why = largest_draw_exceeds(net.meta, top)
     if why is None:
         return
     if span is not None:

@@ -234,3 +234,18 @@ def round_counter(net, n: int, ms: list[int]):
                 f"{why} ({DOC})"))
 
     return on_round
+
+
+def run_in_groups(net, instances: list) -> list:
+    """`net.run` over `instances` in groups whose largest tensors together stay under
+    BATCH_BYTES (each instance's `net.cost`), in order: what `nclang exec` and `Network.run` do
+    with a batch of any length."""
+    outputs, group, held = [], [], 0
+    for instance in instances:
+        cost = net.cost(instance)
+        if group and held + cost > BATCH_BYTES:
+            outputs += net.run(group)
+            group, held = [], 0
+        group.append(instance)
+        held += cost
+    return outputs + (net.run(group) if group else [])

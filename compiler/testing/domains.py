@@ -55,3 +55,24 @@ def finite_bounds(t: T.Int) -> tuple[int, int]:
     elif hi is None:
         hi = lo + OPEN_RANGE_SPAN
     return max(int(lo), -LARGEST_INT), min(int(hi), LARGEST_INT)
+
+
+def most_edges(n: int) -> int:
+    """The most edges a drawn graph on n nodes has (`inputs.graphs`: up to 3n random edges, then a
+    repeated edge and a self-loop)."""
+    return 3 * n + 2
+
+
+def largest_draw_exceeds(meta: dict, top: int) -> str | None:
+    """Why a network (its file's metadata) would pass the runtime's resource limits on the
+    largest inputs the property kit draws with `max_n = top`, or None: `nclang test` and
+    `nclang.test` refuse such a network before drawing anything."""
+    from nclang.compiler.runtime import limits
+    family = meta["architecture"].get("family")
+    if family == "gnn":
+        m = most_edges(top)
+        return limits.exceeded(meta, {"n": top, "m": m},
+                               f"on the largest inputs test draws (n = {top}, up to {m} edges)")
+    if family == "transformer":
+        return limits.exceeded(meta, {"n": top}, f"on the longest inputs test draws (n = {top})")
+    return None
