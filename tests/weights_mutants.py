@@ -1,4 +1,4 @@
-"""Mutated weight files, for the fuzz tests (tests/test_weights_fuzz.py) and the long run
+"""Mutated weight files, for the fuzz tests (tests/test_weights_hostile.py) and the long run
 (bench/fuzz_weights.py): the property is that reading, inspecting, loading and running any of
 them ends in a correct run or an NclError (a located `FILE:1:1:` error, exit status 1 through the
 CLI), never another exception.
