@@ -10,7 +10,8 @@ from nclang.dsl import types as T
 from nclang.dsl.values import Instance
 
 from . import baselines as B
-from .gap import GapConfig, Progress, Run, gap_run
+from .config import GapConfig
+from .gap import Progress, Run, gap_run
 from .scoring import predict, run_compiled, score
 from .subject import build_net, eval_points, sample, subject_of, train_config
 
