@@ -6,6 +6,7 @@ since a stable state is what every later round holds. The compiled network must 
 round (`gap` reports anything less as a problem)."""
 from __future__ import annotations
 
+from .data import reference
 from .scoring import matches, rounded
 
 
@@ -54,7 +55,6 @@ def faithfulness_section(subject, compiled, trained, instances, point) -> dict:
     if compiled.family == "mlp":
         return {"skipped": "the mlp target unrolls every loop into a fixed circuit: there is no "
                            "per-round carried state to compare"}
-    from .data import reference
     _, ref_traces = reference(subject.checked, instances, trace=True)
     if not any(ref_traces):
         return {"skipped": "the program has no loop: there is no per-round state"}

@@ -41,10 +41,13 @@ from nclang.dsl.diagnostics import Diagnostic, NclError
 
 # the settings of a run and the training protocol (its defaults shared with `nclang train`)
 # live in `config`
+from . import baselines as B
 from .config import GapConfig, with_default_hints
 from .faithfulness import faithfulness_section
 from .internal import internal_sections
+from .report import write
 from .scoring import predict, rounded, run_compiled, score, scored
+from .similarity import weight_distance
 from .subject import (Subject, build_net, compiled_net, eval_points, instance_key, program_info,
                       sample, subject_of, train_config, train_net, training_inputs)
 
@@ -116,7 +119,6 @@ def _behaviour(trainable, subject, points, evals, preds: dict | None = None) -> 
 def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict:
     """Baselines fitted on the first seed's training set, lift and flags (`baselines`), and
     the overlap of the eval inputs with every seed's training inputs (should be 0)."""
-    from . import baselines as B
     from .train import make_data
     data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0]),
                      vocab=subject.vocab, trace=False)
@@ -158,7 +160,6 @@ def gap(path_or_checked, config: GapConfig | None = None, *, target: str | None 
     doc, _ = gap_run(subject_of(path_or_checked, target, sizes, vocab, config), config, load,
                      progress)
     if out_dir is not None:
-        from .report import write
         write(doc, out_dir)
     return doc
 
@@ -296,7 +297,6 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
             stability["skipped"] = "no noise levels given (--noise)"
         timing["stability_s"] = []
         compiled_stacks = compiled.stacks()
-        from .similarity import weight_distance
         for sigma in noise:
             t0 = time.perf_counter()
             bar.phase(f"stability σ={sigma}")

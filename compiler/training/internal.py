@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .baselines import BOOT_SEED, BOOTSTRAP
 from .scoring import rounded
+from .similarity import canonical_distance, random_symmetry, raw_distance, unit_cka
 
 # the CKA row subset and the function-equivalent copies for the distance are drawn from this
 # seed (with the seeds compared), apart from training's draws: every network is compared on
@@ -34,7 +36,6 @@ def _hidden(trainable, instances) -> dict[str, np.ndarray]:
 
 
 def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
-    from .similarity import unit_cka
     out = []
     for name in layers:
         X, Y = a.get(name), b.get(name)
@@ -47,14 +48,12 @@ def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
 
 
 def _distance(a_stacks, b_stacks) -> dict:
-    from .similarity import canonical_distance, raw_distance
     return {"canonical": rounded(canonical_distance(a_stacks, b_stacks)),
             "unaligned": rounded(raw_distance(a_stacks, b_stacks))}
 
 
 def _seed_ci(values: list, salt) -> dict:
     """The mean of per-seed (or per-pair) values with a bootstrap 95 % interval over them."""
-    from .baselines import BOOT_SEED, BOOTSTRAP
     xs = np.array([v for v in values if v is not None], np.float64)
     if not len(xs):
         return {"value": None, "ci": [None, None], "count": 0}
@@ -82,7 +81,6 @@ def internal_sections(subject, compiled, trained, inits, instances, point, varia
     seed vs seed; means with bootstrap intervals over seeds (pairs), and the verdict from the
     per-seed difference trained − init. `variants` random function-equivalent copies of the
     compiled network check the invariance (the spread must be 0 up to rounding)."""
-    from .similarity import canonical_distance, random_symmetry
     ref_hidden = _hidden(compiled, instances)
     layers = list(ref_hidden)
     hidden = [(seed, _hidden(tr, instances)) for seed, tr in trained]

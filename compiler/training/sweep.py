@@ -10,8 +10,10 @@ import dataclasses
 import tempfile
 import time
 
+from . import baselines as B
 from .config import GapConfig
 from .gap import Progress, config_doc
+from .report import write
 from .scoring import predict, rounded, run_compiled, score, scored
 from .subject import (build_net, compiled_net, eval_points, instance_key, program_info, sample,
                       subject_of, train_config, train_net, training_inputs)
@@ -100,7 +102,6 @@ def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target
         doc.update(reference_count=ref[0](k), reference_label=ref[1](k), reference=ref[2](k))
     doc["timing"] = {"total_s": round(time.perf_counter() - started, 2)}
     if out_dir is not None:
-        from .report import write
         write(doc, out_dir)
     return doc
 
@@ -111,7 +112,6 @@ def _lift(subject, config, point, counts, instances, expected, seeds, seed_preds
     count at a time so that a seed is flagged constant at the count where it is): the
     constants fitted on the first seed's largest training set, every count scored on the same
     evaluation inputs."""
-    from . import baselines as B
     from .train import make_data
     data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0],
                                                    examples=counts[-1]),
