@@ -28,6 +28,7 @@ config give the same gap.json except its "timing" section.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -77,6 +78,23 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+    @contextlib.contextmanager
+    def timed(self, timing: dict, key: str, text: str | None = None, tick: bool = True):
+        """One phase of a run: `text` on the bar (if given), its wall-clock seconds into
+        timing[key] (appended where that is a list: one entry per seed or noise level), and
+        one tick of the bar when `tick`."""
+        if text is not None:
+            self.phase(text)
+        t0 = time.perf_counter()
+        yield
+        elapsed = time.perf_counter() - t0
+        if isinstance(timing.get(key), list):
+            timing[key].append(elapsed)
+        else:
+            timing[key] = elapsed
+        if tick:
+            self.done()
 
 
 def _loss_curve(losses) -> list[list]:
@@ -189,107 +207,90 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
     bar = Progress(2 + seeds + 3 + len(noise), progress, f"nclang gap {subject.name}")
     try:
         # the compiled network and the eval inputs
-        bar.phase("compiling, drawing eval inputs")
-        t0 = time.perf_counter()
-        net, weights = compiled_net(subject, folder)
-        compiled = build_net(subject, init="compiled")
-        config = dataclasses.replace(config, train=with_default_hints(config.train, compiled,
-                                                                      config.hints))
-        points = eval_points(subject, config)
-        evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
-        # train and evaluation disjoint: an eval input equal to a training input of any seed
-        # is dropped (bits programs have few distinct inputs), and the count is reported
-        train_keys = set()
-        for i in range(0 if load else seeds):
-            train_keys |= {instance_key(x) for x in
-                           training_inputs(subject, config, config.train.seed + i)}
-        removed = {}
-        for p in points:
-            inst, exp = evals[p.label]
-            keep = [k for k, x in enumerate(inst) if instance_key(x) not in train_keys]
-            removed[p.label] = len(inst) - len(keep)
-            if keep and len(keep) < len(inst):
-                evals[p.label] = ([inst[k] for k in keep], [exp[k] for k in keep])
-        sim_point = dataclasses.replace(points[0], count=config.similarity_examples)
-        sim_instances, _ = sample(subject, config, sim_point, len(points))
-        timing["eval_inputs_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "eval_inputs_s", "compiling, drawing eval inputs"):
+            net, weights = compiled_net(subject, folder)
+            compiled = build_net(subject, init="compiled")
+            config = dataclasses.replace(config, train=with_default_hints(config.train, compiled,
+                                                                          config.hints))
+            points = eval_points(subject, config)
+            evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
+            # train and evaluation disjoint: an eval input equal to a training input of any seed
+            # is dropped (bits programs have few distinct inputs), and the count is reported
+            train_keys = set()
+            for i in range(0 if load else seeds):
+                train_keys |= {instance_key(x) for x in
+                               training_inputs(subject, config, config.train.seed + i)}
+            removed = {}
+            for p in points:
+                inst, exp = evals[p.label]
+                keep = [k for k, x in enumerate(inst) if instance_key(x) not in train_keys]
+                removed[p.label] = len(inst) - len(keep)
+                if keep and len(keep) < len(inst):
+                    evals[p.label] = ([inst[k] for k in keep], [exp[k] for k in keep])
+            sim_point = dataclasses.replace(points[0], count=config.similarity_examples)
+            sim_instances, _ = sample(subject, config, sim_point, len(points))
 
-        bar.phase("scoring the compiled network")
-        t0 = time.perf_counter()
-        names = subject.checked.result_names
-        behaviour = {"sizes": [p.label for p in points],
-                     "compiled": {p.label: score(names, evals[p.label][1],
-                                                 run_compiled(net, subject, p,
-                                                              evals[p.label][0]))
-                                  for p in points},
-                     "seeds": []}
-        timing["compiled_eval_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "compiled_eval_s", "scoring the compiled network"):
+            names = subject.checked.result_names
+            behaviour = {"sizes": [p.label for p in points],
+                         "compiled": {p.label: score(names, evals[p.label][1],
+                                                     run_compiled(net, subject, p,
+                                                                  evals[p.label][0]))
+                                      for p in points},
+                         "seeds": []}
 
         # the trained seeds, and the untrained init of each (a baseline)
         trained, training, init_preds = [], [], []
         timing["train_s"] = []
         for i in range(seeds):
-            t0 = time.perf_counter()
             if load:
                 from nclang.compiler.weights import read_weights
                 from .model import load_trainable
-                bar.phase(f"loading {load[i]}")
-                tr = load_trainable(load[i], subject.checked)
-                _check_same_architecture(compiled, tr, load[i])
-                meta = read_weights(load[i])[1].get("training") or {}
-                seed = int(meta.get("seed", i))
-                # the init `nclang train --seed` starts from (build's seeded random init)
-                init = {}
-                _behaviour(build_net(subject, init="random", seed=seed), subject, points,
-                           evals, init)
-                init_preds.append(init)
-                training.append(_training_record(seed, f"loaded from {os.path.basename(load[i])}",
-                                                 meta=meta))
+                with bar.timed(timing, "train_s", f"loading {load[i]}"):
+                    tr = load_trainable(load[i], subject.checked)
+                    _check_same_architecture(compiled, tr, load[i])
+                    meta = read_weights(load[i])[1].get("training") or {}
+                    seed = int(meta.get("seed", i))
+                    # the init `nclang train --seed` starts from (build's seeded random init)
+                    init = {}
+                    _behaviour(build_net(subject, init="random", seed=seed), subject, points,
+                               evals, init)
+                    init_preds.append(init)
+                    training.append(_training_record(
+                        seed, f"loaded from {os.path.basename(load[i])}", meta=meta))
+                    trained.append((seed, tr))
             else:
                 seed = config.train.seed + i
-                bar.phase(f"training seed {seed} ({i + 1}/{seeds})")
-                tr = build_net(subject, init="random", seed=seed)
-                init = {}
-                _behaviour(tr, subject, points, evals, init)
-                init_preds.append(init)
-                result = train_net(subject, tr, train_config(subject, config.train, seed=seed),
-                                   progress)
-                training.append(_training_record(seed, "random init", result))
-            trained.append((seed, tr))
-            timing["train_s"].append(time.perf_counter() - t0)
-            bar.done()
+                with bar.timed(timing, "train_s", f"training seed {seed} ({i + 1}/{seeds})"):
+                    tr = build_net(subject, init="random", seed=seed)
+                    init = {}
+                    _behaviour(tr, subject, points, evals, init)
+                    init_preds.append(init)
+                    result = train_net(subject, tr, train_config(subject, config.train,
+                                                                 seed=seed), progress)
+                    training.append(_training_record(seed, "random init", result))
+                    trained.append((seed, tr))
 
-        bar.phase("behaviour of the trained seeds")
-        t0 = time.perf_counter()
         seed_preds = []
-        for seed, tr in trained:
-            preds = {}
-            behaviour["seeds"].append({"seed": seed, "by_size": _behaviour(
-                tr, subject, points, evals, preds)})
-            seed_preds.append(preds)
-        timing["trained_eval_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
-                     init_preds)
-        lift["overlap_removed"] = removed
-        timing["lift_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "trained_eval_s", "behaviour of the trained seeds", tick=False):
+            for seed, tr in trained:
+                preds = {}
+                behaviour["seeds"].append({"seed": seed, "by_size": _behaviour(
+                    tr, subject, points, evals, preds)})
+                seed_preds.append(preds)
+        with bar.timed(timing, "lift_s"):
+            lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
+                         init_preds)
+            lift["overlap_removed"] = removed
 
-        bar.phase("faithfulness over rounds")
-        t0 = time.perf_counter()
-        faithfulness = faithfulness_section(subject, compiled, trained, sim_instances, sim_point)
-        timing["faithfulness_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "faithfulness_s", "faithfulness over rounds"):
+            faithfulness = faithfulness_section(subject, compiled, trained, sim_instances,
+                                                sim_point)
 
-        bar.phase("hidden states and weights")
-        t0 = time.perf_counter()
-        inits = [build_net(subject, init="random", seed=seed) for seed, _ in trained]
-        internal, baselines = internal_sections(subject, compiled, trained, inits, sim_instances,
-                                        sim_point, config.variants)
-        timing["internal_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "internal_s", "hidden states and weights"):
+            inits = [build_net(subject, init="random", seed=seed) for seed, _ in trained]
+            internal, baselines = internal_sections(subject, compiled, trained, inits,
+                                                    sim_instances, sim_point, config.variants)
 
         stability = {"sizes": [p.label for p in points], "seed": config.train.seed,
                      "steps": config.stability_steps or config.train.steps, "runs": []}
@@ -298,23 +299,21 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
         timing["stability_s"] = []
         compiled_stacks = compiled.stacks()
         for sigma in noise:
-            t0 = time.perf_counter()
-            bar.phase(f"stability σ={sigma}")
-            start = build_net(subject, init="compiled", noise=float(sigma), seed=config.train.seed)
-            before = _behaviour(start, subject, points, evals)
-            d_before = weight_distance(compiled_stacks, start.stacks())
-            result = train_net(subject, start, train_config(
-                subject, config.train, seed=config.train.seed,
-                steps=config.stability_steps or config.train.steps), progress)
-            after = _behaviour(start, subject, points, evals)
-            stability["runs"].append({
-                "noise": float(sigma), "before": before, "after": after,
-                "final_loss": rounded(result.losses[-1]) if result.losses else None,
-                "distance_before": rounded(d_before),
-                "distance_after": rounded(weight_distance(compiled_stacks, start.stacks())),
-                "stays_exact": all(after[p.label]["exact_match"] == 1.0 for p in points)})
-            timing["stability_s"].append(time.perf_counter() - t0)
-            bar.done()
+            with bar.timed(timing, "stability_s", f"stability σ={sigma}"):
+                start = build_net(subject, init="compiled", noise=float(sigma),
+                                  seed=config.train.seed)
+                before = _behaviour(start, subject, points, evals)
+                d_before = weight_distance(compiled_stacks, start.stacks())
+                result = train_net(subject, start, train_config(
+                    subject, config.train, seed=config.train.seed,
+                    steps=config.stability_steps or config.train.steps), progress)
+                after = _behaviour(start, subject, points, evals)
+                stability["runs"].append({
+                    "noise": float(sigma), "before": before, "after": after,
+                    "final_loss": rounded(result.losses[-1]) if result.losses else None,
+                    "distance_before": rounded(d_before),
+                    "distance_after": rounded(weight_distance(compiled_stacks, start.stacks())),
+                    "stays_exact": all(after[p.label]["exact_match"] == 1.0 for p in points)})
         bar.phase("done")
     finally:
         bar.close()
