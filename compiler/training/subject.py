@@ -29,7 +29,8 @@ DEFAULT_K = 8
 class Subject:
     checked: object
     file: str                     # display name
-    source: object                # nclang.compiler.driver.Source: compiled exactly as nclang compile
+    # nclang.compiler.driver.Source: compiled exactly as nclang compile compiles it
+    source: object
     target: str | None
     sizes: dict = field(default_factory=dict)
     vocab: tuple | None = None

@@ -8,7 +8,8 @@ import numpy as np
 
 from .stack import Stack, activate
 
-# the matchings' sweeps over the hidden layers, per phase (each phase stops early when nothing moves)
+# the matchings' sweeps over the hidden layers, per phase (each phase stops early when nothing
+# moves)
 SWEEPS = 8
 # probe inputs for functional unit signatures (fixed seed: the matchings are deterministic)
 PROBES = 32
