@@ -18,6 +18,7 @@ from nclang.compiler.training import report
 from nclang.compiler.training.gap import GapConfig, gap
 from nclang.compiler.training.gap_cli import main
 from nclang.compiler.training.head_to_head import head_to_head
+from nclang.compiler.training.report import sections
 from nclang.compiler.training.scoring import score
 from nclang.compiler.training.sweep import examples_sweep
 from nclang.compiler.training.train import TrainConfig
@@ -328,7 +329,7 @@ def test_pointer_outputs_are_labelled_and_scored_per_node():
     assert doc["pointers"] == ["pred"] and "CLRS" in doc["pointer_accuracy"]
     assert [o.get("pointer", False) for o in doc["outputs"]] == [False, True]
     assert "`pred`" in doc["note"]
-    md = "\n".join(report._md_scored(doc, {}, {}, ""))
+    md = "\n".join(sections.md_scored(doc, {}, {}, ""))
     assert "Pointer outputs" in md and "`pred`" in md
     expected = [{"dist": np.array([0.0, 2.0, np.inf]), "pred": np.array([0, 0, -1])}]
     got = [{"dist": np.array([0.0, 2.0, np.inf]), "pred": np.array([0, 1, -1])}]

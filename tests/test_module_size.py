@@ -12,9 +12,6 @@ PACKAGE_DIRS = ("nclang", "dsl", "compiler", "stdlib")
 MAX_LINES = 600
 
 NOT_YET_SPLIT = {
-    "compiler/training/gap.py": "split by another branch",
-    "compiler/training/report.py": "split by another branch",
-    "compiler/training/similarity.py": "split by another branch",
 }
 
 

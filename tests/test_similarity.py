@@ -1,4 +1,4 @@
-"""Similarity and invariance-aware alignment (compiler/training/similarity.py): CKA's
+"""Similarity and invariance-aware alignment (compiler/training/similarity/): CKA's
 invariances, the symmetries that keep a network's function, and alignment undoing them."""
 import itertools
 import json
@@ -317,7 +317,7 @@ def test_invariant_distance_of_a_compiled_net_against_noise():
 
 
 def test_best_scale_minimises_the_units_share_of_the_distance():
-    from nclang.compiler.training.similarity import _best_scales
+    from nclang.compiler.training.similarity.align import _best_scales
     rng = np.random.default_rng(12)
     u, c, u_ref, c_ref = (rng.normal(size=(40, 4)) for _ in range(4))
     s = _best_scales(u, c, u_ref, c_ref)
@@ -340,13 +340,13 @@ def test_best_scale_minimises_the_units_share_of_the_distance():
 def _symmetry(stacks, rng):
     """A random function-preserving copy: every hidden layer permuted, relu units rescaled by
     arbitrary positive reals (e^U(-2, 2))."""
-    from nclang.compiler.training.similarity import _transform
+    from nclang.compiler.training.similarity.stack import transform
     out = []
     for s in stacks:
         perms = [rng.permutation(w) for w in s.hidden]
         scales = [np.exp(rng.uniform(-2, 2, W.shape[0])) if act == "relu" else np.ones(W.shape[0])
                   for W, _, act in s.layers[:-1]]
-        out.append(_transform(s, perms, scales))
+        out.append(transform(s, perms, scales))
     return out
 
 

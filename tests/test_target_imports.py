@@ -1,49 +1,19 @@
 """Targets do not import each other (compiler/targets/__init__.py): each target is a module or a
 package under compiler/targets/, and what two targets share lives outside them (gadgets, ir).
 
-The import graph is read from the source with `ast` (nothing is imported), so a lazy import
-inside a function counts as much as one at the top. A package target's own modules may import
-each other. `verify` is no target but the self-check every target runs on its network before
-writing it: targets may import it, and it imports no target (it checks artifacts through the
-runtime, so it needs none). `registry` is data every target reads (names, options, exactness
-limits) and imports no target."""
+The import graph is the one tests/test_import_graph.py checks for cycles (tests/import_graph.py:
+read from the source with `ast`, nothing imported), so a lazy import inside a function counts
+as much as one at the top. A package target's own modules may import each other. `verify` is
+no target but the self-check every target runs on its network before writing it: targets may
+import it, and it imports no target (it checks artifacts through the runtime, so it needs
+none). `registry` is data every target reads (names, options, exactness limits) and imports no
+target."""
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from import_graph import graph
 
-ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ROOT / "compiler" / "targets"
 PREFIX = "nclang.compiler.targets"
 SHARED = {"verify", "registry"}  # modules under targets/ that are services, not targets
-
-
-def _module_name(path: Path) -> str:
-    rel = path.relative_to(TARGETS).with_suffix("")
-    parts = list(rel.parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join([PREFIX] + parts)
-
-
-def _imports(path: Path) -> set[str]:
-    """Every module `path` imports (absolute names; `from X import y` also counts X.y, which is a
-    module when y is one)."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package
-            for _ in range(node.level - 1):
-                base = base.rpartition(".")[0]
-            mod = node.module or ""
-            full = mod if node.level == 0 else ".".join(x for x in (base, mod) if x)
-            found.add(full)
-            found |= {f"{full}.{a.name}" for a in node.names}
-    return found
 
 
 def _owner(module: str) -> str | None:
@@ -54,7 +24,8 @@ def _owner(module: str) -> str | None:
 
 
 def _graph() -> dict[str, set[str]]:
-    return {_module_name(p): _imports(p) for p in sorted(TARGETS.rglob("*.py"))}
+    """The import graph of the modules under compiler/targets."""
+    return {m: e for m, e in graph().items() if m.startswith(PREFIX + ".")}
 
 
 def _crossings(graph: dict[str, set[str]]) -> list[str]:
@@ -87,16 +58,16 @@ def test_a_crossing_is_reported_and_a_package_s_own_modules_are_not():
 
 def test_a_lazy_import_inside_a_function_is_seen():
     # the walk reads every import statement, not only the module's top
-    assert f"{PREFIX}.verify" in _imports(TARGETS / "transformer" / "__init__.py")
-    assert f"{PREFIX}.verify" in _imports(TARGETS / "mlp" / "__init__.py")
+    assert f"{PREFIX}.verify" in _graph()[f"{PREFIX}.transformer"]
+    assert f"{PREFIX}.verify" in _graph()[f"{PREFIX}.mlp"]
 
 
 def test_relative_imports_resolve_to_their_package():
     # `from .slots import y` in a package's module is the package's own
-    assert f"{PREFIX}.transformer.slots" in _imports(TARGETS / "transformer" / "residual.py")
-    assert f"{PREFIX}.gnn.local" in _imports(TARGETS / "gnn" / "__init__.py")
+    assert f"{PREFIX}.transformer.slots" in _graph()[f"{PREFIX}.transformer.residual"]
+    assert f"{PREFIX}.gnn.local" in _graph()[f"{PREFIX}.gnn"]
 
 
 def test_verify_imports_no_target():
-    imported = _imports(TARGETS / "verify.py")
+    imported = _graph()[f"{PREFIX}.verify"]
     assert not {m for m in imported if _owner(m) not in (None, "verify")}, imported

@@ -40,8 +40,7 @@ def _float_list(text: str) -> tuple[float, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of `nclang gap`. Imports no torch: the CLI builds every command's parser."""
-    from nclang.compiler.training.config import default_train
-    from nclang.compiler.training.gap import GapConfig
+    from nclang.compiler.training.config import GapConfig, default_train
     from nclang.compiler.training.subject import DEFAULT_K, FULL_EVAL_N
     d = {f.name: f.default for f in dataclasses.fields(GapConfig)}
     t = default_train()

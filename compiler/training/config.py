@@ -1,6 +1,8 @@
-"""The settings of a training run (`TrainConfig`) and the protocol both `nclang train` and
-`nclang gap` default to (`default_train`, `with_default_hints`), kept in one place so the two
-commands cannot drift apart (issue 13: `train` kept the old protocol after `gap` moved on).
+"""The settings of a training run (`TrainConfig`) and of a gap run (`GapConfig`), and the
+protocol both `nclang train` and `nclang gap` default to (`default_train`,
+`with_default_hints`), kept in one place so the two commands cannot drift apart (issue 13:
+`train` kept the old protocol after `gap` moved on). Every module of a gap run reads its
+settings from here, so none needs the module that runs it (`gap`) for them.
 
 Imports no torch: the CLI builds every command's parser from these defaults, and
 `check`/`compile` must not pay for torch."""
@@ -67,3 +69,26 @@ def with_default_hints(config: TrainConfig, trainable, hints: bool = True) -> Tr
     if hints and config.trace_weight == 0 and hints_allowed(trainable):
         return dataclasses.replace(config, trace_weight=HINT_WEIGHT)
     return config
+
+
+@dataclass(frozen=True)
+class GapConfig:
+    seeds: int = 5
+    train: TrainConfig = field(default_factory=default_train)
+    eval_sizes: tuple[int, ...] = (16, 64, 256)
+    # inputs per eval size and family: 400 keeps a 95 % interval of an exact-match share
+    # under 10 points (2 · 1.96 · sqrt(.25 / 400) = 9.8); pair programs get fewer above
+    # n = 64 (see `subject.eval_points`), and the report says how many
+    eval_examples: int = 400
+    # graph programs: the families scored, each on its own (None: the training families)
+    eval_families: tuple[str, ...] | None = None
+    # trace supervision (CLRS hints) where the program allows it (a gnn with one loop), with
+    # weight 1, unless train.trace_weight is set; False: off (`--no-hints`)
+    hints: bool = True
+    noise: tuple[float, ...] = (0.0, 0.01, 0.1)
+    variants: int = 8
+    # inputs (at the training size) for faithfulness and hidden-state similarity
+    similarity_examples: int = 16
+    # the step cap of each stability run (None: train.steps); early stopping applies as in
+    # training, and a run from exact weights stops at once (its loss is 0)
+    stability_steps: int | None = 1000

@@ -1,10 +1,11 @@
 """Training data: random inputs of a program, and their targets from the reference interpreter.
 
-`sample_instances` draws `nclang.dsl.values.Instance`s with a numpy `Generator` only (no hypothesis, no
-global state): the same generator state and arguments give the same instances, and instance i
-depends only on the draws before it, so a longer sample extends a shorter one. Unlike
-`nclang.compiler.testing.inputs`, which hunts for edge cases, the distributions here are the plain ones
-training protocols use (CLRS-30): uniform values, graphs from named random families.
+`sample_instances` draws `nclang.dsl.values.Instance`s with a numpy `Generator` only (no
+hypothesis, no global state): the same generator state and arguments give the same instances,
+and instance i depends only on the draws before it, so a longer sample extends a shorter one.
+Unlike `nclang.compiler.testing.inputs`, which hunts for edge cases, the distributions here are
+the plain ones training protocols use (CLRS-30): uniform values, graphs from named random
+families.
 
 Graph programs (`n` uniform in `n_range`, one family per instance, uniform over `families`; an
 `n` or `m` in `sizes` is ignored, as the graph fixes them):
@@ -32,10 +33,11 @@ Parameter values, by type (any family):
 - a `node` scalar (dfs's `s`): a uniform node; `node[node]` (list_ranking's `succ`): a random
   forest of lists: the nodes in a random order cut into 1 to 3 lists, each node pointing to the
   next in its list and each tail to itself (no other cycles, which pointer jumping requires);
-- `int[lo..hi]`: uniform over the finite interval that `nclang.compiler.testing.inputs.finite_bounds`
-  gives (so `inf` is never an input value); a one-axis int field is drawn with *distinct* values
-  when the program rejects repeated ones (sort_unique): found once per call by running the
-  interpreter on an input whose field repeats one value;
+- `int[lo..hi]`: uniform over the finite interval that
+  `nclang.compiler.testing.inputs.finite_bounds` gives (so `inf` is never an input value); a
+  one-axis int field is drawn with *distinct* values when the program rejects repeated ones
+  (sort_unique): found once per call by running the interpreter on an input whose field
+  repeats one value;
 - `bool` fields and scalars: fair coins; `frac`: quarters in -16..16 (exact in float32);
   `token`: uniform over `vocab` (default `nclang.compiler.testing.inputs.vocabulary`: the program's
   literals, then a, b, z: what a default-compiled transformer accepts); optional indices are

@@ -19,7 +19,8 @@ the compiled network built from the same program:
 - stability: training started at the compiled weights plus noise σ: exact before, and after?
 
 `head_to_head` and `sweep` build on this run; `subject` holds the program under study and its
-eval inputs, `scoring` the accuracy figures, `gap_cli` the run `nclang gap` asks for.
+eval inputs, `scoring` the accuracy figures, `faithfulness` and `internal` their sections of the
+document, `config` the settings (`GapConfig`), `gap_cli` the run `nclang gap` asks for.
 
 Determinism: every random choice comes from a numpy Generator or torch seed derived from the
 training seed (eval inputs from fixed seeds independent of it), so two runs with the same
@@ -27,54 +28,32 @@ config give the same gap.json except its "timing" section.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from nclang.dsl.diagnostics import Diagnostic, NclError
 
-# the training protocol (its defaults shared with `nclang train`) lives in `config`
-from .config import TrainConfig, default_train, with_default_hints
-from .scoring import matches, predict, rounded, run_compiled, score, scored
-from .subject import (Subject, build_net, compiled_net, eval_points, program_info, sample,
-                      subject_of, train_config, train_net)
+# the settings of a run and the training protocol (its defaults shared with `nclang train`)
+# live in `config`
+from . import baselines as B
+from .config import GapConfig, with_default_hints
+from .faithfulness import faithfulness_section
+from .internal import internal_sections
+from .report import write
+from .scoring import predict, rounded, run_compiled, score, scored
+from .similarity import weight_distance
+from .subject import (Subject, build_net, compiled_net, eval_points, instance_key, program_info,
+                      sample, subject_of, train_config, train_net, training_inputs)
 
-# the CKA row subset and the function-equivalent copies for the distance are drawn from this
-# seed (with the seeds compared), apart from training's draws: every network is compared on
-# the same rows, and a comparison repeats exactly
-ALIGN_SEED = 7_000_004
-# the most (instance, round, unit-row) rows kept per layer for CKA (a fixed subset of rows)
-MAX_CKA_ROWS = 20_000
 # points kept of a training loss curve in gap.json
 LOSS_POINTS = 100
-
-@dataclass(frozen=True)
-class GapConfig:
-    seeds: int = 5
-    train: TrainConfig = field(default_factory=default_train)
-    eval_sizes: tuple[int, ...] = (16, 64, 256)
-    # inputs per eval size and family: 400 keeps a 95 % interval of an exact-match share
-    # under 10 points (2 · 1.96 · sqrt(.25 / 400) = 9.8); pair programs get fewer above
-    # n = 64 (see `subject.eval_points`), and the report says how many
-    eval_examples: int = 400
-    # graph programs: the families scored, each on its own (None: the training families)
-    eval_families: tuple[str, ...] | None = None
-    # trace supervision (CLRS hints) where the program allows it (a gnn with one loop), with
-    # weight 1, unless train.trace_weight is set; False: off (`--no-hints`)
-    hints: bool = True
-    noise: tuple[float, ...] = (0.0, 0.01, 0.1)
-    variants: int = 8
-    # inputs (at the training size) for faithfulness and hidden-state similarity
-    similarity_examples: int = 16
-    # the step cap of each stability run (None: train.steps); early stopping applies as in
-    # training, and a run from exact weights stops at once (its loss is 0)
-    stability_steps: int | None = 1000
-
 
 # ---------------------------------------------------------------- pieces of a gap run
 
@@ -99,6 +78,23 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+    @contextlib.contextmanager
+    def timed(self, timing: dict, key: str, text: str | None = None, tick: bool = True):
+        """One phase of a run: `text` on the bar (if given), its wall-clock seconds into
+        timing[key] (appended where that is a list: one entry per seed or noise level), and
+        one tick of the bar when `tick`."""
+        if text is not None:
+            self.phase(text)
+        t0 = time.perf_counter()
+        yield
+        elapsed = time.perf_counter() - t0
+        if isinstance(timing.get(key), list):
+            timing[key].append(elapsed)
+        else:
+            timing[key] = elapsed
+        if tick:
+            self.done()
 
 
 def _loss_curve(losses) -> list[list]:
@@ -138,31 +134,9 @@ def _behaviour(trainable, subject, points, evals, preds: dict | None = None) -> 
     return out
 
 
-def _instance_key(inst) -> bytes:
-    parts = [repr(sorted(inst.sizes.items())).encode()]
-    if inst.graph is not None:
-        g = inst.graph
-        parts += [str(g.n).encode(), np.asarray(g.src).tobytes(), np.asarray(g.dst).tobytes()]
-    for name in sorted(inst.values):
-        v = np.asarray(inst.values[name])
-        parts += [name.encode(), v.astype(str).tobytes() if v.dtype == object else v.tobytes()]
-    return b"\x00".join(parts)
-
-
-def _training_inputs(subject, config, seed: int) -> list:
-    """The inputs `make_data` draws for this seed (before the interpreter drops any)."""
-    from .data import sample_instances
-    c = train_config(subject, config.train, seed=seed)
-    kw = {"families": c.families} if subject.checked.family == "graph" else {}
-    return sample_instances(subject.checked, c.examples, np.random.default_rng(c.seed),
-                            sizes=c.sizes, n_range=c.n_range, vocab=subject.vocab, **kw)
-
-
 def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict:
     """Baselines fitted on the first seed's training set, lift and flags (`baselines`), and
     the overlap of the eval inputs with every seed's training inputs (should be 0)."""
-    from . import baselines as B
-    from .data import reference
     from .train import make_data
     data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0]),
                      vocab=subject.vocab, trace=False)
@@ -175,108 +149,10 @@ def _lift(subject, config, points, evals, seeds, seed_preds, init_preds) -> dict
     doc["fitted_on"] = f"the training set of seed {seeds[0]} ({len(data.instances)} inputs)"
     train_keys = set()
     for seed in seeds:
-        train_keys |= {_instance_key(i) for i in _training_inputs(subject, config, seed)}
-    doc["overlap"] = {p.label: sum(_instance_key(i) in train_keys for i in evals[p.label][0])
+        train_keys |= {instance_key(i) for i in training_inputs(subject, config, seed)}
+    doc["overlap"] = {p.label: sum(instance_key(i) in train_keys for i in evals[p.label][0])
                       for p in points}
     return doc
-
-
-def _state_accuracy(trace, ref_trace) -> tuple[list[float], list[float], list[str]]:
-    """Per round r, (per-element accuracy, exact match) of the carried state over instances; the
-    interpreter's trace is extended with its last (stable) state."""
-    rounds = max((len(t) for t in trace), default=0)
-    names = None
-    for t, rt in zip(trace, ref_trace):
-        if t and rt:
-            # the variables carried in every round of both traces: a program with two loops in
-            # sequence (bellman_ford_pred) carries different ones in each, and the rounds of
-            # the two need not line up, so those are left out
-            common = [k for k in t[0] if all(k in x for x in t) and all(k in x for x in rt)]
-            names = common if names is None else [k for k in names if k in common]
-    names = names or []
-    per, exact = [], []
-    for r in range(rounds):
-        right = total = ok = count = 0
-        for t, rt in zip(trace, ref_trace):
-            if not t or not rt:
-                continue
-            got = t[min(r, len(t) - 1)]
-            want = rt[min(r, len(rt) - 1)]
-            good = True
-            for name in names:
-                m = matches(want[name], got.get(name))
-                right += int(m.sum())
-                total += int(m.size)
-                good = good and bool(m.all())
-            ok += good
-            count += 1
-        per.append(rounded(right / total) if total else None)
-        exact.append(rounded(ok / count) if count else None)
-    return per, exact, names
-
-
-def _trace(trainable, instances):
-    fwd = trainable.forward(instances, trace=True, early_exit=False)
-    return fwd.trace
-
-
-def _hidden(trainable, instances) -> dict[str, np.ndarray]:
-    import torch
-    with torch.no_grad():
-        fwd = trainable.forward(instances, hidden=True, early_exit=False)
-    out = {}
-    for name, h in (fwd.hidden or {}).items():
-        x = h.detach().cpu().double().numpy() if hasattr(h, "detach") else np.asarray(h, float)
-        x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
-        if x.shape[0] > MAX_CKA_ROWS:
-            keep = np.sort(np.random.default_rng(ALIGN_SEED).choice(x.shape[0], MAX_CKA_ROWS,
-                                                                     replace=False))
-            x = x[keep]
-        out[name] = x
-    return out
-
-
-def _cka_layers(a: dict, b: dict, layers: list[str]) -> list:
-    from .similarity import unit_cka
-    out = []
-    for name in layers:
-        X, Y = a.get(name), b.get(name)
-        if X is None or Y is None or X.shape[0] != Y.shape[0]:
-            out.append(None)
-            continue
-        with np.errstate(all="ignore"):
-            out.append(rounded(unit_cka(X, Y)))
-    return out
-
-
-def _distance(a_stacks, b_stacks) -> dict:
-    from .similarity import canonical_distance, raw_distance
-    return {"canonical": rounded(canonical_distance(a_stacks, b_stacks)),
-            "unaligned": rounded(raw_distance(a_stacks, b_stacks))}
-
-
-def _seed_ci(values: list, salt) -> dict:
-    """The mean of per-seed (or per-pair) values with a bootstrap 95 % interval over them."""
-    from .baselines import BOOT_SEED, BOOTSTRAP
-    xs = np.array([v for v in values if v is not None], np.float64)
-    if not len(xs):
-        return {"value": None, "ci": [None, None], "count": 0}
-    idx = np.random.default_rng([BOOT_SEED, *salt]).integers(0, len(xs), (BOOTSTRAP, len(xs)))
-    lo, hi = np.percentile(xs[idx].mean(axis=1), [2.5, 97.5])
-    return {"value": rounded(xs.mean()), "ci": [rounded(lo), rounded(hi)], "count": len(xs)}
-
-
-def _verdict(diff: dict, higher_is_closer: bool) -> str:
-    """Trained vs untrained, from the interval of their per-seed difference."""
-    lo, hi = diff["ci"]
-    if lo is None:
-        return "not measured"
-    if diff.get("count", 0) < 2:
-        return "one seed: no interval, no verdict"
-    if lo <= 0 <= hi:
-        return "no closer than untrained"
-    closer = lo > 0 if higher_is_closer else hi < 0
-    return "closer than untrained" if closer else "farther than untrained"
 
 
 def config_doc(config: GapConfig, subject: Subject) -> dict:
@@ -302,7 +178,6 @@ def gap(path_or_checked, config: GapConfig | None = None, *, target: str | None 
     doc, _ = gap_run(subject_of(path_or_checked, target, sizes, vocab, config), config, load,
                      progress)
     if out_dir is not None:
-        from .report import write
         write(doc, out_dir)
     return doc
 
@@ -332,107 +207,90 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
     bar = Progress(2 + seeds + 3 + len(noise), progress, f"nclang gap {subject.name}")
     try:
         # the compiled network and the eval inputs
-        bar.phase("compiling, drawing eval inputs")
-        t0 = time.perf_counter()
-        net, weights = compiled_net(subject, folder)
-        compiled = build_net(subject, init="compiled")
-        config = dataclasses.replace(config, train=with_default_hints(config.train, compiled,
-                                                                      config.hints))
-        points = eval_points(subject, config)
-        evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
-        # train and evaluation disjoint: an eval input equal to a training input of any seed
-        # is dropped (bits programs have few distinct inputs), and the count is reported
-        train_keys = set()
-        for i in range(0 if load else seeds):
-            train_keys |= {_instance_key(x) for x in
-                           _training_inputs(subject, config, config.train.seed + i)}
-        removed = {}
-        for p in points:
-            inst, exp = evals[p.label]
-            keep = [k for k, x in enumerate(inst) if _instance_key(x) not in train_keys]
-            removed[p.label] = len(inst) - len(keep)
-            if keep and len(keep) < len(inst):
-                evals[p.label] = ([inst[k] for k in keep], [exp[k] for k in keep])
-        sim_point = dataclasses.replace(points[0], count=config.similarity_examples)
-        sim_instances, _ = sample(subject, config, sim_point, len(points))
-        timing["eval_inputs_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "eval_inputs_s", "compiling, drawing eval inputs"):
+            net, weights = compiled_net(subject, folder)
+            compiled = build_net(subject, init="compiled")
+            config = dataclasses.replace(config, train=with_default_hints(config.train, compiled,
+                                                                          config.hints))
+            points = eval_points(subject, config)
+            evals = {p.label: sample(subject, config, p, i) for i, p in enumerate(points)}
+            # train and evaluation disjoint: an eval input equal to a training input of any seed
+            # is dropped (bits programs have few distinct inputs), and the count is reported
+            train_keys = set()
+            for i in range(0 if load else seeds):
+                train_keys |= {instance_key(x) for x in
+                               training_inputs(subject, config, config.train.seed + i)}
+            removed = {}
+            for p in points:
+                inst, exp = evals[p.label]
+                keep = [k for k, x in enumerate(inst) if instance_key(x) not in train_keys]
+                removed[p.label] = len(inst) - len(keep)
+                if keep and len(keep) < len(inst):
+                    evals[p.label] = ([inst[k] for k in keep], [exp[k] for k in keep])
+            sim_point = dataclasses.replace(points[0], count=config.similarity_examples)
+            sim_instances, _ = sample(subject, config, sim_point, len(points))
 
-        bar.phase("scoring the compiled network")
-        t0 = time.perf_counter()
-        names = subject.checked.result_names
-        behaviour = {"sizes": [p.label for p in points],
-                     "compiled": {p.label: score(names, evals[p.label][1],
-                                                 run_compiled(net, subject, p,
-                                                              evals[p.label][0]))
-                                  for p in points},
-                     "seeds": []}
-        timing["compiled_eval_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "compiled_eval_s", "scoring the compiled network"):
+            names = subject.checked.result_names
+            behaviour = {"sizes": [p.label for p in points],
+                         "compiled": {p.label: score(names, evals[p.label][1],
+                                                     run_compiled(net, subject, p,
+                                                                  evals[p.label][0]))
+                                      for p in points},
+                         "seeds": []}
 
         # the trained seeds, and the untrained init of each (a baseline)
         trained, training, init_preds = [], [], []
         timing["train_s"] = []
         for i in range(seeds):
-            t0 = time.perf_counter()
             if load:
                 from nclang.compiler.weights import read_weights
                 from .model import load_trainable
-                bar.phase(f"loading {load[i]}")
-                tr = load_trainable(load[i], subject.checked)
-                _check_same_architecture(compiled, tr, load[i])
-                meta = read_weights(load[i])[1].get("training") or {}
-                seed = int(meta.get("seed", i))
-                # the init `nclang train --seed` starts from (build's seeded random init)
-                init = {}
-                _behaviour(build_net(subject, init="random", seed=seed), subject, points,
-                           evals, init)
-                init_preds.append(init)
-                training.append(_training_record(seed, f"loaded from {os.path.basename(load[i])}",
-                                                 meta=meta))
+                with bar.timed(timing, "train_s", f"loading {load[i]}"):
+                    tr = load_trainable(load[i], subject.checked)
+                    _check_same_architecture(compiled, tr, load[i])
+                    meta = read_weights(load[i])[1].get("training") or {}
+                    seed = int(meta.get("seed", i))
+                    # the init `nclang train --seed` starts from (build's seeded random init)
+                    init = {}
+                    _behaviour(build_net(subject, init="random", seed=seed), subject, points,
+                               evals, init)
+                    init_preds.append(init)
+                    training.append(_training_record(
+                        seed, f"loaded from {os.path.basename(load[i])}", meta=meta))
+                    trained.append((seed, tr))
             else:
                 seed = config.train.seed + i
-                bar.phase(f"training seed {seed} ({i + 1}/{seeds})")
-                tr = build_net(subject, init="random", seed=seed)
-                init = {}
-                _behaviour(tr, subject, points, evals, init)
-                init_preds.append(init)
-                result = train_net(subject, tr, train_config(subject, config.train, seed=seed),
-                                   progress)
-                training.append(_training_record(seed, "random init", result))
-            trained.append((seed, tr))
-            timing["train_s"].append(time.perf_counter() - t0)
-            bar.done()
+                with bar.timed(timing, "train_s", f"training seed {seed} ({i + 1}/{seeds})"):
+                    tr = build_net(subject, init="random", seed=seed)
+                    init = {}
+                    _behaviour(tr, subject, points, evals, init)
+                    init_preds.append(init)
+                    result = train_net(subject, tr, train_config(subject, config.train,
+                                                                 seed=seed), progress)
+                    training.append(_training_record(seed, "random init", result))
+                    trained.append((seed, tr))
 
-        bar.phase("behaviour of the trained seeds")
-        t0 = time.perf_counter()
         seed_preds = []
-        for seed, tr in trained:
-            preds = {}
-            behaviour["seeds"].append({"seed": seed, "by_size": _behaviour(
-                tr, subject, points, evals, preds)})
-            seed_preds.append(preds)
-        timing["trained_eval_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
-                     init_preds)
-        lift["overlap_removed"] = removed
-        timing["lift_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "trained_eval_s", "behaviour of the trained seeds", tick=False):
+            for seed, tr in trained:
+                preds = {}
+                behaviour["seeds"].append({"seed": seed, "by_size": _behaviour(
+                    tr, subject, points, evals, preds)})
+                seed_preds.append(preds)
+        with bar.timed(timing, "lift_s"):
+            lift = _lift(subject, config, points, evals, [s for s, _ in trained], seed_preds,
+                         init_preds)
+            lift["overlap_removed"] = removed
 
-        bar.phase("faithfulness over rounds")
-        t0 = time.perf_counter()
-        faithfulness = _faithfulness(subject, compiled, trained, sim_instances, sim_point)
-        timing["faithfulness_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "faithfulness_s", "faithfulness over rounds"):
+            faithfulness = faithfulness_section(subject, compiled, trained, sim_instances,
+                                                sim_point)
 
-        bar.phase("hidden states and weights")
-        t0 = time.perf_counter()
-        inits = [build_net(subject, init="random", seed=seed) for seed, _ in trained]
-        internal, baselines = _internal(subject, compiled, trained, inits, sim_instances,
-                                        sim_point, config.variants)
-        timing["internal_s"] = time.perf_counter() - t0
-        bar.done()
+        with bar.timed(timing, "internal_s", "hidden states and weights"):
+            inits = [build_net(subject, init="random", seed=seed) for seed, _ in trained]
+            internal, baselines = internal_sections(subject, compiled, trained, inits,
+                                                    sim_instances, sim_point, config.variants)
 
         stability = {"sizes": [p.label for p in points], "seed": config.train.seed,
                      "steps": config.stability_steps or config.train.steps, "runs": []}
@@ -440,25 +298,22 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
             stability["skipped"] = "no noise levels given (--noise)"
         timing["stability_s"] = []
         compiled_stacks = compiled.stacks()
-        from .similarity import weight_distance
         for sigma in noise:
-            t0 = time.perf_counter()
-            bar.phase(f"stability σ={sigma}")
-            start = build_net(subject, init="compiled", noise=float(sigma), seed=config.train.seed)
-            before = _behaviour(start, subject, points, evals)
-            d_before = weight_distance(compiled_stacks, start.stacks())
-            result = train_net(subject, start, train_config(
-                subject, config.train, seed=config.train.seed,
-                steps=config.stability_steps or config.train.steps), progress)
-            after = _behaviour(start, subject, points, evals)
-            stability["runs"].append({
-                "noise": float(sigma), "before": before, "after": after,
-                "final_loss": rounded(result.losses[-1]) if result.losses else None,
-                "distance_before": rounded(d_before),
-                "distance_after": rounded(weight_distance(compiled_stacks, start.stacks())),
-                "stays_exact": all(after[p.label]["exact_match"] == 1.0 for p in points)})
-            timing["stability_s"].append(time.perf_counter() - t0)
-            bar.done()
+            with bar.timed(timing, "stability_s", f"stability σ={sigma}"):
+                start = build_net(subject, init="compiled", noise=float(sigma),
+                                  seed=config.train.seed)
+                before = _behaviour(start, subject, points, evals)
+                d_before = weight_distance(compiled_stacks, start.stacks())
+                result = train_net(subject, start, train_config(
+                    subject, config.train, seed=config.train.seed,
+                    steps=config.stability_steps or config.train.steps), progress)
+                after = _behaviour(start, subject, points, evals)
+                stability["runs"].append({
+                    "noise": float(sigma), "before": before, "after": after,
+                    "final_loss": rounded(result.losses[-1]) if result.losses else None,
+                    "distance_before": rounded(d_before),
+                    "distance_after": rounded(weight_distance(compiled_stacks, start.stacks())),
+                    "stays_exact": all(after[p.label]["exact_match"] == 1.0 for p in points)})
         bar.phase("done")
     finally:
         bar.close()
@@ -485,102 +340,6 @@ def _check_same_architecture(compiled, trained, path: str) -> None:
                                   "this weight file does not have the architecture the program "
                                   "compiles to (other tensor names or shapes); train it from "
                                   "this program with the same --size/--target options"))
-
-
-def _faithfulness(subject, compiled, trained, instances, point) -> dict:
-    if compiled.family == "mlp":
-        return {"skipped": "the mlp target unrolls every loop into a fixed circuit: there is no "
-                           "per-round carried state to compare"}
-    from .data import reference
-    _, ref_traces = reference(subject.checked, instances, trace=True)
-    if not any(ref_traces):
-        return {"skipped": "the program has no loop: there is no per-round state"}
-    comp_trace = _trace(compiled, instances)
-    if comp_trace is None:
-        return {"skipped": "this network family reports no per-round state"}
-    per, exact, names = _state_accuracy(comp_trace, ref_traces)
-    if not names:
-        return {"skipped": "no variable is carried in every round (the program has loops in "
-                           "sequence, each carrying its own): there is no per-round state to "
-                           "compare round by round"}
-    doc = {"n": point.n, "examples": len(instances), "variables": names,
-           "compiled": {"per_element": per, "exact_match": exact}, "seeds": []}
-    for seed, tr in trained:
-        per, exact, _ = _state_accuracy(_trace(tr, instances), ref_traces)
-        doc["seeds"].append({"seed": seed, "per_element": per, "exact_match": exact})
-    return doc
-
-
-def _internal(subject, compiled, trained, inits, instances, point, variants: int):
-    """Hidden-state similarity (`similarity.unit_cka`) and weight distance
-    (`similarity.canonical_distance`): each seed vs compiled, its untrained init vs compiled,
-    seed vs seed; means with bootstrap intervals over seeds (pairs), and the verdict from the
-    per-seed difference trained − init. `variants` random function-equivalent copies of the
-    compiled network check the invariance (the spread must be 0 up to rounding)."""
-    from .similarity import canonical_distance, random_symmetry
-    ref_hidden = _hidden(compiled, instances)
-    layers = list(ref_hidden)
-    hidden = [(seed, _hidden(tr, instances)) for seed, tr in trained]
-    init_hidden = [_hidden(net, instances) for net in inits]
-    compiled_stacks = compiled.stacks()
-    rows = int(next(iter(ref_hidden.values())).shape[0]) if ref_hidden else 0
-    internal = {"n": point.n, "examples": len(instances), "rows": rows, "layers": layers,
-                "stacks": len(compiled_stacks),
-                "similarity": "linear CKA after scaling each unit to unit rms (unit_cka): 1 "
-                              "for a function-equivalent copy",
-                "distance_measure": "canonical_distance: unit-norm relu rows (scale pushed "
-                                    "to the next layer), units matched by permutation, "
-                                    "symmetric normalisation; 0 for a function-equivalent copy",
-                "cka": [], "distance": []}
-    for k, ((seed, h), (_, tr)) in enumerate(zip(hidden, trained)):
-        internal["cka"].append({"seed": seed, "per_layer": _cka_layers(ref_hidden, h, layers),
-                                "init_per_layer": _cka_layers(ref_hidden, init_hidden[k],
-                                                              layers)})
-        d = _distance(compiled_stacks, tr.stacks())
-        d0 = _distance(compiled_stacks, inits[k].stacks())
-        internal["distance"].append({"seed": seed, **d, "init_canonical": d0["canonical"],
-                                     "init_unaligned": d0["unaligned"]})
-    # the invariance check: the same distances against symmetric copies of the compiled net
-    spread = 0.0
-    rng = np.random.default_rng(ALIGN_SEED)
-    for _ in range(variants if trained else 0):
-        copy = random_symmetry(compiled_stacks, rng)
-        for (seed, tr), rec in zip(trained[:2], internal["distance"]):
-            d = canonical_distance(copy, tr.stacks())
-            if rec["canonical"] is not None and np.isfinite(d):
-                spread = max(spread, abs(d - rec["canonical"]))
-    internal["invariance_check"] = {"copies": variants, "max_change": rounded(spread)}
-    pairs = [(i, j) for i in range(len(trained)) for j in range(i + 1, len(trained))]
-    baselines = {"pairs": [[trained[i][0], trained[j][0]] for i, j in pairs], "cka": [],
-                 "distance": []}
-    if not pairs:
-        baselines["skipped"] = "one seed only: no pair of trained networks to compare"
-    for i, j in pairs:
-        (si, hi), (sj, hj) = hidden[i], hidden[j]
-        baselines["cka"].append({"pair": [si, sj], "per_layer": _cka_layers(hi, hj, layers)})
-        baselines["distance"].append({"pair": [si, sj], **_distance(
-            trained[i][1].stacks(), trained[j][1].stacks())})
-    mean = lambda xs: (None if not [x for x in xs if x is not None]  # noqa: E731
-                       else float(np.mean([x for x in xs if x is not None])))
-    cka_t = [mean(r["per_layer"]) for r in internal["cka"]]
-    cka_0 = [mean(r["init_per_layer"]) for r in internal["cka"]]
-    dist_t = [r["canonical"] for r in internal["distance"]]
-    dist_0 = [r["init_canonical"] for r in internal["distance"]]
-    summary = {}
-    for salt, (key, t, z, pair, higher) in enumerate((
-            ("cka", cka_t, cka_0, [mean(p["per_layer"]) for p in baselines["cka"]], True),
-            ("distance", dist_t, dist_0, [p["canonical"] for p in baselines["distance"]],
-             False))):
-        diff = _seed_ci([a - b if a is not None and b is not None else None
-                         for a, b in zip(t, z)], (salt, 2))
-        summary[key] = {"trained_vs_compiled": _seed_ci(t, (salt, 0)),
-                        "init_vs_compiled": _seed_ci(z, (salt, 1)),
-                        "seed_vs_seed": _seed_ci(pair, (salt, 3)),
-                        "trained_minus_init": diff, "verdict": _verdict(diff, higher)}
-    internal["summary"] = summary
-    if not layers:
-        internal["skipped"] = "the network has no hidden layer"
-    return internal, baselines
 
 
 def _problems(behaviour, faithfulness, stability) -> list[str]:

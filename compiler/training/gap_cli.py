@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import default_train
-from .gap import GapConfig, gap
+from .config import GapConfig, default_train
+from .gap import gap
 from .head_to_head import head_to_head
 from .sweep import examples_sweep
 

@@ -10,7 +10,9 @@ from nclang.dsl import types as T
 from nclang.dsl.values import Instance
 
 from . import baselines as B
-from .gap import GapConfig, Progress, Run, gap_run
+from .config import GapConfig
+from .gap import Progress, Run, gap_run
+from .report import write
 from .scoring import predict, run_compiled, score
 from .subject import build_net, eval_points, sample, subject_of, train_config
 
@@ -35,7 +37,6 @@ def head_to_head(path_a, path_b, config: GapConfig | None = None, *, target=None
     doc = {"kind": "head_to_head", "version": 1, "programs": list(docs), "common": common,
            "timing": {"total_s": round(time.perf_counter() - started, 2)}}
     if out_dir is not None:
-        from .report import write
         write(doc, out_dir)
     return doc
 

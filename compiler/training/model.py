@@ -1,12 +1,13 @@
 """The compiled architecture as a trainable torch network (`Trainable`), with compiled or random
 weights.
 
-`build` compiles the program exactly as `nclang compile` does (`nclang.compiler.driver`) and keeps the
-whole weight file's metadata: the architecture (layers, widths, aggregators, activations, weight
-tying: one parameter set per `repeat` body, as in the file) and the encodings. The weights are
-the compiled ones (plus seeded Gaussian noise), or a seeded random init of the same tensors. The
-forward pass is the runtime's own code (`nclang.compiler.runtime.*`), run with autograd on, so a
-`Trainable` with the compiled weights computes bit for bit what `nclang exec` does.
+`build` compiles the program exactly as `nclang compile` does (`nclang.compiler.driver`) and keeps
+the whole weight file's metadata: the architecture (layers, widths, aggregators, activations,
+weight tying: one parameter set per `repeat` body, as in the file) and the encodings. The
+weights are the compiled ones (plus seeded Gaussian noise), or a seeded random init of the same
+tensors. The forward pass is the runtime's own code (`nclang.compiler.runtime.*`), run with
+autograd on, so a `Trainable` with the compiled weights computes bit for bit what `nclang exec`
+does.
 
 What stays hard is the compiled architecture itself, not a training shortcut: a GNN's
 aggregation conditions (`cond > 1/2`), the flags of values that may be infinite, argmin/argmax
@@ -52,9 +53,10 @@ class Forward:
     elements flattened row-major, instances in the order given. `outputs`: per instance, the
     decoded values (as `Trainable.predict`). `trace`: per instance, per executed loop round (of
     every loop, in execution order), the carried variables decoded, named as in
-    `nclang.dsl.interpreter.run(..., trace=True)`; None for mlp and transformer files. `raw_trace`: per
-    round, the carried variables' raw channels laid out as `raw` (an instance whose loop has
-    stopped repeats its last state); only for a program with exactly one loop, else None.
+    `nclang.dsl.interpreter.run(..., trace=True)`; None for mlp and transformer files.
+    `raw_trace`: per round, the carried variables' raw channels laid out as `raw` (an instance
+    whose loop has stopped repeats its last state); only for a program with exactly one loop,
+    else None.
     `hidden[layer]`: (rows, width) post-activation states of every hidden layer, rows in an
     order that depends only on the instances and the rounds run."""
     raw: dict[str, torch.Tensor]
@@ -83,8 +85,9 @@ def build(checked, *, target: str | None = None, sizes: dict[str, int] | None = 
     `vocab`), with the compiled weights plus Gaussian noise of std `noise` · rms(tensor) per
     tensor (`init="compiled"`: relative, since compiled weights run from 1 to millions, and an
     absolute σ would be nothing on the large ones and everything on the small; an all-zero
-    tensor gets std `noise`) or a seeded random init of the same tensors (`init="random"`), float32. `source` is the
-    program's `nclang.compiler.driver.Source` (default: read from the file the program came from)."""
+    tensor gets std `noise`) or a seeded random init of the same tensors (`init="random"`),
+    float32. `source` is the program's `nclang.compiler.driver.Source` (default: read from the
+    file the program came from)."""
     from nclang.compiler.driver import compile_checked, read_source
     from nclang.compiler.weights import read_weights
     if init not in INITS:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nclang.dsl.diagnostics import NclError
 
-if TYPE_CHECKING:
-    from .gap import GapConfig
-    from .train import TrainConfig
+from .config import GapConfig, TrainConfig
 
 # eval inputs come from this seed, not the training seed: every seed and the compiled net see
 # the same inputs, and a different training seed does not change the test set
@@ -32,7 +29,8 @@ DEFAULT_K = 8
 class Subject:
     checked: object
     file: str                     # display name
-    source: object                # nclang.compiler.driver.Source: compiled exactly as nclang compile
+    # nclang.compiler.driver.Source: compiled exactly as nclang compile compiles it
+    source: object
     target: str | None
     sizes: dict = field(default_factory=dict)
     vocab: tuple | None = None
@@ -133,6 +131,28 @@ def sample(subject: Subject, config: GapConfig, point: Point, salt: int):
     return kept, expected
 
 
+def instance_key(inst) -> bytes:
+    """The bytes that identify an input (its sizes, graph and values): equal inputs, equal
+    keys, so eval inputs that a training set also holds can be found and dropped."""
+    parts = [repr(sorted(inst.sizes.items())).encode()]
+    if inst.graph is not None:
+        g = inst.graph
+        parts += [str(g.n).encode(), np.asarray(g.src).tobytes(), np.asarray(g.dst).tobytes()]
+    for name in sorted(inst.values):
+        v = np.asarray(inst.values[name])
+        parts += [name.encode(), v.astype(str).tobytes() if v.dtype == object else v.tobytes()]
+    return b"\x00".join(parts)
+
+
+def training_inputs(subject, config, seed: int) -> list:
+    """The inputs `make_data` draws for this seed (before the interpreter drops any)."""
+    from .data import sample_instances
+    c = train_config(subject, config.train, seed=seed)
+    kw = {"families": c.families} if subject.checked.family == "graph" else {}
+    return sample_instances(subject.checked, c.examples, np.random.default_rng(c.seed),
+                            sizes=c.sizes, n_range=c.n_range, vocab=subject.vocab, **kw)
+
+
 def compiled_net(subject: Subject, folder: str):
     """The compiled network as `nclang compile` + `nclang exec` run it: the measurement of
     "the compiled network" goes through the real runtime, not through the trainable copy."""
@@ -158,13 +178,13 @@ def build_net(subject: Subject, **kw):
                  vocab=subject.vocab, source=subject.source, **kw)
 
 
-def train_config(subject: Subject, config: "TrainConfig", **changes) -> "TrainConfig":
+def train_config(subject: Subject, config: TrainConfig, **changes) -> TrainConfig:
     if subject.checked.family != "graph" and config.sizes is None:
         changes.setdefault("sizes", dict(subject.sizes))
     return dataclasses.replace(config, **changes)
 
 
-def train_net(subject: Subject, trainable, config: "TrainConfig", progress: bool):
+def train_net(subject: Subject, trainable, config: TrainConfig, progress: bool):
     from .train import train
     return train(trainable, config, progress=progress)
 

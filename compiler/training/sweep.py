@@ -10,10 +10,13 @@ import dataclasses
 import tempfile
 import time
 
-from .gap import GapConfig, Progress, _instance_key, _training_inputs, config_doc
+from . import baselines as B
+from .config import GapConfig
+from .gap import Progress, config_doc
+from .report import write
 from .scoring import predict, rounded, run_compiled, score, scored
-from .subject import (build_net, compiled_net, eval_points, program_info, sample, subject_of,
-                      train_config, train_net)
+from .subject import (build_net, compiled_net, eval_points, instance_key, program_info, sample,
+                      subject_of, train_config, train_net, training_inputs)
 
 
 # program name -> (examples as a function of k, label, sentence): published figures only
@@ -48,10 +51,10 @@ def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target
             instances, expected = sample(subject, config, point, 0)
             seen = set()
             for i in range(config.seeds):
-                seen |= {_instance_key(x) for x in _training_inputs(
+                seen |= {instance_key(x) for x in training_inputs(
                     subject, dataclasses.replace(config, train=dataclasses.replace(
                         config.train, examples=counts[-1])), config.train.seed + i)}
-            keep = [j for j, x in enumerate(instances) if _instance_key(x) not in seen]
+            keep = [j for j, x in enumerate(instances) if instance_key(x) not in seen]
             dropped = len(instances) - len(keep)
             if not keep:
                 raise ValueError(f"every evaluation input of {subject.name} is in a training "
@@ -99,7 +102,6 @@ def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target
         doc.update(reference_count=ref[0](k), reference_label=ref[1](k), reference=ref[2](k))
     doc["timing"] = {"total_s": round(time.perf_counter() - started, 2)}
     if out_dir is not None:
-        from .report import write
         write(doc, out_dir)
     return doc
 
@@ -110,7 +112,6 @@ def _lift(subject, config, point, counts, instances, expected, seeds, seed_preds
     count at a time so that a seed is flagged constant at the count where it is): the
     constants fitted on the first seed's largest training set, every count scored on the same
     evaluation inputs."""
-    from . import baselines as B
     from .train import make_data
     data = make_data(subject.checked, train_config(subject, config.train, seed=seeds[0],
                                                    examples=counts[-1]),
