@@ -11,8 +11,8 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE_DIRS = ("nclang", "dsl", "compiler", "stdlib")
 MAX_LINES = 600
 
-NOT_YET_SPLIT = {
-}
+# modules over the limit with a reason, until they are split (none today)
+NOT_YET_SPLIT: dict[str, str] = {}
 
 
 def _modules() -> dict[str, int]:

@@ -81,12 +81,14 @@ def make_data(checked, config: TrainConfig, *, vocab=None, trace: bool | None = 
     return Data(kept, outputs, traces if trace else None)
 
 
-def train(trainable, config: TrainConfig = TrainConfig(), *, progress: bool = True,
+def train(trainable, config: TrainConfig | None = None, *, progress: bool = True,
           data=None) -> TrainResult:
-    """Train `trainable` (in place) for `config.steps` Adam steps on `data` (a `Data`, or
-    (instances, outputs[, traces])) or, by default, on `make_data(trainable.checked, config)`.
-    A tqdm bar shows the loss (when `progress` and stderr is a terminal)."""
+    """Train `trainable` (in place) for `config.steps` Adam steps (default config: `TrainConfig()`)
+    on `data` (a `Data`, or (instances, outputs[, traces])) or, by default, on
+    `make_data(trainable.checked, config)`. A tqdm bar shows the loss (when `progress` and stderr
+    is a terminal)."""
     from tqdm import tqdm
+    config = TrainConfig() if config is None else config
     checked = trainable.checked
     hints = config.trace_weight > 0
     if hints and (trainable.family != "gnn" or trainable.loops() != 1):
