@@ -169,3 +169,19 @@ def test_every_stdlib_program_lowers_to_ir_that_verifies():
             assert ir.verify(program) is program
             count += 1
     assert count >= 25
+
+
+def test_size_int_is_exact_where_floats_round_wrong():
+    """Widths, shapes and trip counts come from `ir.size_int`: exact, where the float evaluator
+    (kept for comparing formulas) puts ceil(log2(2^40 + 1)) at 40."""
+    import sympy
+    n, k = ir.size_symbol("n"), ir.size_symbol("k")
+    depth = sympy.ceiling(ir.log2(n))
+    assert ir.evaluate(depth, {"n": 2**40 + 1}) == 40.0  # the float evaluator's answer
+    for x in (1, 2, 3, 4, 5, 2**40, 2**40 + 1, 2**61 - 1):
+        assert ir.size_int(depth, {"n": x}) == (x - 1).bit_length()
+        assert ir.size_int(sympy.floor(ir.log2(n)), {"n": x}) == x.bit_length() - 1
+    assert ir.size_int(sympy.ceiling(ir.log2(k - 1)), {"k": 1}) == 0  # a tree over no leaves
+    assert ir.size_int(sympy.Max(3, 2 * n - 1) + sympy.floor(n / 3), {"n": 10}) == 22
+    with pytest.raises(ValueError):
+        ir.size_int(n / 3, {"n": 10})

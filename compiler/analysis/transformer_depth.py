@@ -215,7 +215,7 @@ class _Model:
                 case ir.Iota():
                     out = (0, n - 1)
                 case ir.Size(expr=e):
-                    vals = [int(round(ir.evaluate(e, {"n": m}))) for m in range(1, n + 1)]
+                    vals = [ir.size_int(e, {"n": m}) for m in range(1, n + 1)]
                     out = (min(vals), max(vals))
                 case ir.Broadcast(arg=arg) | ir.Gather(table=arg):
                     out = self.interval(arg)
@@ -281,7 +281,7 @@ class _Model:
 
     def size(self, op: ir.Size) -> _Slot:
         nv = self.length()
-        values = {int(round(ir.evaluate(op.expr, {"n": m}))) for m in range(1, self.n + 1)}
+        values = {ir.size_int(op.expr, {"n": m}) for m in range(1, self.n + 1)}
         if len(values) == 1:
             return self.const(("const", repr(values.pop())))
         return self.mlp([nv])
@@ -480,7 +480,7 @@ class _Model:
         for c in loop.carried:
             if c.init is None or c.param is None:
                 raise Unmodelled("a repeat that first assigns a variable in its body")
-        trips = [max(int(round(ir.evaluate(loop.count, {"n": m}))), 0)
+        trips = [max(ir.size_int(loop.count, {"n": m}), 0)
                  for m in range(1, self.n + 1)]
         self.carried_intervals(loop, max(trips))
         inits = [self.slot(c.init) for c in loop.carried]

@@ -23,7 +23,7 @@ from .nodes import (AGGREGATORS, COMMUNICATION, COMPARISONS, EDGE, FOLD_BUILTINS
                     max_value_id, operands, outputs, static_values, walk)
 from .printing import format_ir, format_op
 from .sizes import (SIZE_SYMBOLS, K, M, N, format_size, is_size_expr, log2, size_formula,
-                    size_symbol, size_value)
+                    size_int, size_symbol, size_value)
 from .verify import IRError, verify
 
 
@@ -46,6 +46,6 @@ __all__ = [
     "Value",
     "axis_from_type", "domain_size", "evaluate", "evaluation", "format_domain", "format_ir",
     "format_op", "format_size", "free_values", "is_size_expr", "log2", "max_value_id",
-    "operands", "outputs", "scalar", "size_formula", "size_symbol", "size_value",
+    "operands", "outputs", "scalar", "size_formula", "size_int", "size_symbol", "size_value",
     "static_values", "verify", "walk",
 ]

@@ -7,11 +7,13 @@ of the same variables.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import sympy
 from sympy.printing.str import StrPrinter
 
 from nclang.dsl import ast as A
+from nclang.dsl.sizes import ceil_log2, floor_log2
 
 # Size variables: nodes or positions, edges, bit width. sympy tells symbols apart by their
 # assumptions as well as their names, so every module takes them from `size_symbol`: two
@@ -77,6 +79,58 @@ def size_value(expr, sizes: dict[str, int]) -> float:
     """The numeric value of a formula at concrete sizes (floats: used to compare formulas)."""
     values = {size_symbol(name): float(v) for name, v in sizes.items()}
     return _eval(sympy.sympify(expr), values)
+
+
+def size_int(expr, sizes: dict[str, int]) -> int:
+    """The exact integer value of a size formula at concrete sizes: what widths, shapes and trip
+    counts are built from. Exact rationals throughout (`size_value`'s floats get
+    `ceil(log2(2^40 + 1))` wrong); log2 of a value below 1 is 0, as there (a tree over no leaves
+    has no depth). ValueError for a formula whose value is not an integer there."""
+    value = _exact(sympy.sympify(expr), {size_symbol(k): int(v) for k, v in sizes.items()})
+    if value.denominator != 1:
+        shown = ", ".join(f"{k} = {v}" for k, v in sorted(sizes.items()))
+        raise ValueError(f"{format_size(expr)} is {value}, not an integer, at {shown}")
+    return int(value)
+
+
+def _log2_rounded(x: Fraction, up: bool) -> int:
+    if x < 1:
+        return 0
+    # log2 is increasing: ceil(log2 x) = ceil(log2 ceil x), floor(log2 x) = floor(log2 floor x)
+    return ceil_log2(math.ceil(x)) if up else floor_log2(math.floor(x))
+
+
+def _exact(e, values: dict) -> Fraction:
+    if e.is_Rational:
+        return Fraction(int(e.p), int(e.q))
+    if e.is_Symbol:
+        return Fraction(values[e])
+    if isinstance(e, (sympy.ceiling, sympy.floor)) and isinstance(e.args[0], log2):
+        return Fraction(_log2_rounded(_exact(e.args[0].args[0], values),
+                                      isinstance(e, sympy.ceiling)))
+    args = [_exact(a, values) for a in e.args]
+    if e.is_Add:
+        return sum(args, Fraction(0))
+    if e.is_Mul:
+        return math.prod(args, start=Fraction(1))
+    if e.is_Pow and args[1].denominator == 1:
+        return args[0] ** int(args[1])
+    if isinstance(e, log2):
+        x = args[0]
+        if x < 1:
+            return Fraction(0)
+        if x.denominator == 1 and x.numerator & (x.numerator - 1) == 0:
+            return Fraction(floor_log2(x.numerator))
+        raise ValueError(f"log2({x}) is not rational")
+    if isinstance(e, sympy.ceiling):
+        return Fraction(math.ceil(args[0]))
+    if isinstance(e, sympy.floor):
+        return Fraction(math.floor(args[0]))
+    if isinstance(e, sympy.Max):
+        return max(args)
+    if isinstance(e, sympy.Min):
+        return min(args)
+    raise ValueError(f"cannot evaluate {e} exactly")
 
 
 def _eval(e, values: dict) -> float:

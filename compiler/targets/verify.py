@@ -217,7 +217,7 @@ def verify_transformer(checked, artifact, n: int, dtype: str, loop_counts, vocab
     groups: dict[tuple, list[int]] = {}
     for i, (inst, _) in enumerate(cases):
         L = inst.sizes["n"]
-        trips = tuple(max(int(round(ir.evaluate(c, {"n": L}))), 0) for c in loop_counts)
+        trips = tuple(max(ir.size_int(c, {"n": L}), 0) for c in loop_counts)
         groups.setdefault(trips, []).append(i)
     outs: list = [None] * len(cases)
     for trips, members in groups.items():

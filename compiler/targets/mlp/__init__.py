@@ -97,7 +97,7 @@ def compile(c: Compilation) -> MLPArtifact:
     if activation == "step":
         _check_step_inputs(checked)
     want = c.cost.layers
-    layers_at_sizes = int(round(ir.evaluate(want, sizes)))
+    layers_at_sizes = ir.size_int(want, sizes)
     channels = sum(_count(op.out.domain, sizes) for op in program.ops
                    if isinstance(op, ir.Input))
     if channels > MAX_NEURONS:

@@ -36,7 +36,7 @@ class MLPCircuitBuilder(GateMixin, FoldMixin):
     # ---- plumbing
 
     def size(self, expr) -> int:
-        return int(round(ir.evaluate(expr, self.sizes)))
+        return ir.size_int(expr, self.sizes)
 
     def shape(self, domain) -> tuple[int, ...]:
         return tuple(max(self.size(a.size), 0) for a in domain)

@@ -87,7 +87,7 @@ def _inexact(checked, err: ExactnessError, sizes, dtype) -> NclError:
 
 
 def _count(domain, sizes) -> int:
-    return math.prod(max(int(round(ir.evaluate(a.size, sizes))), 0) for a in domain)
+    return math.prod(max(ir.size_int(a.size, sizes), 0) for a in domain)
 
 
 def _too_large(checked, err: TooLargeError, sizes) -> NclError:

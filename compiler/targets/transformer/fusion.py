@@ -88,7 +88,7 @@ class FusionMixin:
             case ir.Iota():
                 return tuple(range(self.n))
             case ir.Size(expr=e):
-                return tuple(sorted({int(round(ir.evaluate(e, {"n": m})))
+                return tuple(sorted({ir.size_int(e, {"n": m})
                                      for m in range(1, self.n + 1)}))
             case ir.Broadcast(arg=arg):
                 return self.domain(arg)
@@ -252,7 +252,7 @@ class FusionMixin:
     def size_slot(self, op: ir.Size) -> Slot:
         nv = self.length()
         e = op.expr
-        fn = Fn(("n",), lambda m, e=e: int(round(ir.evaluate(e, {"n": m}))), ("size", str(e)))
+        fn = Fn(("n",), lambda m, e=e: ir.size_int(e, {"n": m}), ("size", str(e)))
         dom = tuple(sorted({fn.f(m) for m in range(1, self.n + 1)}))
         if len(dom) == 1:
             return self.const_slot(dom[0])

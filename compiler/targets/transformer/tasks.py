@@ -203,7 +203,7 @@ class TransformerPlanner(FusionMixin, AttentionMixin):
     # ---- repeat: weight-tied blocks
 
     def trips(self, loop: ir.Loop) -> list[int]:
-        return [max(int(round(ir.evaluate(loop.count, {"n": m}))), 0)
+        return [max(ir.size_int(loop.count, {"n": m}), 0)
                 for m in range(1, self.n + 1)]
 
     def _union(self, a: tuple, b: tuple) -> tuple:
