@@ -313,3 +313,9 @@ def test_decode_then_encode_round_trips_input_values():
     inst = decode_text(src, '{"tokens": [3, "inf", 0]}')
     prog = checked(src)
     assert jsonio.encode(prog, {"tokens": inst.values["tokens"]}) == {"tokens": [3, "inf", 0]}
+
+
+def test_a_field_name_with_a_newline_keeps_the_diagnostic_on_one_line():
+    """The fuzzer drew {"\\n": null}: the key was printed raw, splitting the error in two."""
+    (d,) = decode_errors(BITS, '{"a": 1, "v": [0, 1], "\\n": null}', {"k": 2})
+    assert "\n" not in d.message and 'unknown field "\\n"' in d.message

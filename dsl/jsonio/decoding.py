@@ -127,10 +127,10 @@ class _Decoder:
         for key in self.obj:
             if key not in known:
                 self.error(self._key_span(key),
-                           f"unknown field '{key}'{did_you_mean(key, known)}"
+                           f"unknown field {_field_name(key)}{did_you_mean(key, known)}"
                            f" (program {program.name} takes: {', '.join(sorted(known))})")
         for key in getattr(self.obj, "duplicates", ()):
-            self.error(self._key_span(key), f"field '{key}' is given more than once")
+            self.error(self._key_span(key), f"field {_field_name(key)} is given more than once")
         if graph_family:
             self._graph()
         else:
@@ -430,3 +430,9 @@ def input_error(obj: dict, file: str, line: int, field: str, path: tuple[int, ..
     else:
         span = A.Span(file, line, 1, line, 2)
     return Diagnostic.at(span, code, message)
+
+
+def _field_name(key: str) -> str:
+    """A JSON key as a message shows it: quoted as is, or in JSON notation when it holds a
+    character that would break the one-line diagnostic (a newline, a control character)."""
+    return f"'{key}'" if key.isprintable() else json.dumps(key)
