@@ -4,7 +4,6 @@ into mixins that share this object's state (scopes, variable types, the diagnost
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from .. import ast as A
 from .. import types as T
@@ -15,8 +14,6 @@ from .relations import ERR
 from .size_checks import SizeChecks
 from .statements import StatementChecks
 
-if TYPE_CHECKING:  # module.py imports this module
-    from .module import _ModuleChecker
 
 
 def _mentions(t, kinds) -> bool:
@@ -30,7 +27,8 @@ def _mentions(t, kinds) -> bool:
 class _Checker(StatementChecks, ExpressionChecks, SizeChecks):
     """Checks the statements and expressions of one program (or, with `family` None, one def)."""
 
-    def __init__(self, mod: _ModuleChecker, family: str | None, sizes: dict[str, T.Int],
+    # mod: the module's checker (module._ModuleChecker, which imports this module: no annotation)
+    def __init__(self, mod, family: str | None, sizes: dict[str, T.Int],
                  types: dict[int, T.Type]):
         self.mod = mod
         self.diags = mod.diags
