@@ -23,7 +23,7 @@ import numpy as np
 
 from nclang.compiler import formula
 from nclang.dsl import types as T
-from nclang.dsl.values import NONE_INDEX, Instance
+from nclang.dsl.values import NONE_INDEX, Instance, dtype_of
 
 from . import nodes as I
 from .sizes import format_size
@@ -317,23 +317,10 @@ _ARITH = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_
           "floordiv": np.floor_divide, "mod": np.mod}
 
 
-def _dtype(t) -> np.dtype:
-    match t:
-        case T.Bool():
-            return np.dtype(np.bool_)
-        case T.Int() | T.Frac():
-            return np.dtype(np.float64)
-        case T.Token():
-            return np.dtype(object)
-        case T.Index() | T.NoneType():
-            return np.dtype(np.int64)
-    raise TypeError(f"no run-time form for {t}")
-
-
 def _cast(data: np.ndarray, t) -> np.ndarray:
     """`data` in the numpy form of type `t` (a number that is no index, such as an unobserved
     inf, becomes none)."""
-    want = _dtype(t)
+    want = dtype_of(t)
     if data.dtype == want:
         return data
     if want == np.int64 and data.dtype.kind == "f":
@@ -358,7 +345,7 @@ def _comparable(a: np.ndarray, b: np.ndarray):
 def _common(args: list[np.ndarray], out: I.Value) -> list[np.ndarray]:
     """Operands that meet in one result (`select`'s branches, `min`'s arguments) in one form:
     integers when the result is an index, numbers when it is numeric."""
-    want = _dtype(out.type)
+    want = dtype_of(out.type)
     if want == np.float64:
         return [_num(a) for a in args]
     return [_cast(a, out.type) for a in args]
