@@ -30,19 +30,9 @@ from nclang.compiler.testing.inputs import instance_to_json
 from nclang.compiler.training.data import sample_instances
 from nclang.dsl.checker import check_source
 from nclang.dsl.jsonio import decode
+from weights_mutants import PREFIX_COUNT  # a weight-tied repeat, shared with the file fuzzing
 
 REPO = Path(__file__).resolve().parent.parent
-
-PREFIX_COUNT = """program prefix_count(tokens: seq[token]) -> seq[int] {
-    c[i] = 1 if tokens[i] == "a" else 0
-    d = 1
-    repeat ceil(log2(n)) {
-        c[i] = c[i] + (c[i - d] if i >= d else 0)
-        d = 2 * d
-    }
-    return c
-}
-"""
 
 
 @pytest.fixture(scope="module")
