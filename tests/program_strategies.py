@@ -15,6 +15,19 @@ from hypothesis import strategies as st
 # ---------------------------------------------------------------- bits: x, y: bits[k], c: int[0..7]
 
 
+def _connect(leaves, depth: int):
+    """Boolean expressions over `leaves`: not, and, or, xor, nested up to `depth`."""
+    if depth <= 0:
+        return leaves
+    sub = _connect(leaves, depth - 1)
+    return st.one_of(
+        leaves,
+        st.builds(lambda a: f"(not {a})", sub),
+        st.builds(lambda o, a, b: f"({a} {o} {b})", st.sampled_from(["and", "or", "xor"]),
+                  sub, sub),
+    )
+
+
 def _bits_bool(depth: int):
     """A Boolean expression of the bit index `i`."""
     leaves = st.sampled_from([
@@ -22,15 +35,7 @@ def _bits_bool(depth: int):
         "(i < 2)", "(i >= c and x[i])", "(x[i] if i > 0 else y[i])", "true",
         "(i + 1 < k and x[i + 1])",
     ])
-    if depth <= 0:
-        return leaves
-    sub = _bits_bool(depth - 1)
-    return st.one_of(
-        leaves,
-        st.builds(lambda a: f"(not {a})", sub),
-        st.builds(lambda o, a, b: f"({a} {o} {b})", st.sampled_from(["and", "or", "xor"]),
-                  sub, sub),
-    )
+    return _connect(leaves, depth)
 
 
 def _range_size():
@@ -85,15 +90,7 @@ def _seq_bool(depth: int):
         "(tokens[i] != tokens[n - 1])", "(i == 0)", "(tokens[0] == 2)",
         "(i > 1 and tokens[i - 2] == tokens[i])",
     ])
-    if depth <= 0:
-        return leaves
-    sub = _seq_bool(depth - 1)
-    return st.one_of(
-        leaves,
-        st.builds(lambda a: f"(not {a})", sub),
-        st.builds(lambda o, a, b: f"({a} {o} {b})", st.sampled_from(["and", "or", "xor"]),
-                  sub, sub),
-    )
+    return _connect(leaves, depth)
 
 
 def _seq_int():
@@ -129,15 +126,7 @@ def _token_bool(depth: int):
         'all(tokens[j] != tokens[i] for j in positions if j != i)',
         '(count(j for j in positions if tokens[j] == tokens[i]) > 1)',
     ])
-    if depth <= 0:
-        return leaves
-    sub = _token_bool(depth - 1)
-    return st.one_of(
-        leaves,
-        st.builds(lambda a: f"(not {a})", sub),
-        st.builds(lambda o, a, b: f"({a} {o} {b})", st.sampled_from(["and", "or", "xor"]),
-                  sub, sub),
-    )
+    return _connect(leaves, depth)
 
 
 @st.composite
@@ -162,15 +151,7 @@ def _graph_bool(depth: int):
         "(count(u for u in in(v)) == 0)", "any(w[u] > w[v] for u in in(v))",
         "(sum(w[u] for u in out(v)) > 3)", "(w[v] == 0)",
     ])
-    if depth <= 0:
-        return leaves
-    sub = _graph_bool(depth - 1)
-    return st.one_of(
-        leaves,
-        st.builds(lambda a: f"(not {a})", sub),
-        st.builds(lambda o, a, b: f"({a} {o} {b})", st.sampled_from(["and", "or", "xor"]),
-                  sub, sub),
-    )
+    return _connect(leaves, depth)
 
 
 @st.composite
