@@ -37,6 +37,7 @@ import sympy
 from nclang.dsl import types as T
 
 from .. import ir
+from ..dnf import dnf
 
 _AGG_OF_FOLD = {"max": "max", "min": "min", "+": "sum", "or": "any", "and": "all"}
 _ORDER = ("le", "lt", "ge", "gt")
@@ -320,30 +321,11 @@ class _Model:
         raise Unmodelled("a condition mixing the two positions outside a comparison")
 
     def dnf(self, node) -> list[list]:
-        def neg(nd):
-            match nd[0]:
-                case "side":
-                    return ("side", nd[1], _compose("not", [nd[2]]))
-                case "atom":
-                    return nd  # the same features either way
-                case "not":
-                    return nd[1]
-                case "and":
-                    return ("or", neg(nd[1]), neg(nd[2]))
-                case "or":
-                    return ("and", neg(nd[1]), neg(nd[2]))
-
-        def go(nd):
-            match nd[0]:
-                case "side" | "atom":
-                    return [[nd]]
-                case "not":
-                    return go(neg(nd[1]))
-                case "and":
-                    return [a + b for a in go(nd[1]) for b in go(nd[2])]
-                case "or":
-                    return go(nd[1]) + go(nd[2])
-        return go(node)
+        def negate(lit):
+            if lit[0] == "side":
+                return ("side", lit[1], _compose("not", [lit[2]]))
+            return lit  # an atom: the same features either way
+        return dnf(node, negate)
 
     def _iota(self, fn: _Fn) -> bool:
         return fn.key[0] == "leaf" and isinstance(self.defs.get(fn.leaves[0]), ir.Iota)

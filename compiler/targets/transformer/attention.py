@@ -10,6 +10,7 @@ import numpy as np
 
 from nclang.compiler import gadgets as G
 from nclang.compiler import ir
+from nclang.compiler.dnf import dnf
 from nclang.dsl import ast as A
 from nclang.dsl import types as T
 from nclang.dsl.diagnostics import NclError
@@ -91,31 +92,13 @@ class AttentionMixin:
 
     def dnf(self, node, agg) -> list[list]:
         """The condition as a list of conjunctions (lists of literals)."""
-        def neg(nd):
-            match nd[0]:
-                case "side":
-                    return ("side", nd[1], _compose("not", [nd[2]]))
-                case "atom":
-                    flip = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
-                    return ("atom", flip[nd[1]], nd[2], nd[3])
-                case "not":
-                    return nd[1]
-                case "and":
-                    return ("or", neg(nd[1]), neg(nd[2]))
-                case "or":
-                    return ("and", neg(nd[1]), neg(nd[2]))
+        flip = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
 
-        def go(nd):
-            match nd[0]:
-                case "side" | "atom":
-                    return [[nd]]
-                case "not":
-                    return go(neg(nd[1]))
-                case "and":
-                    return [a + b for a in go(nd[1]) for b in go(nd[2])]
-                case "or":
-                    return go(nd[1]) + go(nd[2])
-        terms = go(node)
+        def negate(lit):
+            if lit[0] == "side":
+                return ("side", lit[1], _compose("not", [lit[2]]))
+            return ("atom", flip[lit[1]], lit[2], lit[3])
+        terms = dnf(node, negate)
         if len(terms) > 16:
             raise _unsupported(agg.span, "a condition with this many alternatives")
         return terms
