@@ -312,3 +312,43 @@ def test_integer_targets_are_normalised_by_their_range_and_raw_error_is_reported
     s = score(("d",), [{"d": np.array([0.0, 10.0, np.inf])}],
               [{"d": np.array([1.0, 13.0, np.inf])}])
     assert s["raw_error"] == {"d": 2.0}
+
+
+
+def test_integer_targets_are_divided_by_the_proved_range_at_the_largest_training_size(tmp_path):
+    # the normaliser is the analysis' bound on dist (9 per edge of a path, n - 1 edges) at
+    # the largest n drawn, whatever the sampled graphs' own largest distance happens to be;
+    # two data seeds therefore share it
+    from nclang.compiler.analysis.ranges import value_ranges
+    from nclang.compiler.training.scales import design_scales
+    checked, _ = _checked(tmp_path, SSSP, "sssp")
+    trainable = build(checked, init="random", seed=0)
+    report = value_ranges(checked)
+    found = []
+    for seed in (0, 1):
+        data = _data(checked, count=12, seed=seed)
+        n_max = max(inst.graph.n for inst in data.instances)
+        scales = design_scales(report, trainable.output_specs, [], data.instances,
+                               data.outputs, [])
+        assert {k: (s.value, s.source) for k, s in scales.items()} == \
+            {"dist": (9.0 * (n_max - 1), "analysis")}
+        largest = max(float(np.max(o["dist"][np.isfinite(o["dist"])])) for o in data.outputs)
+        assert largest <= scales["dist"].value
+        found.append(scales["dist"].value)
+    result = train(trainable, TrainConfig(examples=12, steps=2, n_range=(4, 7)), progress=False)
+    assert result.scale_from == {"dist": "analysis"}
+    assert result.scales == {"dist": found[0]}   # train draws the seed-0 data above
+
+
+def test_an_integer_without_a_proved_bound_is_normalised_by_the_data_and_says_so():
+    # every parameter is bounded, so no stdlib program has such a result; the fallback is
+    # exercised on a report whose result interval is the unbounded one
+    from types import SimpleNamespace
+
+    from nclang.compiler.analysis.ranges.lattice import UNBOUNDED
+    from nclang.compiler.training.model import OutputSpec
+    from nclang.compiler.training.scales import design_scales
+    report = SimpleNamespace(result_names=("t",), results=(UNBOUNDED,), held={})
+    outputs = [{"t": np.array(7.0)}, {"t": np.array(-40.0)}]
+    scales = design_scales(report, [OutputSpec("t", "int")], [], [], outputs, [])
+    assert {k: (s.value, s.source) for k, s in scales.items()} == {"t": (40.0, "data")}

@@ -106,6 +106,14 @@ def _loss_curve(losses) -> list[list]:
     return [[i + 1, rounded(losses[i])] for i in idx]
 
 
+def _scales_json(result) -> dict:
+    """Each integer target's normaliser and where it came from (the proved range, or the data
+    where the analysis has no finite bound)."""
+    sources = result.scale_from or {}
+    return {name: {"scale": rounded(v), "from": sources.get(name, "data")}
+            for name, v in sorted((result.scales or {}).items())}
+
+
 def _training_record(seed: int, source: str, result=None, meta: dict | None = None) -> dict:
     rec = {"seed": seed, "source": source}
     if result is not None:
@@ -113,7 +121,8 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
                    final_loss=rounded(result.losses[-1]) if result.losses else None,
                    loss_curve=_loss_curve(result.losses), cap=result.cap,
                    stopped=result.stopped, best_step=result.best_step,
-                   val_losses=[list(v) for v in result.val_losses])
+                   val_losses=[list(v) for v in result.val_losses],
+                   scales=_scales_json(result))
     elif meta:
         losses = meta.get("losses") or []
         rec.update(steps=meta.get("steps"), examples=meta.get("examples"),

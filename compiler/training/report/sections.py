@@ -183,8 +183,9 @@ def _md_behaviour(b, doc, images, prefix):
     raw = [r for r in b["seeds"] if any(r["by_size"][s].get("raw_error") for s in labels)]
     if raw:
         lines += ["Mean absolute error of the integer outputs, in the program's own units "
-                  "(where expected and predicted are finite; training normalises the loss by "
-                  "the targets' range, this is the raw error):", ""]
+                  "(where expected and predicted are finite; training divides each integer "
+                  "target by its proved range at the largest training size, this is the raw "
+                  "error):", ""]
         lines += table(["network"] + labels, [[f"seed {r['seed']}"] + [", ".join(
             f"{k} {num(v, 2)}" for k, v in (r["by_size"][s].get("raw_error") or {}).items())
             for s in labels] for r in raw])
