@@ -352,3 +352,26 @@ def test_an_integer_without_a_proved_bound_is_normalised_by_the_data_and_says_so
     outputs = [{"t": np.array(7.0)}, {"t": np.array(-40.0)}]
     scales = design_scales(report, [OutputSpec("t", "int")], [], [], outputs, [])
     assert {k: (s.value, s.source) for k, s in scales.items()} == {"t": (40.0, "data")}
+
+
+def test_a_noisy_big_m_network_that_overflows_skips_its_steps_and_the_report_says_so():
+    # dfs's selection gadgets carry weights near 10^6: 1 % noise leaves a gate slightly off
+    # 0/1, the big-M terms stop cancelling and the 2n rounds overflow float32. Those steps are
+    # skipped (no update from a NaN loss), so such a stability run measures nothing, and the
+    # gap report must say that rather than show an unchanged distance as a finding
+    import math
+
+    from nclang.compiler.training.gap import _problems
+    from nclang.stdlib import path as stdlib_path
+    p = stdlib_path("graph/dfs")
+    text = open(p).read()
+    checked = select_program(check_source(text, str(p)), None, str(p))
+    noisy = build(checked, init="compiled", noise=0.01, seed=0)
+    before = [t.detach().clone() for t in noisy.module.parameters()]
+    result = train(noisy, TrainConfig(examples=8, steps=3, batch=4, n_range=(6, 8)),
+                   progress=False)
+    assert all(not math.isfinite(x) for x in result.losses) and len(result.losses) == 3
+    assert all(torch.equal(a, b.detach()) for a, b in zip(before, noisy.module.parameters()))
+    run = {"noise": 0.01, "before": {}, "nonfinite_steps": 3, "steps_taken": 3}
+    (problem,) = _problems({"compiled": {}}, None, {"runs": [run]})
+    assert "not finite at any of the 3 steps" in problem and "measures nothing" in problem

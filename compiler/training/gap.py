@@ -29,6 +29,7 @@ config give the same gap.json except its "timing" section.
 from __future__ import annotations
 
 import contextlib
+import math
 import dataclasses
 import os
 import sys
@@ -122,6 +123,7 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
                    loss_curve=_loss_curve(result.losses), cap=result.cap,
                    stopped=result.stopped, best_step=result.best_step,
                    val_losses=[list(v) for v in result.val_losses],
+                   nonfinite_steps=sum(1 for x in result.losses if not math.isfinite(x)),
                    scales=_scales_json(result))
     elif meta:
         losses = meta.get("losses") or []
@@ -322,6 +324,10 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
                     "final_loss": rounded(result.losses[-1]) if result.losses else None,
                     "distance_before": rounded(d_before),
                     "distance_after": rounded(weight_distance(compiled_stacks, start.stacks())),
+                    # a noisy copy of big-M gadgets can overflow float32: those steps are
+                    # skipped, and a run where every step was skipped measured nothing
+                    "nonfinite_steps": sum(1 for x in result.losses if not math.isfinite(x)),
+                    "steps_taken": len(result.losses),
                     "stays_exact": all(after[p.label]["exact_match"] == 1.0 for p in points)})
         bar.phase("done")
     finally:
@@ -364,6 +370,10 @@ def _problems(behaviour, faithfulness, stability) -> list[str]:
             out.append(f"the compiled network's carried state differs from the interpreter's "
                        f"trace at rounds {bad[:10]}: a bug in the trainable copy or the runtime")
     for run in stability.get("runs", []):
+        if run.get("steps_taken") and run.get("nonfinite_steps") == run["steps_taken"]:
+            out.append(f"stability at σ = {run['noise']}: the loss was not finite at any of the "
+                       f"{run['steps_taken']} steps (the noisy network overflows float32), so "
+                       f"training never moved the weights; this run measures nothing")
         if run["noise"] == 0.0:
             bad = [k for k, v in run["before"].items() if v["exact_match"] != 1.0]
             if bad:

@@ -294,11 +294,22 @@ def _md_stability(s, doc, images, prefix):
                      *(f"{pct(r['before'][x]['exact_match'])} → "
                        f"{pct(r['after'][x]['exact_match'])}" for x in labels),
                      num(r["distance_before"], 4), num(r["distance_after"], 4),
-                     "yes" if r["stays_exact"] else "no"])
+                     _finite_steps(r), "yes" if r["stays_exact"] else "no"])
     lines += table(["σ", *labels, "distance before",
-                     "distance after", "stays exact"], rows)
+                     "distance after", "steps with a finite loss", "stays exact"], rows)
+    if any(r.get("steps_taken") and r.get("nonfinite_steps") == r["steps_taken"]
+           for r in s["runs"]):
+        lines += ["A run with no finite-loss step never moved its weights (the noisy network's "
+                  "values overflow float32, so every step is skipped): its \"after\" is its "
+                  "\"before\", and it says nothing about whether training repairs the noise.", ""]
     lines += image(images, prefix + "stability.png", "stability")
     return lines
+
+
+def _finite_steps(r) -> str:
+    if "steps_taken" not in r:   # a report from before the count was kept
+        return "–"
+    return f"{r['steps_taken'] - r['nonfinite_steps']} of {r['steps_taken']}"
 
 
 def md_problems(p, doc, images, prefix):
