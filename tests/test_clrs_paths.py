@@ -207,3 +207,21 @@ def test_compiled_network_agrees_with_interpreter(nets, name, data):
 def test_compiled_network_runs_the_header_example(nets, name):
     inp, _ = S.example(name)
     assert _net_json(nets[name], [inp]) == [CASES[name][1](inp)]
+
+
+def test_wider_weights_compile_and_a_run_past_float32_exactness_is_refused(tmp_path):
+    # the header's claim: declaring a wider range is all wider weights need; the analysis bounds
+    # values by n * W and the network refuses (never rounds) a run beyond its exact range
+    from nclang.dsl.diagnostics import NclError
+    src = stdlib.path("graph/bellman_ford_negative").read_text().replace(
+        "int[-1000..1000]", "int[-1000000..1000000]")
+    (tmp_path / "wide.ncl").write_text(src)
+    net = load(compile_file(tmp_path / "wide.ncl", tmp_path / "wide.safetensors"))
+    small = {"n": 3, "edges": [[0, 1], [1, 2]], "w": [-1000000, 999999], "s": 0}
+    assert _net_json(net, [small]) == [O.bellman_ford_negative(small)]
+    n = 17
+    chain = {"n": n, "edges": [[i, i + 1] for i in range(n - 1)], "w": [-1000000] * (n - 1),
+             "s": 0}
+    assert O.bellman_ford_negative(chain)["dist"][-1] == -16000000
+    with pytest.raises(NclError, match="computes exactly"):
+        _net_json(net, [chain])
