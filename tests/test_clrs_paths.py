@@ -29,12 +29,14 @@ def _signed(draw, n: int, edges: list[list[int]]) -> list[int]:
     """Edge weights that make ties, negative edges without negative cycles (a potential's
     reduced costs: base + p[u] - p[v] sums to the bases round any cycle), and negative cycles."""
     m = len(edges)
-    mode = draw(st.sampled_from(["small", "wide", "potential", "potential", "non-negative"]))
+    mode = draw(st.sampled_from(["small", "wide", "potential", "potential", "non-negative",
+                                 "mostly-negative"]))
     if mode == "potential":
         p = draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
         base = draw(st.lists(st.integers(0, 2), min_size=m, max_size=m))
         return [b + p[u] - p[v] for b, (u, v) in zip(base, edges)]
-    lo, hi = {"small": (-3, 3), "wide": (-1000, 1000), "non-negative": (0, 3)}[mode]
+    lo, hi = {"small": (-3, 3), "wide": (-1000, 1000), "non-negative": (0, 3),
+              "mostly-negative": (-3, 1)}[mode]
     return draw(st.lists(st.integers(lo, hi), min_size=m, max_size=m))
 
 
@@ -43,6 +45,19 @@ def signed_input(draw, max_n: int = 14) -> dict:
     n, edges = draw(S.graphs(max_n))
     return {"n": n, "edges": edges, "w": _signed(draw, n, edges),
             "s": draw(st.integers(0, n - 1))}
+
+
+@st.composite
+def planted_cycle_input(draw, max_n: int = 14) -> dict:
+    """signed_input with a cycle planted through distinct nodes, its weights leaning negative, so
+    that negative cycles, reachable from s or not, and cycles of weight 0 are common."""
+    inp = draw(signed_input(max_n))
+    n = inp["n"]
+    ring = draw(st.permutations(range(n)))[:draw(st.integers(1, n))]
+    for u, v in zip(ring, ring[1:] + ring[:1]):
+        inp["edges"].append([u, v])
+        inp["w"].append(draw(st.integers(-3, 2)))
+    return inp
 
 
 @st.composite
@@ -88,7 +103,8 @@ def one_source_input(draw) -> dict:
 
 
 CASES = {
-    "graph/bellman_ford_negative": (signed_input(), O.bellman_ford_negative),
+    "graph/bellman_ford_negative": (st.one_of(signed_input(), planted_cycle_input()),
+                                    O.bellman_ford_negative),
     "graph/dijkstra": (positive_input(), O.dijkstra),
     "graph/dag_shortest_paths": (dag_input(), O.dag_shortest_paths),
     "graph/floyd_warshall": (floyd_input(), O.floyd_warshall),
@@ -120,7 +136,7 @@ def test_bfs_parent_is_clrs_bfs_pointer(inp):
 
 
 @SETTINGS
-@given(inp=signed_input())
+@given(inp=st.one_of(signed_input(), planted_cycle_input()))
 def test_negative_cycle_flag_is_exactly_a_negative_cycle_reachable_from_s(inp):
     # networkx's negative_edge_cycle on the subgraph s reaches, independently of the per-node
     # search in the oracle
@@ -131,6 +147,7 @@ def test_negative_cycle_flag_is_exactly_a_negative_cycle_reachable_from_s(inp):
     out = S.run_json("graph/bellman_ford_negative", inp)
     assert out["negative_cycle"] == nx.negative_edge_cycle(reach)
     assert out["negative_cycle"] == any(out["neg"])
+    assert out == O.bellman_ford_negative(inp)
 
 
 def test_fewest_edges_then_smallest_index_not_smallest_tight_predecessor():
