@@ -181,6 +181,15 @@ def test_floyd_warshall_keeps_a_self_loop_on_the_diagonal():
     assert [out["p"][i][i] for i in range(3)] == [0, 2, 2]
 
 
+def test_floyd_warshall_candidates_past_1000n_change_nothing():
+    # via k = 2, d[0, 2] + d[2, 0] = 2000 + 2000 passes 1000 * n = 3000: the program drops it as
+    # inf, where CLRS's loop compares it and keeps d[0, 0] = 1000 (the self-loop) all the same
+    inp = {"n": 3, "edges": [[0, 1], [1, 2], [2, 1], [1, 0], [0, 0]], "w": [1000] * 5}
+    out = S.run_json("graph/floyd_warshall", inp)
+    assert out == O.floyd_warshall(inp)
+    assert out["d"][0] == [1000, 1000, 2000] and out["p"][0] == [0, 0, 1]
+
+
 def test_dag_pointer_follows_clrs_topological_order():
     # DFS from 0 visits 1, 3, 4 before 2, so 2 finishes after 1 and comes first in CLRS's
     # topological order: of 3's tight in-neighbours 1 and 2, CLRS relaxes from 2 first
