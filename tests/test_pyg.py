@@ -4,7 +4,9 @@ through `MessagePassing.propagate`, `nclang.pyg` converts both ways, input it ca
 exactly is refused, and importing nclang does not import torch_geometric."""
 from __future__ import annotations
 
+import doctest
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +200,26 @@ def test_importing_nclang_does_not_import_torch_geometric_and_to_pyg_names_the_e
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'pip install "nclang[pyg]"' in proc.stdout
+
+
+_FENCE = re.compile(r"^```(?P<tag>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+
+
+def test_the_interop_docs_examples_run_and_print_what_they_show(tmp_path, monkeypatch):
+    # as tests/test_api_docs.py runs docs/api.md: doctest sessions, in order, one namespace
+    doc = REPO / "docs" / "interop.md"
+    text = doc.read_text()
+    blocks = [(text.count("\n", 0, m.start()) + 1, m["body"]) for m in _FENCE.finditer(text)
+              if m["tag"] == "python"]
+    assert len(blocks) >= 5
+    (tmp_path / "stdlib").symlink_to(REPO / "stdlib")
+    monkeypatch.chdir(tmp_path)
+    parser, namespace = doctest.DocTestParser(), {}
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for line, body in blocks:
+        assert parser.get_examples(body), f"docs/interop.md:{line} runs nothing"
+        test = parser.get_doctest(body, namespace, f"docs/interop.md:{line}", str(doc), line)
+        out: list[str] = []
+        if runner.run(test, out=out.append, clear_globs=False).failed:
+            pytest.fail("".join(out), pytrace=False)
+        namespace = test.globs

@@ -61,6 +61,29 @@ class Layout:
     u: tuple[Field, ...]
     outputs: tuple[Field, ...]
 
+    def __str__(self) -> str:
+        rows = [(f"{where}[:, {j}]", f.name, f.type, _ENCODING[f.kind])
+                for where in ("x", "edge_attr", "u") for j, f in enumerate(getattr(self, where))]
+        rows += [(f"out[{f.name!r}]", shape_of(f.domain), f.type,
+                  _ENCODING[f.kind] + (", -1 for none" if f.kind == "index" else ""))
+                 for f in self.outputs]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)] if rows else []
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[3]
+                         for r in rows)
+
+
+# how a value of each encoding is written in a column
+_ENCODING = {"bool": "0 or 1", "int": "an integer", "index": "a node of its graph (0..n-1)",
+             "pinf": "an integer or inf", "ninf": "an integer or -inf"}
+
+
+def shape_of(domain) -> str:
+    """The shape of a result over `domain` in `forward`'s output: rows per node (N, the
+    batch's nodes), edge (E) or graph (B), then n_max per further node axis."""
+    lead = "E" if "edge" in domain else ("N" if domain else "B")
+    rest = domain.count("node") - (0 if "edge" in domain or not domain else 1)
+    return "[" + ", ".join([lead] + ["n_max"] * rest) + "]"
+
 
 def layout_of(meta: dict) -> Layout:
     """The PyG layout of a gnn file's metadata; ValueError for a parameter that has none (a
@@ -155,6 +178,11 @@ class ProgramGNN(MessagePassing):
         self.R = int(arch["design_bound"])
         self.value_bound = arch.get("value_bound")
         self.trained = meta.get("training") is not None
+        self.program = meta["program"]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.program} -> " \
+            f"{', '.join(f.name for f in self.layout.outputs)})"
 
     # ---- MessagePassing: the per-edge value passes through, reduced at its target
 
@@ -173,7 +201,10 @@ class ProgramGNN(MessagePassing):
         like = self.gnn._like
         dtype, device = like.dtype, like.device
         edge_index = edge_index.to(device).long()
-        N = int(x.shape[0])
+        if x is None and batch is None:
+            raise ValueError("give x (or, for a program without node fields, batch): "
+                             "the number of nodes comes from them")
+        N = int(x.shape[0]) if x is not None else int(batch.shape[0])
         batch = torch.zeros(N, dtype=torch.long, device=device) if batch is None \
             else batch.to(device).long()
         B = int(batch.max()) + 1 if N else (int(u.shape[0]) if u is not None else 0)
