@@ -207,7 +207,12 @@ class ProgramGNN(MessagePassing):
         N = int(x.shape[0]) if x is not None else int(batch.shape[0])
         batch = torch.zeros(N, dtype=torch.long, device=device) if batch is None \
             else batch.to(device).long()
-        B = int(batch.max()) + 1 if N else (int(u.shape[0]) if u is not None else 0)
+        B = int(batch.max()) + 1 if N else 0
+        if u is not None:
+            # u has a row per graph, so it also counts graphs without nodes at the batch's end
+            if int(u.shape[0]) < B:
+                raise ValueError(f"u: {int(u.shape[0])} rows for {B} graphs")
+            B = int(u.shape[0])
         if N and bool((batch[1:] < batch[:-1]).any()):
             raise ValueError("batch must list each graph's nodes together, graph 0 first (as "
                              "Batch.from_data_list does)")
