@@ -57,7 +57,8 @@ def layout(net):
 
 def to_data(net, inputs: dict, outputs: dict | None = None):
     """One graph's `torch_geometric.data.Data` for `inputs` (a dict in the JSON input format,
-    checked as `Network.run` checks it): `edge_index`, `num_nodes`, and `x`, `edge_attr`, `u`
+    read and checked as `nclang run` reads it; what the network itself cannot take, the module
+    refuses when it runs): `edge_index`, `num_nodes`, and `x`, `edge_attr`, `u`
     in the module's layout (each field one column; inf as ±inf, none as -1). `outputs` (the
     JSON outputs of `Network.run` or `nclang.run` on the same input) adds each as `y_NAME`, in
     the layout the module returns it."""
@@ -91,7 +92,7 @@ def to_data(net, inputs: dict, outputs: dict | None = None):
 
 def from_data(data, net) -> dict | list[dict]:
     """The JSON input of `data` (a `Data` in `to_data`'s layout; a `Batch` gives one per
-    graph), checked as `Network.run` checks its input: NclError for a value the program's
+    graph), checked as `nclang run` checks its input: NclError for a value the program's
     types do not allow."""
     if hasattr(data, "to_data_list"):
         return [from_data(d, net) for d in data.to_data_list()]
