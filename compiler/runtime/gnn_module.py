@@ -431,7 +431,7 @@ class GNN(nn.Module):
                 doms[c["name"]] = dom
                 if old is None:
                     cur[c["name"]] = new
-                    changed = changed | True
+                    changed = torch.ones_like(changed)
                     continue
                 mask = g.per_lead(active, dom).view(-1, *[1] * (new.dim() - 1))
                 cur[c["name"]] = torch.where(mask, new, old)
