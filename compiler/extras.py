@@ -7,6 +7,9 @@ EXTRA_OF_MODULE = {
     "scipy": "train",
     "matplotlib": "train",
     "tqdm": "train",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "onnxscript": "onnx",
 }
 
 
