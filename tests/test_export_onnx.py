@@ -66,6 +66,26 @@ def test_every_stdlib_program_runs_in_onnxruntime_exactly_as_the_interpreter(nam
     assert result.examples >= 3, result.summary()
 
 
+@pytest.mark.parametrize("name, options", [
+    ("bits/parity", {"activation": "step"}),               # Heaviside layers
+    ("bits/popcount", {"dtype": "float64"}),
+    ("graph/bellman_ford", {"dtype": "float64"}),
+    ("seq/frac_prevs", {"dtype": "float64"}),
+])
+def test_step_and_float64_networks_export_exactly(name, options):
+    prog = nclang.check(stdlib.path(name))
+    sizes = _sizes(prog)
+    net = nclang.compile(prog, sizes=sizes, **options)
+    data = export_onnx.to_bytes(net.compiled_net, ExportOptions(max_nodes=MAX_N))
+    want = "tensor(double)" if options.get("dtype") == "float64" else "tensor(float)"
+    session = ort.InferenceSession(data)
+    assert {i.type for i in session.get_outputs() if i.name != "exact"} == {want}
+    vocab = tuple(net.meta["encodings"].get("vocab") or ()) or None
+    result = test_program(prog.checked, OnnxNet(data, net.compiled_net), sizes,
+                          examples=EXAMPLES, seed=1, max_n=MAX_N, vocab=vocab)
+    assert result.ok, result.counterexample and result.counterexample.to_json()
+
+
 # ---------------------------------------------------------------- gnn: fixed rounds, exact
 
 def _feeds(n: int, edges: list[tuple[int, int]], source: list[int], graphs: int = 1):
