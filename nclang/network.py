@@ -86,8 +86,12 @@ class Network:
             rounds = (rounds,)
         options = ExportOptions(rounds=None if rounds is None else tuple(rounds),
                                 max_nodes=max_nodes)
+        net = self.compiled_net
+        if str(self.device) != "cpu":  # traced on the CPU, where its example inputs are
+            from nclang.compiler.runtime import load_bytes
+            net = load_bytes(self._data, self.name, "cpu", self.dtype, verify=False)
         try:
-            return writer("onnx").export(self.compiled_net, path, options)
+            return writer("onnx").export(net, path, options)
         except ValueError as err:
             raise self._error("bad-option", str(err)) from None
         except OSError as err:

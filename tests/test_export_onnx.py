@@ -293,3 +293,11 @@ def test_the_export_docs_examples_run_and_print_what_they_show(tmp_path, monkeyp
         if runner.run(test, out=out.append, clear_globs=False).failed:
             pytest.fail("".join(out), pytrace=False)
         namespace = test.globs
+
+
+def test_a_network_placed_on_another_device_is_exported_from_a_cpu_copy(tmp_path):
+    # no GPU here: "cpu:0" is another device string, which takes the same path as "cuda"
+    net = nclang.compile(stdlib.path("bits/parity"), sizes={"k": 3}, device="cpu:0")
+    sess = ort.InferenceSession(str(net.export_onnx(tmp_path / "parity.onnx")))
+    (got,) = sess.run(None, {"x": np.array([[1, 1, 0], [1, 1, 1]], np.float32)})
+    assert got.tolist() == [0.0, 1.0]
