@@ -16,6 +16,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nclang
 from nclang import stdlib
@@ -161,8 +163,7 @@ FORMULAS = ["n - 1", "2 * n", "ceil(log2(n))", "floor(log2(m))", "log2(n)", "n /
             "n // (m - 1)", "floor(log2(n / 3))", "ceil(log2(m + 1)) * (n - m)", "-n + 7"]
 
 
-@pytest.mark.parametrize("text", FORMULAS)
-def test_a_size_formula_in_tensors_is_the_exact_evaluator_or_flagged(text):
+def _check_formula(text):
     import torch
     from nclang.compiler import formula
     from nclang.compiler.export import sizes as tensor_formulas
@@ -176,6 +177,38 @@ def test_a_size_formula_in_tensors_is_the_exact_evaluator_or_flagged(text):
             assert not good, (text, n, m)
             continue
         assert good and v == want, (text, n, m, v, want)
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_a_size_formula_in_tensors_is_the_exact_evaluator_or_flagged(text):
+    _check_formula(text)
+
+
+def _formulas():
+    """Texts of the size grammar (`nclang.compiler.formula`) over n and m."""
+    leaf = st.one_of(st.integers(0, 40).map(str), st.sampled_from(["n", "m"]))
+
+    def grow(sub):
+        pair = st.tuples(sub, sub)
+        return st.one_of(
+            st.tuples(sub, st.sampled_from(["+", "-", "*", "/", "//"]), sub)
+            .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            sub.map(lambda a: f"-{a}"),
+            st.tuples(sub, st.integers(0, 3)).map(lambda t: f"({t[0]}) ** {t[1]}"),
+            st.tuples(st.sampled_from(["ceil", "floor", "log2"]), sub)
+            .map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(st.sampled_from(["ceil", "floor"]), sub)
+            .map(lambda t: f"{t[0]}(log2({t[1]}))"),
+            st.tuples(st.sampled_from(["min", "max", "Max"]), pair)
+            .map(lambda t: f"{t[0]}({t[1][0]}, {t[1][1]})"))
+
+    return st.recursive(leaf, grow, max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_formulas())
+def test_a_drawn_size_formula_in_tensors_is_the_exact_evaluator_or_flagged(text):
+    _check_formula(text)
 
 
 # ---------------------------------------------------------------- transformer loops
