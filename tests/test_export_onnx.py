@@ -1,9 +1,9 @@
 """`nclang export --format onnx` (docs/export.md): every stdlib program, compiled at small sizes
 and exported once (a module-scope cache), runs in onnxruntime and agrees with the interpreter
 bit for bit on hypothesis-drawn inputs, after the runtime's own decode of the outputs
-(`nclang.compiler.export.onnx_run`). Each export is traced at two tiny examples; the drawn
-inputs have other batch sizes, lengths, node and edge counts, which is what shows the axes
-stayed dynamic. Then: the fixed-round mode of a gnn export (`exact` is false on a graph that
+(`nclang.compiler.export.onnx_run`). Each export is traced at one tiny example (a batch of two:
+two graphs of two nodes, two sequences of length 3); the drawn inputs have other batch sizes,
+lengths, node and edge counts, which is what shows the axes stayed dynamic. Then: the fixed-round mode of a gnn export (`exact` is false on a graph that
 needed more rounds, true on a large one that needed few), the file's metadata, the CLI and the
 API, and the one-line errors."""
 from __future__ import annotations
