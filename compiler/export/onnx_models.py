@@ -234,7 +234,9 @@ class GraphModel(nn.Module):
         return torch.stack(columns, 1), ok
 
     def example(self):
-        """Two graphs of two nodes, one edge each: shapes only (the trace keeps them dynamic)."""
+        """Two graphs of two nodes, one edge each: shapes only (the trace keeps them dynamic).
+        Not one node, nor one graph: the module asks whether an axis is 1 or n (a broadcast
+        axis or a node axis, `_aggregate`'s `prep`), and at n = 1 the trace could not tell."""
         n, B = 2, 2
         dtype = self.gnn._like.dtype
         edge_index = torch.tensor([[0, 2], [1, 3]])
