@@ -1,11 +1,13 @@
 """`nclang export --format onnx` (docs/export.md): every stdlib program, compiled at small sizes
-and exported once (a module-scope cache), runs in onnxruntime and agrees with the interpreter
+and exported once (a module-level cache), runs in onnxruntime and agrees with the interpreter
 bit for bit on hypothesis-drawn inputs, after the runtime's own decode of the outputs
 (`nclang.compiler.export.onnx_run`). Each export is traced at one tiny example (a batch of two:
 two graphs of two nodes, two sequences of length 3); the drawn inputs have other batch sizes,
-lengths, node and edge counts, which is what shows the axes stayed dynamic. Then: the fixed-round mode of a gnn export (`exact` is false on a graph that
-needed more rounds, true on a large one that needed few), the file's metadata, the CLI and the
-API, and the one-line errors."""
+lengths, node and edge counts, which is what shows the axes stayed dynamic. Then: the
+fixed-round mode of a gnn export (`exact` is false on a graph that needed more rounds, true on a
+large one that needed few), size formulas in tensors against the exact evaluator, a
+transformer's repeat, the file's metadata, the CLI and the API, the one-line errors, and the
+examples of docs/export.md."""
 from __future__ import annotations
 
 import json
@@ -326,6 +328,24 @@ def test_the_export_docs_examples_run_and_print_what_they_show(tmp_path, monkeyp
         if runner.run(test, out=out.append, clear_globs=False).failed:
             pytest.fail("".join(out), pytrace=False)
         namespace = test.globs
+
+
+def test_the_export_docs_commands_run_and_print_nothing(tmp_path, monkeypatch):
+    import re
+    import shlex
+    text = (ROOT / "docs" / "export.md").read_text()
+    sessions = re.findall(r"^```sh\n(.*?)^```$", text, re.M | re.S)
+    commands = [line[2:] for block in sessions for line in block.splitlines()
+                if line.startswith("$ ")]
+    assert len(commands) == 4 and all(c.startswith("nclang ") for c in commands)
+    (tmp_path / "stdlib").symlink_to(ROOT / "stdlib")
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        assert cli(*shlex.split(command)[1:]) == (0, "", ""), command
+    rounds = {p.key: p.value for p in onnx.load("bf.onnx").metadata_props}["nclang.rounds"]
+    assert json.loads(rounds) == [6, 6]
+    rounds = {p.key: p.value for p in onnx.load("bfs.onnx").metadata_props}["nclang.rounds"]
+    assert json.loads(rounds) == [11]
 
 
 def test_a_network_placed_on_another_device_is_exported_from_a_cpu_copy(tmp_path):
