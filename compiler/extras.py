@@ -8,6 +8,9 @@ EXTRA_OF_MODULE = {
     "matplotlib": "train",
     "tqdm": "train",
     "torch_geometric": "pyg",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "onnxscript": "onnx",
 }
 
 

@@ -76,6 +76,28 @@ class Network:
                                       f"cannot write file: {err.strerror or err}")) from None
         return out
 
+    def export_onnx(self, path, *, rounds=None, max_nodes: int = 32) -> Path:
+        """Write the network as an ONNX file (docs/export.md), atomically, as `nclang export
+        --format onnx` does: `rounds` (an int, or one per loop) and `max_nodes` choose how many
+        rounds a gnn file's loops are unrolled to. NclError for options that do not fit the
+        network or a file that cannot be written; needs the `onnx` extra."""
+        from nclang.compiler.export import ExportOptions, writer
+        if isinstance(rounds, int):
+            rounds = (rounds,)
+        options = ExportOptions(rounds=None if rounds is None else tuple(rounds),
+                                max_nodes=max_nodes)
+        net = self.compiled_net
+        if str(self.device) != "cpu":  # traced on the CPU, where its example inputs are
+            from nclang.compiler.runtime import load_bytes
+            net = load_bytes(self._data, self.name, "cpu", self.dtype, verify=False)
+        try:
+            return writer("onnx").export(net, path, options)
+        except ValueError as err:
+            raise self._error("bad-option", str(err)) from None
+        except OSError as err:
+            raise NclError(Diagnostic(os.fspath(path), 1, 1, 1, 1, "error", "cannot-write",
+                                      f"cannot write file: {err.strerror or err}")) from None
+
     # ---- torch
     @property
     def compiled_net(self):

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from . import check, compile, exec, gap, inspect, run, test, train
+from . import check, compile, exec, export, gap, inspect, run, test, train
 from .context import EXIT_DISAGREE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EXIT_USER, Context
 
 __all__ = ["main", "EXIT_OK", "EXIT_USER", "EXIT_USAGE", "EXIT_DISAGREE", "EXIT_INTERNAL"]
@@ -26,8 +26,8 @@ BUG_REPORT = ("this is a bug in nclang; please report it with the command line a
 # name -> (add its options, run it, one line of help), in the order `nclang -h` lists them
 _COMMANDS = {name: (module.add_arguments, module.command, module.HELP)
              for name, module in (("check", check), ("run", run), ("compile", compile),
-                                  ("exec", exec), ("inspect", inspect), ("test", test),
-                                  ("train", train), ("gap", gap))}
+                                  ("exec", exec), ("export", export), ("inspect", inspect),
+                                  ("test", test), ("train", train), ("gap", gap))}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -39,12 +39,14 @@ class Options:
     for a sum aggregation, the sum of magnitudes that bounds its partial sums); `on_round(ins,
     cur, active)` each loop round's carried values (batched layout: (B, n..., C), edge values
     (E, ..., C)) and which graphs took part; `on_loop(ins, done)` each loop's rounds per graph
-    when it ends."""
+    when it ends; `on_exit(ins, active)` which graphs were still active when it ended (only a
+    fixed `rounds` leaves any: an exported graph reports them instead of asserting)."""
     early_exit: bool = True
     straight_through: bool = False
     on_value: Callable | None = None
     on_round: Callable | None = None
     on_loop: Callable | None = None
+    on_exit: Callable | None = None
 
 
 class _Stage(nn.Module):
@@ -429,7 +431,7 @@ class GNN(nn.Module):
                 doms[c["name"]] = dom
                 if old is None:
                     cur[c["name"]] = new
-                    changed = changed | True
+                    changed = torch.ones_like(changed)
                     continue
                 mask = g.per_lead(active, dom).view(-1, *[1] * (new.dim() - 1))
                 cur[c["name"]] = torch.where(mask, new, old)
@@ -449,6 +451,8 @@ class GNN(nn.Module):
             # fewer rounds than some graph needed would be a wrong answer, not a slow one
             torch._assert_async(~active.any(), f"rounds[{ins['loop']}] = {bound} "
                                                f"is fewer than a graph's loop needs")
+        if g.opts.on_exit is not None:
+            g.opts.on_exit(ins, active)
         for c in carried:
             v = cur[c["name"]]
             if v is None:
