@@ -152,12 +152,13 @@ class Network:
 def compile(source_or_path, target: str | None = None, sizes: dict[str, int] | None = None, *,
             activation: str = "relu", dtype: str = "float32",
             vocab: tuple[str, ...] | None = None, program: str | None = None,
-            device="cpu") -> Network:
+            device="cpu", mlp_layers: int | None = None) -> Network:
     """Compile a program (a `Program`, source text or a path; `program` chooses one program of
     a file that holds several) to a `Network` in memory, as `nclang compile` does with the same
     options: `target` (default: the program's family's own), `sizes` (`--size`), `activation`
     ("relu" or "step"), `dtype` (the arithmetic the network is exact in: "float32" or
-    "float64"), `vocab` (a sequence program's tokens). `device` is where `run` runs."""
+    "float64"), `vocab` (a sequence program's tokens), `mlp_layers` (`--mlp-layers`: at most
+    that many hidden layers per transformer block's MLP). `device` is where `run` runs."""
     from nclang.compiler import driver
     from nclang.compiler.targets import registry
     prog = check(source_or_path, program=program)
@@ -166,8 +167,9 @@ def compile(source_or_path, target: str | None = None, sizes: dict[str, int] | N
     options.choice(prog, "dtype", dtype, tuple(registry.DTYPES))
     fixed = options.sizes(prog, sizes, allow_input_n=True)
     tokens = options.vocab(prog, vocab)
+    options.positive(prog, "mlp_layers", mlp_layers)
     data, meta, warnings = driver.compile_bytes(prog.source, prog.checked, target, fixed,
-                                                activation, dtype, tokens)
+                                                activation, dtype, tokens, mlp_layers=mlp_layers)
     span = prog.checked.program.name_span
     return Network(data, meta, f"<compiled {prog.name}>", device=device, warnings=warnings,
                    blame=span)

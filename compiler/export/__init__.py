@@ -1,0 +1,1 @@
+"""Exports of compiled networks to the formats of other frameworks."""
