@@ -142,6 +142,25 @@ class Network:
         results = [encode(net.signature, out) for out in outputs]
         return results[0] if single else results
 
+    def to_transformer_lens(self, *, length: int | None = None, device=None):
+        """This transformer as a TransformerLens model (extra `tl`): a `TransformerBridge` (TL
+        4's successor of `HookedTransformer`) whose logits' argmax per output group is the
+        output, exactly; `nclang.compiler.export.transformer_lens.decode` reads them
+        (docs/transformer_lens.md). `length`: build for that one length, where a loop's trip
+        count depends on it. NclError for a network that does not fit TransformerLens' blocks
+        (compile with `mlp_layers=1`)."""
+        from nclang.compiler import weights
+        from nclang.compiler.extras import missing_extra
+        try:
+            from nclang.compiler.export.transformer_lens import to_bridge
+            tensors, meta = weights.read_weights_bytes(self._data, self.name, False)
+            return to_bridge(meta, tensors, self.name, length, device or self.device)
+        except ModuleNotFoundError as err:
+            if missing_extra(err) is None:
+                raise
+            raise ModuleNotFoundError(f"to_transformer_lens needs {missing_extra(err)}",
+                                      name=err.name) from None
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in sorted(self.sizes.items()))
         return (f"<nclang.Network {self.program} ({self.target}"

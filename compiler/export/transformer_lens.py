@@ -84,7 +84,7 @@ def plan(meta: dict, tensors: dict, file: str, length: int | None = None):
     readout, W_U, b_U = _unembedding(meta, arch, d, N, file)
     state["unembed.weight"] = W_U
     state["unembed.bias"] = b_U
-    state = {k: v.astype(dtype) for k, v in state.items()}
+    state = {k: np.ascontiguousarray(v, dtype) for k, v in state.items()}  # safetensors: C order
     config = {
         "model_name": f"nclang-{meta['program']}", "architecture": "TransformerLensNative",
         "d_model": d, "d_head": d_head, "n_heads": n_heads, "n_layers": len(order),
@@ -93,7 +93,8 @@ def plan(meta: dict, tensors: dict, file: str, length: int | None = None):
         "positional_embedding_type": "standard", "attention_dir": "bidirectional",
         "use_attn_scale": True, "attn_scale": ATTN_SCALE, "init_weights": False,
         "tokenizer_prepends_bos": False, "default_prepend_bos": False,
-        "dtype": arch["dtype"],
+        # Hugging Face's name: TransformerBridgeConfig.from_dict drops it, boot_native takes it
+        "torch_dtype": arch["dtype"],
     }
     vocab = list(meta["encodings"].get("vocab") or [])
     return config, state, {"program": meta["program"], "n": N, "length": length,
@@ -250,9 +251,9 @@ def boot(config: dict, state: dict, readout: dict, device=None):
     import torch
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge.sources.native import boot as boot_native
-    dtype = getattr(torch, config["dtype"])
-    cfg = TransformerBridgeConfig(**{k: v for k, v in config.items() if k != "dtype"},
-                                  dtype=dtype)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[config["torch_dtype"]]
+    cfg = TransformerBridgeConfig.from_dict(config)
+    cfg.dtype = dtype
     model = boot_native(cfg, device=device, dtype=dtype)
     missing = model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in state.items()},
                                     strict=True)
@@ -267,17 +268,22 @@ def tokens(model, sequences):
     import torch
     readout = model.nclang_readout
     index = {v: i for i, v in enumerate(readout["vocab"])}
+    unknown = sorted({repr(t) for seq in sequences for t in seq if t not in index})
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} not in the model's vocabulary "
+                         f"({', '.join(map(str, readout['vocab']))})")
     rows = [[readout["bos"]] + [index[t] for t in seq] for seq in sequences]
     if len({len(r) for r in rows}) > 1:
         raise ValueError("tokens() takes sequences of one length; run other lengths apart")
     return torch.tensor(rows, dtype=torch.long, device=model.cfg.device)
 
 
-def decode(model, logits) -> list[dict]:
+def decode(model, logits, readout: dict | None = None) -> list[dict]:
     """The program's outputs, one dict per sequence (the interpreter's JSON values), from the
     logits (B, 1 + L, d_vocab_out) of sequences of length L: per output the argmax of its
-    logits, after checking that they are an exact value's (ValueError if not)."""
-    readout = model.nclang_readout
+    logits, after checking that they are an exact value's (ValueError if not). `readout`:
+    the model's `nclang_readout` (default), or a Hugging Face folder's config["nclang"]."""
+    readout = readout if readout is not None else model.nclang_readout
     z = logits.detach().to("cpu").double().numpy()
     out = []
     for row in z:
