@@ -5,8 +5,10 @@ masks, the BOS row, loops unrolled); the Hugging Face-style folder loads in Tran
 with its own calls and gives the same logits, bit for bit."""
 from __future__ import annotations
 
+import doctest
 import functools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -208,24 +210,17 @@ def test_cli_mlp_layers_refusals(tmp_path, args, status, message):
     assert got == status and message in err, err
 
 
-def test_importing_nclang_and_compiling_imports_no_transformer_lens():
-    code = ("import sys, nclang; nclang.compile('stdlib/seq/hist.ncl', sizes={'n': 4}, "
-            "mlp_layers=1); assert 'transformer_lens' not in sys.modules")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-
-
-def test_without_the_extra_the_error_names_it():
+def test_nclang_imports_no_transformer_lens_and_without_the_extra_names_it():
     code = """
 import sys
+import nclang
+net = nclang.compile('stdlib/seq/length.ncl', sizes={'n': 3}, mlp_layers=1)
+assert 'transformer_lens' not in sys.modules, 'compiling imported transformer_lens'
 class _NotInstalled:
     def find_spec(self, name, *args):
         if name.split(".")[0] == "transformer_lens":
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, _NotInstalled())
-import nclang
-net = nclang.compile('stdlib/seq/length.ncl', sizes={'n': 3}, mlp_layers=1)
 try:
     net.to_transformer_lens()
 except ModuleNotFoundError as err:
@@ -233,4 +228,47 @@ except ModuleNotFoundError as err:
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
     assert 'pip install "nclang[tl]"' in proc.stdout, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- docs/transformer_lens.md
+
+DOC = REPO / "docs" / "transformer_lens.md"
+_FENCE = re.compile(r"^```(?P<tag>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+
+
+def _doc_blocks(tag: str) -> list[tuple[int, str]]:
+    text = DOC.read_text()
+    return [(text.count("\n", 0, m.start()) + 1, m["body"]) for m in _FENCE.finditer(text)
+            if m["tag"] == tag]
+
+
+def test_the_docs_python_examples_run_and_print_what_they_show(tmp_path, monkeypatch):
+    # one namespace, in order, as a reader types them, in a folder with the repository's stdlib
+    (tmp_path / "stdlib").symlink_to(REPO / "stdlib")
+    monkeypatch.chdir(tmp_path)
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    namespace: dict = {}
+    blocks = _doc_blocks("python")
+    assert len(blocks) >= 4
+    for line, body in blocks:
+        test = parser.get_doctest(body, namespace, f"docs/transformer_lens.md:{line}", str(DOC),
+                                  line)
+        assert test.examples, f"docs/transformer_lens.md:{line} runs nothing"
+        out: list[str] = []
+        if runner.run(test, out=out.append, clear_globs=False).failed:
+            pytest.fail("".join(out), pytrace=False)
+        namespace = test.globs
+
+
+def test_the_docs_commands_succeed(tmp_path, monkeypatch):
+    (tmp_path / "stdlib").symlink_to(REPO / "stdlib")
+    monkeypatch.chdir(tmp_path)
+    commands = [line[2:].split() for _, body in _doc_blocks("sh") for line in body.splitlines()
+                if line.startswith("$ ")]
+    assert commands and all(c[0] == "nclang" for c in commands)
+    for argv in commands:
+        status, out, err = cli(*argv[1:])
+        assert status == 0, (argv, out, err)

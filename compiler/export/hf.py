@@ -44,6 +44,13 @@ def write_hf(meta: dict, tensors: dict, file: str, out_dir, length: int | None =
     return out
 
 
+def save_hf(network, out_dir, length: int | None = None) -> Path:
+    """`write_hf` for an `nclang.Network`."""
+    from nclang.compiler import weights
+    tensors, meta = weights.read_weights_bytes(network.to_bytes(), network.name, False)
+    return write_hf(meta, tensors, network.name, out_dir, length)
+
+
 def load_hf(folder, device=None):
     """The TransformerBridge of a folder `write_hf` wrote, its readout attached (the three
     calls of this module's docstring, plus the dtype)."""
@@ -58,9 +65,7 @@ def load_hf(folder, device=None):
 def export_hf_command(ctx) -> int:
     """`nclang export WEIGHTS --format hf -o DIR [--length L]`, for the `export` command to
     call with its parsed arguments (`weights`, `output`, and `length` where it has one)."""
-    from nclang.compiler import weights
+    import nclang
     args = ctx.args
-    data = weights.read_file_bytes(args.weights)
-    tensors, meta = weights.read_weights_bytes(data, args.weights)
-    write_hf(meta, tensors, args.weights, args.output, getattr(args, "length", None))
+    save_hf(nclang.load(args.weights), args.output, getattr(args, "length", None))
     return 0
