@@ -272,3 +272,32 @@ def test_the_docs_commands_succeed(tmp_path, monkeypatch):
     for argv in commands:
         status, out, err = cli(*argv[1:])
         assert status == 0, (argv, out, err)
+
+
+CAPPED_PREFIX = """program capped_prefix(tokens: seq[token]) -> seq[int] {
+    c[i] = 1 if tokens[i] == "a" else 0
+    repeat ceil(log2(n)) {
+        c[i] = min(count(j for j in positions if j <= i and c[j] >= 1), 2)
+    }
+    return c
+}
+"""
+
+
+def test_a_split_loop_body_keeps_its_blocks_tied_and_exact():
+    # the body's count has a two-hidden-layer decoder: split, the loop's block range grows over
+    # the inserted block and the runtime still runs it ceil(log2(len)) times (0 to 3)
+    prog = nclang.check(CAPPED_PREFIX)
+    net = nclang.compile(prog, sizes={"n": 8}, mlp_layers=1)
+    plain = nclang.compile(prog, sizes={"n": 8})
+    first, last = net.architecture["loops"][0]["blocks"]
+    p_first, p_last = plain.architecture["loops"][0]["blocks"]
+    assert last - first == p_last - p_first + 1
+    assert all(len(b["mlp"]) in (0, 2) for b in net.architecture["blocks"])
+    result = nclang.test(prog, net.to_bytes(), examples=40, seed=3)
+    assert result.ok, result.summary()
+    model = net.to_transformer_lens(length=5)
+    seqs = [["a", "b", "a", "a", "z"], ["b", "b", "a", "b", "a"]]
+    with torch.no_grad():
+        got = T.decode(model, model(T.tokens(model, seqs)))
+    assert got == [nclang.run(prog, {"tokens": s}) for s in seqs]

@@ -142,8 +142,11 @@ def _architecture(arch: dict, blocks, first_of, last_of, scratch_slots, width: i
     res["slots"] = [dict(sl, **{"from": sublayer(sl["from"]) if sl["from"] >= 0 else sl["from"],
                                 "to": sublayer(sl["to"])}) for sl in res["slots"]] + scratch_slots
     res["width"] = width
+    extra = width - arch["d_model"]  # the scratch regions, which no reuse could save
+    res["width_without_reuse"] = res.get("width_without_reuse", 0) + extra
     res["sublayers"] = 2 * len(blocks)
     loops = [dict(lp, blocks=[first_of[lp["blocks"][0]], last_of[lp["blocks"][1]]])
              for lp in arch["loops"]]
-    return dict(arch, d_model=width, blocks=blocks, depth=len(blocks), residual=res,
+    return dict(arch, d_model=width, d_model_without_reuse=arch["d_model_without_reuse"] + extra,
+                blocks=blocks, depth=len(blocks), residual=res,
                 loops=loops, mlp_hidden_layers=max_hidden)
