@@ -176,9 +176,10 @@ def test_the_hf_folder_loads_in_transformer_lens_with_the_same_logits(models, tm
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge import TransformerBridge
     _, net, model = models["most_freq"]
+    from nclang.compiler.runtime import load
     path = net.save(tmp_path / "most_freq.safetensors")
-    args = type("Args", (), {"weights": str(path), "output": str(tmp_path / "hf")})
-    assert hf.export_hf_command(type("Ctx", (), {"args": args})) == 0
+    # the `nclang export --format hf` writer, on the runtime's network as the command loads it
+    assert hf.export(load(str(path)), tmp_path / "hf", None) == tmp_path / "hf"
     # TransformerLens' own calls, no nclang code
     config = json.loads((tmp_path / "hf" / "config.json").read_text())
     plain = TransformerBridge.boot_native(TransformerBridgeConfig.from_dict(config))

@@ -1,4 +1,5 @@
-"""`nclang export WEIGHTS --format hf -o DIR`: a compiled transformer as a Hugging Face-style
+"""`nclang export WEIGHTS --format hf -o DIR` (the `export` command's `hf` format: `export`,
+`DESCRIPTION`): a compiled transformer as a Hugging Face-style
 folder, `config.json` + `model.safetensors`, that TransformerLens loads with its own calls:
 
     cfg = TransformerBridgeConfig.from_dict(json.load(open("DIR/config.json")))
@@ -21,6 +22,8 @@ from nclang.dsl.diagnostics import Diagnostic, NclError
 
 from .transformer_lens import plan
 
+DESCRIPTION = ("a Hugging Face-style folder (config.json + model.safetensors) that "
+               "TransformerLens loads (transformer files)")
 CONFIG, TENSORS = "config.json", "model.safetensors"
 
 
@@ -62,10 +65,10 @@ def load_hf(folder, device=None):
     return boot(config, load_file(str(folder / TENSORS)), config["nclang"], device=device)
 
 
-def export_hf_command(ctx) -> int:
-    """`nclang export WEIGHTS --format hf -o DIR [--length L]`, for the `export` command to
-    call with its parsed arguments (`weights`, `output`, and `length` where it has one)."""
-    import nclang
-    args = ctx.args
-    save_hf(nclang.load(args.weights), args.output, getattr(args, "length", None))
-    return 0
+def export(net, path, options=None) -> Path:
+    """The `nclang export --format hf` writer (the `export` command's protocol: `net` the
+    runtime's `CompiledNet` of a validated weight file, `path` the folder, `options` its
+    ExportOptions; a `length` there builds for that one length). NclError for a network
+    TransformerLens cannot hold, OSError where the folder cannot be written."""
+    tensors = {k: v.detach().to("cpu").numpy() for k, v in net.module.state_dict().items()}
+    return write_hf(net.meta, tensors, net.file, path, getattr(options, "length", None))
