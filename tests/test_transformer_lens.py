@@ -79,6 +79,26 @@ def test_mlp_layers_1_gives_every_block_one_hidden_layer(models):
         assert model.cfg.act_fn == "relu" and model.cfg.attention_dir == "bidirectional"
 
 
+def test_the_models_weights_are_the_files(models):
+    from nclang.compiler import weights
+    _, net, model = models["dyck2"]
+    tensors, _ = weights.read_weights_bytes(net.to_bytes())
+    d = net.architecture["d_model"]
+    assert torch.equal(model.W_E[:, :d], torch.from_numpy(tensors["embed.token"]))
+    assert torch.equal(model.W_pos[:, :d], torch.from_numpy(tensors["embed.position"]))
+    for b, spec in enumerate(net.architecture["blocks"]):
+        if spec["heads"]:
+            e = spec["head_dim"]
+            assert torch.equal(model.blocks[b].attn.W_V[:spec["heads"], :d, :e],
+                               torch.from_numpy(tensors[f"blocks.{b}.attn.v"]))
+        if spec["mlp"]:
+            w = spec["mlp"][0]
+            assert torch.equal(model.blocks[b].mlp.W_in[:d, :w],
+                               torch.from_numpy(tensors[f"blocks.{b}.mlp.0.weight"]).T)
+    # one logit per value of the one boolean output: false, true
+    assert model.W_U.shape == (model.cfg.d_model, 2)
+
+
 def test_the_default_compile_has_deeper_mlps_and_is_refused_naming_the_fix():
     net = nclang.compile("stdlib/seq/hist.ncl", sizes={"n": N})
     assert any(len(b["mlp"]) > 2 for b in net.architecture["blocks"])
