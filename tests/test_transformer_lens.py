@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -77,6 +78,50 @@ def test_mlp_layers_1_gives_every_block_one_hidden_layer(models):
         assert net.meta["options"]["mlp_layers"] == 1
         assert model.cfg.n_layers == len(blocks) and model.cfg.normalization_type is None
         assert model.cfg.act_fn == "relu" and model.cfg.attention_dir == "bidirectional"
+
+
+def _run_mlps(arch, tensors, x):
+    """The residual after every block's MLP (x += mlp(x)), in float64 numpy."""
+    for b, spec in enumerate(arch["blocks"]):
+        h = x
+        for i in range(len(spec["mlp"])):
+            h = h @ tensors[f"blocks.{b}.mlp.{i}.weight"].T + tensors[f"blocks.{b}.mlp.{i}.bias"]
+            h = np.maximum(h, 0) if i < len(spec["mlp"]) - 1 else h
+        x = x + h if spec["mlp"] else x
+    return x
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_splitting_deep_mlps_computes_the_unsplit_values(k):
+    # MLPs of 4, 1 and 0 hidden layers with integer weights (every sum exact in any order),
+    # split to at most k hidden layers per block: the same residual, scratch channels zero again
+    from nclang.compiler.targets.transformer.mlp_split import split_mlps
+    from nclang.compiler.targets.transformer.slots import TransformerArtifact
+    rng = np.random.default_rng(k)
+    d = 5
+    tensors = {"embed.token": np.zeros((3, d), np.float32),
+               "embed.position": np.zeros((4, d), np.float32)}
+    blocks = []
+    for b, widths in enumerate([[7, 6, 4, 3, d], [4, d], []]):
+        for i, (w, prev) in enumerate(zip(widths, [d] + widths)):
+            tensors[f"blocks.{b}.mlp.{i}.weight"] = rng.integers(-3, 4, (w, prev)).astype(
+                np.float32)
+            tensors[f"blocks.{b}.mlp.{i}.bias"] = rng.integers(-3, 4, w).astype(np.float32)
+        blocks.append({"heads": 0, "masks": [], "what": [f"task {b}"], "mlp": widths})
+    arch = {"d_model": d, "d_model_without_reuse": d, "blocks": blocks, "depth": 3,
+            "loops": [{"blocks": [0, 1], "count": "2"}],
+            "residual": {"width": d, "width_without_reuse": d, "sublayers": 6, "slots": []}}
+    split = split_mlps(TransformerArtifact(tensors, arch, {}), k)
+    new = split.architecture
+    assert all(len(b["mlp"]) - 1 <= k for b in new["blocks"])
+    assert new["depth"] == 2 + -(-4 // k)
+    assert new["loops"][0]["blocks"] == [0, new["depth"] - 2]
+    x = rng.integers(-9, 10, (20, d)).astype(np.float64)
+    wide = np.zeros((20, new["d_model"]))
+    wide[:, :d] = x
+    got = _run_mlps(new, {t: v.astype(np.float64) for t, v in split.tensors.items()}, wide)
+    want = _run_mlps(arch, {t: v.astype(np.float64) for t, v in tensors.items()}, x)
+    assert np.array_equal(got[:, :d], want) and not got[:, d:].any()
 
 
 def test_the_models_weights_are_the_files(models):
