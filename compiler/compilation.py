@@ -34,6 +34,7 @@ class Options:
     vocab: tuple[str, ...] | None = None
     self_check: bool = True
     all_refusals: bool = False
+    mlp_layers: int | None = None  # the transformer's most hidden layers per block's MLP
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ class Compiled:
 
 def compile_checked(source: Source, checked, out_path, target: str | None = None,
                     sizes: dict[str, int] | None = None, activation: str = "relu",
-                    dtype: str = "float32", vocab: tuple[str, ...] | None = None) -> Compiled:
+                    dtype: str = "float32", vocab: tuple[str, ...] | None = None, *,
+                    mlp_layers: int | None = None) -> Compiled:
     """Compile one checked program of `source` and write its weight file atomically. `dtype` is
     the arithmetic the network must be exact in: float32 (integers below 2^24) or float64 (2^53).
 
@@ -44,7 +45,7 @@ def compile_checked(source: Source, checked, out_path, target: str | None = None
     the limits of dsl/limits.py, an output file that cannot be written."""
     from nclang.compiler.weights import write_weights
     artifact, meta, warnings = build_checked(source, checked, target, sizes, activation, dtype,
-                                             vocab)
+                                             vocab, mlp_layers=mlp_layers)
     out = Path(out_path)
     try:
         write_weights(out, artifact.tensors, meta)
@@ -100,7 +101,8 @@ def target_refusals(source: Source, checked, target: str,
 def compilation(checked, target: str | None = None, sizes: dict[str, int] | None = None,
                 activation: str = "relu", dtype: str = "float32",
                 vocab: tuple[str, ...] | None = None, *, file: str | None = None,
-                source: str | None = None, all_refusals: bool = False) -> Compilation:
+                source: str | None = None, all_refusals: bool = False,
+                mlp_layers: int | None = None) -> Compilation:
     """The one `Compilation` of `checked` for a compile, after every refusal the driver makes
     before a target builds: options, sizes and resource limits, reads outside a field, the
     declared class, values `dtype` cannot hold. `file` names the source in diagnostics about
@@ -111,9 +113,14 @@ def compilation(checked, target: str | None = None, sizes: dict[str, int] | None
 
     sizes = dict(sorted((sizes or {}).items()))
     options = Options(choose_target(checked, target), sizes, activation, dtype,
-                      tuple(vocab) if vocab else None, all_refusals=all_refusals)
+                      tuple(vocab) if vocab else None, all_refusals=all_refusals,
+                      mlp_layers=mlp_layers)
     t = check_options(checked, options)
     p = checked.program
+    if mlp_layers is not None and t.name != "transformer":
+        raise NclError.at(p.name_span, f"{t.name}-unsupported",
+                          f"--mlp-layers shapes the transformer target's blocks; the {t.name} "
+                          "target has no attention blocks to fit")
     unknown = sorted(set(sizes) - set(checked.size_vars))
     if unknown:
         raise NclError.at(p.name_span, "unknown-size",
@@ -143,11 +150,11 @@ def compilation(checked, target: str | None = None, sizes: dict[str, int] | None
 def build_checked(source: Source, checked, target: str | None = None,
                   sizes: dict[str, int] | None = None, activation: str = "relu",
                   dtype: str = "float32", vocab: tuple[str, ...] | None = None,
-                  all_refusals: bool = False):
+                  all_refusals: bool = False, mlp_layers: int | None = None):
     """Everything `compile_checked` does but the write: (artifact, metadata, warnings). With
     `all_refusals`, the mlp and transformer targets report every construct they refuse."""
     c = compilation(checked, target, sizes, activation, dtype, vocab, file=source.file,
-                    source=source.text, all_refusals=all_refusals)
+                    source=source.text, all_refusals=all_refusals, mlp_layers=mlp_layers)
     artifact = c.target.compile(c)
     encodings = dict(artifact.encodings)
     encodings.setdefault("family", checked.family)
@@ -161,7 +168,8 @@ def build_checked(source: Source, checked, target: str | None = None,
         "analysis": {"cost": _portable(c.cost.to_json()), "ranges": c.ranges.to_json()},
         # `vocab` (the transformer's token vocabulary) only where given
         "options": {"target": o.target, "sizes": o.sizes, "activation": o.activation,
-                    "dtype": o.dtype, **({"vocab": list(o.vocab)} if o.vocab else {})},
+                    "dtype": o.dtype, **({"vocab": list(o.vocab)} if o.vocab else {}),
+                    **({"mlp_layers": o.mlp_layers} if o.mlp_layers is not None else {})},
     }
     warnings = [d for d in c.cost.diagnostics if d.severity != "error"]
     return artifact, meta, warnings
@@ -238,10 +246,11 @@ def _portable(doc: dict) -> dict:
 def compile_bytes(source: Source, checked, target: str | None = None,
                   sizes: dict[str, int] | None = None, activation: str = "relu",
                   dtype: str = "float32",
-                  vocab: tuple[str, ...] | None = None) -> tuple[bytes, dict, list[Diagnostic]]:
+                  vocab: tuple[str, ...] | None = None, *,
+                  mlp_layers: int | None = None) -> tuple[bytes, dict, list[Diagnostic]]:
     """`compile_checked` without the file (`nclang.compile`): the weight file's bytes, exactly
     those `compile_checked` would write, with its metadata and the compile's warnings."""
     from nclang.compiler.weights import encode
     artifact, meta, warnings = build_checked(source, checked, target, sizes, activation, dtype,
-                                             vocab)
+                                             vocab, mlp_layers=mlp_layers)
     return encode(artifact.tensors, meta), meta, warnings

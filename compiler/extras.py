@@ -11,6 +11,7 @@ EXTRA_OF_MODULE = {
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "onnxscript": "onnx",
+    "transformer_lens": "tl",
 }
 
 

@@ -185,6 +185,24 @@ class Network:
         a `Batch` (`nclang.pyg`, docs/interop.md); a gnn network's only. Needs the `pyg` extra."""
         from . import pyg
         return pyg.module(self)
+    def to_transformer_lens(self, *, length: int | None = None, device=None):
+        """This transformer as a TransformerLens model (extra `tl`): a `TransformerBridge` (TL
+        4's successor of `HookedTransformer`) whose logits' argmax per output group is the
+        output, exactly; `nclang.compiler.export.transformer_lens.decode` reads them
+        (docs/transformer_lens.md). `length`: build for that one length, where a loop's trip
+        count depends on it. NclError for a network that does not fit TransformerLens' blocks
+        (compile with `mlp_layers=1`)."""
+        from nclang.compiler import weights
+        from nclang.compiler.extras import missing_extra
+        try:
+            from nclang.compiler.export.transformer_lens import to_bridge
+            tensors, meta = weights.read_weights_bytes(self._data, self.name, False)
+            return to_bridge(meta, tensors, self.name, length, device or self.device)
+        except ModuleNotFoundError as err:
+            if missing_extra(err) is None:
+                raise
+            raise ModuleNotFoundError(f"to_transformer_lens needs {missing_extra(err)}",
+                                      name=err.name) from None
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in sorted(self.sizes.items()))
@@ -196,12 +214,13 @@ class Network:
 def compile(source_or_path, target: str | None = None, sizes: dict[str, int] | None = None, *,
             activation: str = "relu", dtype: str = "float32",
             vocab: tuple[str, ...] | None = None, program: str | None = None,
-            device="cpu") -> Network:
+            device="cpu", mlp_layers: int | None = None) -> Network:
     """Compile a program (a `Program`, source text or a path; `program` chooses one program of
     a file that holds several) to a `Network` in memory, as `nclang compile` does with the same
     options: `target` (default: the program's family's own), `sizes` (`--size`), `activation`
     ("relu" or "step"), `dtype` (the arithmetic the network is exact in: "float32" or
-    "float64"), `vocab` (a sequence program's tokens). `device` is where `run` runs."""
+    "float64"), `vocab` (a sequence program's tokens), `mlp_layers` (`--mlp-layers`: at most
+    that many hidden layers per transformer block's MLP). `device` is where `run` runs."""
     from nclang.compiler import driver
     from nclang.compiler.targets import registry
     prog = check(source_or_path, program=program)
@@ -210,8 +229,9 @@ def compile(source_or_path, target: str | None = None, sizes: dict[str, int] | N
     options.choice(prog, "dtype", dtype, tuple(registry.DTYPES))
     fixed = options.sizes(prog, sizes, allow_input_n=True)
     tokens = options.vocab(prog, vocab)
+    options.positive(prog, "mlp_layers", mlp_layers)
     data, meta, warnings = driver.compile_bytes(prog.source, prog.checked, target, fixed,
-                                                activation, dtype, tokens)
+                                                activation, dtype, tokens, mlp_layers=mlp_layers)
     span = prog.checked.program.name_span
     return Network(data, meta, f"<compiled {prog.name}>", device=device, warnings=warnings,
                    blame=span)

@@ -28,7 +28,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocab", type=vocab_arg, metavar="A,B,C",
                    help="the token vocabulary of a sequence program, comma-separated (default: "
                         "the program's token literals, then a, b, z)")
+    p.add_argument("--mlp-layers", type=_positive, metavar="K",
+                   help="transformer: at most K hidden layers per block's MLP, deeper ones "
+                        "split over blocks without attention (1 fits TransformerLens)")
     add_program_name(p)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def command(ctx: Context) -> int:
@@ -47,7 +56,7 @@ def command(ctx: Context) -> int:
     check_size_options(ctx, checked, {k: v for k, v in sizes.items()
                                       if not (k == "n" and checked.family == "seq")})
     compiled = compile_checked(source, checked, args.output, args.target, sizes, args.activation,
-                               args.dtype, args.vocab)
+                               args.dtype, args.vocab, mlp_layers=args.mlp_layers)
     if compiled.warnings:
         sys.stderr.write(ctx.render(compiled.warnings) + "\n")
     return EXIT_OK

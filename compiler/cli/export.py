@@ -11,7 +11,7 @@ from nclang.compiler.export import FORMATS
 from .arguments import add_no_verify, count_arg
 from .context import EXIT_OK, STDIO, Context
 
-HELP = "write a compiled weight file in another format (onnx)"
+HELP = "write a compiled weight file in another format (onnx, hf)"
 
 
 def rounds_arg(text: str) -> tuple[int, ...]:
@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, choices=sorted(FORMATS),
                    help="the format to write")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="the file to write (replaced atomically)")
+                   help="the file to write (replaced atomically); for hf, the folder")
     p.add_argument("--rounds", type=rounds_arg, metavar="R[,R...]",
                    help="gnn files: the rounds each loop runs in the exported graph (one count "
                         "for every loop, or one per loop in program order); default: enough for "
@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="gnn files without --rounds: export rounds enough for every graph of up "
                         "to N nodes (default 32); a larger graph runs too, and its exact output "
                         "says whether it needed more")
+    p.add_argument("--length", type=count_arg, metavar="L",
+                   help="hf: build the transformer for sequences of exactly L tokens (needed "
+                        "where a loop's trip count depends on the length)")
     add_no_verify(p)
 
 
@@ -46,7 +49,7 @@ def command(ctx: Context) -> int:
     if STDIO in (args.weights, args.output):
         ctx.usage_error("export reads a weight file and writes a file, not stdin or stdout")
     net = load(args.weights, verify=args.verify)
-    options = ExportOptions(rounds=args.rounds, max_nodes=args.max_nodes)
+    options = ExportOptions(rounds=args.rounds, max_nodes=args.max_nodes, length=args.length)
     try:
         writer(args.format).export(net, args.output, options)
     except ValueError as err:

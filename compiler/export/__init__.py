@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 FORMATS: dict[str, str] = {
     "onnx": "nclang.compiler.export.onnx",
+    "hf": "nclang.compiler.export.hf",
 }
 
 
@@ -21,9 +22,11 @@ FORMATS: dict[str, str] = {
 class ExportOptions:
     """What an export may be told beyond the network. `rounds`: per loop of a gnn file (program
     order) the rounds the exported graph runs, or one count for every loop; None: enough for
-    every graph of up to `max_nodes` nodes (`onnx.default_rounds`)."""
+    every graph of up to `max_nodes` nodes (`onnx.default_rounds`). `length`: hf, a
+    transformer built for that one sequence length (where a loop's trip count depends on it)."""
     rounds: tuple[int, ...] | None = None
     max_nodes: int = 32
+    length: int | None = None
 
 
 def writer(fmt: str):

@@ -31,6 +31,9 @@ decoding margin the rounding could eat, and IR this target does not map (a repea
 repeat, a frac used inside the program, a condition mixing both sides inside arithmetic) are
 NclErrors at the span.
 
+`mlp_layers` (`--mlp-layers K`) caps every block's MLP at K hidden layers by splitting deeper
+ones over blocks without heads (`mlp_split`), for frameworks with a fixed block shape.
+
 `repeat SIZE { … }` compiles to weight-tied blocks: the body is one range of blocks, stored once,
 that the runtime runs SIZE times (evaluated exactly from each input's length); the carried
 variables keep fixed slots (`loop`, and architecture["loops"]).
@@ -54,6 +57,7 @@ from nclang.dsl import ast as A
 from nclang.dsl.diagnostics import NclError
 
 from .assembly import assemble
+from .mlp_split import split_mlps
 from .slots import DEFAULT_EXTRA_TOKENS, TransformerArtifact
 from .tasks import TransformerPlanner, _folds_as_attention
 
@@ -66,14 +70,14 @@ __all__ = ["TransformerArtifact", "block_count", "compile", "compile_transformer
 
 def compile_transformer(checked, sizes: dict[str, int], activation: str = "relu",
                         dtype: str = "float32", vocab: tuple[str, ...] | None = None,
-                        self_check: bool = True,
-                        all_refusals: bool = False) -> TransformerArtifact:
+                        self_check: bool = True, all_refusals: bool = False,
+                        mlp_layers: int | None = None) -> TransformerArtifact:
     """`compile` of `checked` on its own, for this target's tests and tools: the program is
     lowered and analysed here (`compilation.standalone`), without the driver's refusals."""
     from nclang.compiler.compilation import standalone
     return standalone("transformer", checked, sizes, activation, dtype,
                       vocab=tuple(vocab) if vocab else None, self_check=self_check,
-                      all_refusals=all_refusals)
+                      all_refusals=all_refusals, mlp_layers=mlp_layers)
 
 
 def compile(c: Compilation) -> TransformerArtifact:
@@ -92,6 +96,8 @@ def compile(c: Compilation) -> TransformerArtifact:
     vocab = c.options.vocab or default_vocabulary(checked)
     b = _plan(checked, c.program, n, dtype, vocab, c.options.all_refusals)
     art = assemble(b)
+    if c.options.mlp_layers is not None:
+        art = split_mlps(art, c.options.mlp_layers)
     if c.options.self_check:
         from ..verify import verify_transformer
         verify_transformer(checked, art, n, dtype, [lp["expr"] for lp in b.loops], vocab)
