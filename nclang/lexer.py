@@ -97,7 +97,6 @@ class NclLexer(RegexLexer):
     aliases = ["nclang"]  # not `ncl`: see the module's docstring
     filenames = ["*.ncl"]
     mimetypes = ["text/x-nclang"]
-    url = "https://github.com/nclang/nclang"
 
     tokens = {
         "root": [

@@ -76,14 +76,9 @@ def _overlaps(a, b) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-@pytest.mark.parametrize("kind", sorted(DOCS))
-def test_gap_report_legends_cover_no_axes(kind):
+def _legends_clear_of_axes(figs: dict) -> int:
+    """How many legends the figures have; fails where one lies over any axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from nclang.compiler.training.report import figures
-    doc = json.loads((GAP_STUDY / DOCS[kind] / "gap.json").read_text())
-    figs = figures(doc)
-    assert "cka" in figs or kind != "gap"
     legends = 0
     for name, fig in figs.items():
         canvas = FigureCanvasAgg(fig)  # a canvas of its own: no backend is chosen
@@ -98,7 +93,26 @@ def test_gap_report_legends_cover_no_axes(kind):
             for other in fig.axes:
                 assert not _overlaps(box, other.get_window_extent(renderer)), \
                     f"{name}: the legend lies over the axes"
-    assert legends > 0
+    return legends
+
+
+@pytest.mark.parametrize("kind", sorted(DOCS))
+def test_gap_report_legends_cover_no_axes(kind):
+    from nclang.compiler.training.report import figures
+    doc = json.loads((GAP_STUDY / DOCS[kind] / "gap.json").read_text())
+    figs = figures(doc)
+    assert "cka" in figs or kind != "gap"
+    assert _legends_clear_of_axes(figs) > 0
+
+
+def test_inspect_legends_cover_no_axes(weight_files):
+    from nclang.compiler.inspect import describe, plot
+    from nclang.compiler.weights import read_weights
+    figs = {}
+    for family, path in weight_files.items():
+        tensors, meta = read_weights(path)
+        figs[family] = plot(describe(str(path), tensors, meta))
+    assert _legends_clear_of_axes(figs) > 0
 
 
 def test_inspect_writes_svg_or_png_by_extension(weight_files, tmp_path):
