@@ -15,8 +15,9 @@ command line they are added to them). Every item carries the marker `nclang`.
 
 Settings, the later winning: the ini options (`nclang_sizes`, `nclang_examples`, `nclang_max_n`,
 `nclang_seed`), then a file's header line `// nclang-test: --size k=4 --max-n 5 --examples 20
---target mlp` (in the file's leading comment block; `nclang test`'s option names), then the
-command line (`--nclang-size`, `--nclang-examples`, `--nclang-max-n`, `--nclang-seed`). A size
+--target mlp` (in the file's leading comment block; `nclang test`'s option names), then such a
+line in the comment right above a program (for that program alone), then the command line
+(`--nclang-size`, `--nclang-examples`, `--nclang-max-n`, `--nclang-seed`). A size
 applies to the programs that have that size variable. Without a seed one is drawn per program
 and shown on failure, except under a hypothesis profile that derandomizes (CI's): then each
 program's seed is fixed by its name, so a CI run repeats.
@@ -119,26 +120,42 @@ def _header_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _header(path: Path, text: str) -> argparse.Namespace:
-    """The options of the file's `// nclang-test:` header line (none: the defaults)."""
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped.startswith("//"):
-            break
-        body = stripped[2:].strip()
+def _comment_block(lines: list[str], first: int, step: int) -> list[int]:
+    """The indices of the `//` lines from `first` on, walking by `step`, until another line."""
+    found = []
+    i = first
+    while 0 <= i < len(lines) and lines[i].strip().startswith("//"):
+        found.append(i)
+        i += step
+    return found
+
+
+def _header(path: Path, lines: list[str], block: list[int]) -> argparse.Namespace:
+    """The options of the `// nclang-test:` line among `lines[block]` (none: the defaults)."""
+    for i in sorted(block):
+        line = lines[i]
+        body = line.strip()[2:].strip()
         if not body.startswith(HEADER):
             continue
-        column = line.index(HEADER) + 1
+        number, column = i + 1, line.index(HEADER) + 1
         try:
-            words = shlex.split(body[len(HEADER):])
-            options = _header_parser().parse_args(words)
+            return _header_parser().parse_args(shlex.split(body[len(HEADER):]))
         except (ValueError, _HeaderError) as err:
             from nclang.dsl.diagnostics import Diagnostic, NclError
             raise NclError(Diagnostic(str(path), number, column, number, column + len(HEADER),
                                       "error", "bad-test-header",
                                       f"{HEADER} {err}")) from None
-        return options
     return _header_parser().parse_args([])
+
+
+def _merged(file: argparse.Namespace, program: argparse.Namespace) -> argparse.Namespace:
+    """A program's own header line over its file's: its sizes added, its other options won."""
+    out = argparse.Namespace(**vars(file))
+    out.size = [*file.size, *program.size]
+    for key, value in vars(program).items():
+        if key != "size" and value is not None:
+            setattr(out, key, value)
+    return out
 
 
 def _size_list(items, where: str) -> dict[str, int]:
@@ -195,13 +212,17 @@ class NclFile(pytest.File):
         from nclang.dsl.parser import parse
         text = self.path.read_text(encoding="utf-8")
         module = parse(text, str(self.path))
-        header = _header(self.path, text)
-        settings = _settings(self.config, header)
+        lines = text.splitlines()
+        leading = _comment_block(lines, 0, 1)
+        file_header = _header(self.path, lines, leading)
         several = len(module.programs) > 1
         for program in module.programs:
-            yield NclItem.from_parent(self, name=program.name, program=program.name,
-                                      line=program.name_span.line, settings=settings,
-                                      several=several)
+            line = program.name_span.line
+            # the comment lines right above `program` (unless they are the file's own header)
+            above = [i for i in _comment_block(lines, line - 2, -1) if i not in leading]
+            header = _merged(file_header, _header(self.path, lines, above))
+            yield NclItem.from_parent(self, name=program.name, program=program.name, line=line,
+                                      settings=_settings(self.config, header), several=several)
 
     def repr_failure(self, excinfo):
         from nclang.dsl.diagnostics import NclError

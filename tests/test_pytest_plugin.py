@@ -125,19 +125,22 @@ def test_a_perturbed_weight_file_fails_with_a_shrunk_counterexample(tmp_path):
     assert cli(*words[1:])[0] == 3
 
 
-def test_a_files_header_sets_its_sizes_and_each_program_is_an_item(tmp_path):
+def test_headers_set_a_files_and_a_programs_sizes_and_each_program_is_an_item(tmp_path):
     folder = tmp_path / "programs"
     folder.mkdir()
     (folder / "two.ncl").write_text(
         "// two programs at k = 3\n"
         "// nclang-test: --size k=3 --examples 5\n"
         "program low(x: bits[k]) -> bool {\n    return x[0]\n}\n\n"
+        "// this one alone at k = 2\n"
+        "// nclang-test: --size k=2\n"
         "program any_set(x: bits[k]) -> bool {\n    return any(x[i] for i in range(k))\n}\n")
     status, out, cases = _pytest(tmp_path, "--nclang", folder)
     assert status == 0, out
     assert sorted(cases) == ["any_set", "low"]
-    for _, _, props in cases.values():
-        assert props["nclang"].startswith("ok: ") and "k=3" in props["nclang"]
+    assert cases["low"][2]["nclang"].startswith("ok: ") and "k=3" in cases["low"][2]["nclang"]
+    assert cases["any_set"][2]["nclang"].startswith("ok: ")
+    assert "k=2" in cases["any_set"][2]["nclang"]
 
 
 def test_a_bad_header_is_one_located_error(tmp_path):
