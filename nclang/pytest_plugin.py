@@ -170,10 +170,7 @@ def _size_list(items, where: str) -> dict[str, int]:
     return sizes
 
 
-def _int_setting(config, option: str, ini: str):
-    value = config.getoption(option)
-    if value is not None:
-        return value
+def _int_setting(config, ini: str):
     text = str(config.getini(ini)).strip()
     if not text:
         return None
@@ -188,19 +185,21 @@ def _settings(config, header: argparse.Namespace) -> dict:
     sizes = _size_list(config.getini("nclang_sizes"), "ini option nclang_sizes")
     sizes.update(dict(header.size))
     sizes.update(_size_list(config.getoption("nclang_size"), "--nclang-size"))
-    examples = config.getoption("nclang_examples") or header.examples or \
-        _int_setting(config, "nclang_examples", "nclang_examples")
-    max_n = config.getoption("nclang_max_n") or header.max_n or \
-        _int_setting(config, "nclang_max_n", "nclang_max_n")
-    seed = config.getoption("nclang_seed")
-    if seed is None:
-        seed = header.seed if header.seed is not None else \
-            _int_setting(config, "nclang_seed", "nclang_seed")
+
+    def first(option: str, given):
+        # the command line, else the header, else the ini option
+        value = config.getoption(option)
+        return value if value is not None else given if given is not None else \
+            _int_setting(config, option)
+    examples = first("nclang_examples", header.examples)
+    max_n = first("nclang_max_n", header.max_n)
+    seed = first("nclang_seed", header.seed)
     for name, value in (("examples", examples), ("max-n", max_n)):
         if value is not None and value < 1:
             raise pytest.UsageError(f"--nclang-{name}: expected a positive integer, got {value}")
     return {"sizes": sizes, "target": header.target, "activation": header.activation,
-            "examples": examples or DEFAULT_EXAMPLES, "max_n": max_n, "seed": seed}
+            "examples": DEFAULT_EXAMPLES if examples is None else examples, "max_n": max_n,
+            "seed": seed}
 
 
 # ---------------------------------------------------------------- collection
