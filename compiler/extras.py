@@ -7,6 +7,7 @@ EXTRA_OF_MODULE = {
     "scipy": "train",
     "matplotlib": "train",
     "tqdm": "train",
+    "torch_geometric": "pyg",
 }
 
 

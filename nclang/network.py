@@ -142,6 +142,28 @@ class Network:
         results = [encode(net.signature, out) for out in outputs]
         return results[0] if single else results
 
+    def run_networkx(self, G, *, write=False, **fields) -> dict:
+        """`run` on networkx graph `G`: its nodes are `sorted(G)`, an undirected edge two
+        directed ones, and each keyword names the node or edge attribute holding a parameter
+        (default: the parameter's own name) or gives a scalar's value
+        (`nclang.compiler.runtime.graphs.graph_input`). Returns the outputs as `run` does;
+        `write=True` also stores every result on `G` under its own name, `write={result:
+        attribute}` the named ones (`nclang.graph_attrs` says how each is stored)."""
+        from nclang.compiler.runtime.graphs import graph_input
+
+        from . import graph_attrs
+        outs = self.meta["encodings"]["outputs"]
+        names = graph_attrs.targets([e["name"] for e in outs], write) if write else {}
+        result = self.run(graph_input(self.compiled_net, G, **fields))
+        graph_attrs.write_back(G, result, outs, names)
+        return result
+
+    def to_pyg(self):
+        """The network as a PyTorch Geometric `MessagePassing` module that runs the program on
+        a `Batch` (`nclang.pyg`, docs/interop.md); a gnn network's only. Needs the `pyg` extra."""
+        from . import pyg
+        return pyg.module(self)
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in sorted(self.sizes.items()))
         return (f"<nclang.Network {self.program} ({self.target}"

@@ -274,3 +274,208 @@ def most_freq(inp: dict) -> dict:
     tokens = inp["tokens"]
     counts = Counter(tokens)
     return {"result": max(counts, key=lambda t: (counts[t], -tokens.index(t)))}
+
+
+# ---------------------------------------------------------------- CLRS-30 shortest paths
+# Each oracle runs CLRS-30's procedure itself in plain Python (its loop order, strict
+# improvements, ties to the smallest index), which is what fixes the pointers, and checks the
+# distances it finds against networkx; where CLRS's procedure has no answer (a negative cycle, a
+# cycle in a DAG program's input) the affected nodes come from networkx's cycle search. "No edge"
+# is None in the procedures, never 0: a weight-0 edge is an edge in nclang.
+
+def _least_weights(inp: dict) -> dict[tuple[int, int], int]:
+    """(u, v) -> the least weight of the edges u -> v: a repeated edge counts with its least."""
+    least: dict[tuple[int, int], int] = {}
+    for (u, v), w in zip(inp.get("edges", []), inp["w"]):
+        least[u, v] = min(w, least.get((u, v), w))
+    return least
+
+
+def _weighted_digraph(inp: dict, drop: set[int] = frozenset()) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(v for v in range(inp["n"]) if v not in drop)
+    g.add_weighted_edges_from((u, v, w) for (u, v), w in _least_weights(inp).items()
+                              if u not in drop and v not in drop)
+    return g
+
+
+def _least_walks(inp: dict, s: int, rounds: int) -> list[int | None]:
+    """The least weight of a walk from s to each node with at most `rounds` edges (None: none)."""
+    least = _least_weights(inp)
+    d: list[int | None] = [None] * inp["n"]
+    d[s] = 0
+    for _ in range(rounds):
+        nd = list(d)
+        for (u, v), w in least.items():
+            if d[u] is not None and (nd[v] is None or d[u] + w < nd[v]):
+                nd[v] = d[u] + w
+        d = nd
+    return d
+
+
+def _after_cycles(g: nx.DiGraph, s: int, negative: bool) -> set[int]:
+    """The nodes on or reachable from a cycle (a negative one when `negative`) that s reaches."""
+    reach = g.subgraph(nx.descendants(g, s) | {s})
+    starts: set[int] = set()
+    for comp in nx.strongly_connected_components(reach):
+        part = reach.subgraph(comp).copy()  # negative_edge_cycle adds a node to its graph
+        if negative and nx.negative_edge_cycle(part) or not negative and (
+                len(comp) > 1 or any(part.has_edge(v, v) for v in comp)):
+            starts |= comp
+    found = set(starts)
+    for v in starts:
+        found |= nx.descendants(reach, v)
+    return found
+
+
+def _clrs_bellman_ford(inp: dict, s: int, drop: set[int]) -> tuple[list, list]:
+    """CLRS-30's bellman_ford loop on the graph without `drop`: each round relaxes from the
+    previous round's distances, u ascending, and moves pi[v] only on a strict improvement; it
+    stops when a round changes nothing (CLRS's test d == prev_d, with unreached kept apart)."""
+    n, least = inp["n"], _least_weights(inp)
+    d: list[int | None] = [None] * n
+    pi: list[int | None] = [None] * n
+    d[s], pi[s] = 0, s
+    while True:
+        prev = list(d)
+        for u in range(n):
+            for v in range(n):
+                w = least.get((u, v))
+                if u in drop or v in drop or w is None or prev[u] is None:
+                    continue
+                if d[v] is None or prev[u] + w < d[v]:
+                    d[v], pi[v] = prev[u] + w, u
+        if d == prev:
+            return d, pi
+
+
+def bellman_ford_negative(inp: dict) -> dict:
+    n, s = inp["n"], inp["s"]
+    neg = _after_cycles(_weighted_digraph(inp), s, negative=True)
+    if s in neg:  # s lies on a negative cycle: every node it reaches is in neg
+        d, pi = [None] * n, [None] * n
+    else:
+        d, pi = _clrs_bellman_ford(inp, s, neg)
+        found = nx.single_source_bellman_ford_path_length(_weighted_digraph(inp, neg), s)
+        assert {v: x for v, x in enumerate(d) if x is not None} == found
+    walks = _least_walks(inp, s, n - 1)
+    dist = [walks[v] if v in neg else INF if d[v] is None else d[v] for v in range(n)]
+    return {"dist": dist, "pi": [None if v in neg else pi[v] for v in range(n)],
+            "neg": [v in neg for v in range(n)], "negative_cycle": bool(neg)}
+
+
+def dijkstra(inp: dict) -> dict:
+    # CLRS-30's dijkstra with extract-min ordered by (distance, index): a heap of (d, v) pops
+    # equal distances by index; a pointer moves only on a strict improvement
+    import heapq
+    n, s = inp["n"], inp["s"]
+    out: dict[int, list[tuple[int, int]]] = {v: [] for v in range(n)}
+    for (u, v), w in sorted(_least_weights(inp).items()):
+        out[u].append((v, w))
+    d: list[int | None] = [None] * n
+    pi: list[int | None] = [None] * n
+    d[s], pi[s] = 0, s
+    done, heap = [False] * n, [(0, s)]
+    while heap:
+        du, u = heapq.heappop(heap)
+        if done[u] or du != d[u]:
+            continue
+        done[u] = True
+        for v, w in out[u]:
+            if not done[v] and (d[v] is None or du + w < d[v]):
+                d[v], pi[v] = du + w, u
+                heapq.heappush(heap, (d[v], v))
+    found = nx.single_source_dijkstra_path_length(_weighted_digraph(inp), s)
+    assert {v: x for v, x in enumerate(d) if x is not None} == found
+    return {"dist": [INF if x is None else x for x in d], "pi": pi}
+
+
+def _clrs_dfs_finish_order(n: int, adj: dict[int, list[int]], s: int) -> list[int]:
+    """The nodes s reaches in the order CLRS-30's DFS finishes them (smallest unvisited
+    out-neighbour first)."""
+    color, order, stack = [0] * n, [], [s]
+    color[s] = 1
+    while stack:
+        u = stack[-1]
+        nxt = next((v for v in adj[u] if color[v] == 0), None)
+        if nxt is None:
+            color[u] = 2
+            order.append(stack.pop())
+        else:
+            color[nxt] = 1
+            stack.append(nxt)
+    return order
+
+
+def dag_shortest_paths(inp: dict) -> dict:
+    # CLRS-30's procedure on the whole graph: topological order = decreasing DFS finish time,
+    # each node's out-edges relaxed in that order (j ascending, distances read live, strict
+    # improvements); CLRS leaves the first-finished node's edges unrelaxed (in a DAG it has none)
+    n, s = inp["n"], inp["s"]
+    least = _least_weights(inp)
+    adj = {u: sorted(v for (a, v) in least if a == u) for u in range(n)}
+    topo = _clrs_dfs_finish_order(n, adj, s)[::-1]
+    d: list[int | None] = [None] * n
+    pi: list[int | None] = [None] * n
+    d[s], pi[s] = 0, s
+    for i in topo[:-1]:
+        for j in adj[i]:
+            if d[j] is None or d[i] + least[i, j] < d[j]:
+                d[j], pi[j] = d[i] + least[i, j], i
+    cyclic = _after_cycles(_weighted_digraph(inp), s, negative=False)
+    if not cyclic:
+        found = nx.single_source_bellman_ford_path_length(_weighted_digraph(inp), s)
+        assert {v: x for v, x in enumerate(d) if x is not None} == found
+    walks = _least_walks(inp, s, n - 1)
+    dist = [walks[v] if v in cyclic else INF if d[v] is None else d[v] for v in range(n)]
+    return {"dist": dist, "pi": [None if v in cyclic else pi[v] for v in range(n)],
+            "cyclic": [v in cyclic for v in range(n)]}
+
+
+def floyd_warshall(inp: dict) -> dict:
+    # CLRS-30's loop: D starts as the one-edge distances with the self-loop's weight (or 0) on
+    # the diagonal, Pi[i][j] = i where D is finite; stage k takes D[i][k] + D[k][j] where
+    # strictly less and then Pi[i][j] = Pi[k][j]. networkx's Floyd-Warshall (same strict rule,
+    # k in node order, but d[i][i] = 0) must agree off the diagonal, and on it D[i][i] is the
+    # self-loop's weight or a shorter cycle through i
+    n, least = inp["n"], _least_weights(inp)
+    D = [[least.get((i, j), 0 if i == j else None) for j in range(n)] for i in range(n)]
+    P = [[i if D[i][j] is not None else None for j in range(n)] for i in range(n)]
+    for k in range(n):
+        prev = [row[:] for row in D]
+        for i in range(n):
+            for j in range(n):
+                if prev[i][k] is None or prev[k][j] is None:
+                    continue
+                if D[i][j] is None or prev[i][k] + prev[k][j] < D[i][j]:
+                    D[i][j], P[i][j] = prev[i][k] + prev[k][j], P[k][j]
+    pred, dist = nx.floyd_warshall_predecessor_and_distance(_weighted_digraph(inp))
+    for i in range(n):
+        for j in range(n):
+            want = dist[i][j] if i != j else min(
+                [least.get((i, i), 0)] + [dist[i][k] + dist[k][i] for k in range(n)
+                                          if k != i and (i, i) in least])
+            assert (INF if D[i][j] is None else D[i][j]) == _num(want), (i, j)
+            if i != j:
+                assert P[i][j] == pred.get(i, {}).get(j), (i, j)
+    return {"d": [[INF if x is None else x for x in row] for row in D], "p": P}
+
+
+def clrs_bfs_pointer(inp: dict) -> dict:
+    # CLRS-30's bfs loop for its single source s (the one true entry of `source`): each round,
+    # i ascending, an unreached j gets pi[j] = the first reached i with an edge i -> j
+    n = inp["n"]
+    (s,) = _sources(inp)
+    edges = {tuple(e) for e in inp.get("edges", [])}
+    reach = [v == s for v in range(n)]
+    pi: list[int | None] = [s if v == s else None for v in range(n)]
+    while True:
+        prev = list(reach)
+        for i in range(n):
+            for j in range(n):
+                if (i, j) in edges and prev[i]:
+                    if pi[j] is None:
+                        pi[j] = i
+                    reach[j] = True
+        if reach == prev:
+            return {"parent": pi}

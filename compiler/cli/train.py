@@ -138,6 +138,8 @@ def _train(ctx: Context, source, checked, sizes: dict[str, int], families) -> in
     doc = {"init": args.init, "noise": args.noise or 0.0, "seed": args.seed,
            "steps": result.steps, "cap": result.cap, "stopped": result.stopped,
            "best_step": result.best_step, "patience": config.patience,
+           "scales": {name: {"scale": v, "from": (result.scale_from or {}).get(name, "data")}
+                      for name, v in sorted((result.scales or {}).items())},
            "batch": args.batch, "lr": args.lr,
            "weight_decay": args.weight_decay, "examples": result.examples,
            "train_sizes": list(args.train_sizes), "families": list(families)

@@ -13,7 +13,13 @@ from nclang.dsl.values import Instance
 
 
 def graph_instance(net, G, **fields) -> Instance:
-    """The `Instance` of graph program `net` (a loaded `CompiledNet`) for networkx graph `G`.
+    """The `Instance` of graph program `net` (a loaded `CompiledNet`) for networkx graph `G`:
+    `graph_input` decoded as `nclang run` decodes its JSON input."""
+    return decode(net.signature, graph_input(net, G, **fields), net.sizes, "<networkx>")
+
+
+def graph_input(net, G, **fields) -> dict:
+    """The JSON input (the dict `nclang run` reads) of graph program `net` for networkx graph `G`.
 
     Nodes are relabelled 0..n-1 in sorted order of their labels (`sorted(G)`), so node-indexed
     results line up with `sorted(G)`. Every edge of a directed graph is one program edge (a
@@ -55,7 +61,7 @@ def graph_instance(net, G, **fields) -> Instance:
             raise ValueError(f"parameter {name} over {dom} has no networkx form")
     if fields:
         raise ValueError(f"{net.program} has no parameter {', '.join(sorted(fields))}")
-    return decode(net.signature, obj, net.sizes, "<networkx>")
+    return obj
 
 
 def _attr(attrs: dict, key, where: str):

@@ -46,8 +46,9 @@ class TrainConfig:
     patience: int = 0
     val_every: int = 100
     val_examples: int = 64
-    # integer targets (and states, with hints) divided by their range on the training data
-    # (`loss.target_scales`), so a loss of thousands does not swamp the rest
+    # integer targets (and states, with hints) divided by their proved range at the largest
+    # training sizes (`scales.design_scales`; the data's range where the analysis has no finite
+    # bound), so a loss of thousands does not swamp the rest
     normalise: bool = True
 
 

@@ -29,6 +29,7 @@ config give the same gap.json except its "timing" section.
 from __future__ import annotations
 
 import contextlib
+import math
 import dataclasses
 import os
 import sys
@@ -106,6 +107,14 @@ def _loss_curve(losses) -> list[list]:
     return [[i + 1, rounded(losses[i])] for i in idx]
 
 
+def _scales_json(result) -> dict:
+    """Each integer target's normaliser and where it came from (the proved range, or the data
+    where the analysis has no finite bound)."""
+    sources = result.scale_from or {}
+    return {name: {"scale": rounded(v), "from": sources.get(name, "data")}
+            for name, v in sorted((result.scales or {}).items())}
+
+
 def _training_record(seed: int, source: str, result=None, meta: dict | None = None) -> dict:
     rec = {"seed": seed, "source": source}
     if result is not None:
@@ -113,7 +122,9 @@ def _training_record(seed: int, source: str, result=None, meta: dict | None = No
                    final_loss=rounded(result.losses[-1]) if result.losses else None,
                    loss_curve=_loss_curve(result.losses), cap=result.cap,
                    stopped=result.stopped, best_step=result.best_step,
-                   val_losses=[list(v) for v in result.val_losses])
+                   val_losses=[list(v) for v in result.val_losses],
+                   nonfinite_steps=sum(1 for x in result.losses if not math.isfinite(x)),
+                   scales=_scales_json(result))
     elif meta:
         losses = meta.get("losses") or []
         rec.update(steps=meta.get("steps"), examples=meta.get("examples"),
@@ -313,6 +324,10 @@ def _gap(subject: Subject, config: GapConfig, load: list[str], seeds: int, folde
                     "final_loss": rounded(result.losses[-1]) if result.losses else None,
                     "distance_before": rounded(d_before),
                     "distance_after": rounded(weight_distance(compiled_stacks, start.stacks())),
+                    # a noisy copy of big-M gadgets can overflow float32: those steps are
+                    # skipped, and a run where every step was skipped measured nothing
+                    "nonfinite_steps": sum(1 for x in result.losses if not math.isfinite(x)),
+                    "steps_taken": len(result.losses),
                     "stays_exact": all(after[p.label]["exact_match"] == 1.0 for p in points)})
         bar.phase("done")
     finally:

@@ -45,6 +45,7 @@ class TrainResult:
     best_step: int | None = None  # the step whose weights were kept (early stopping)
     val_losses: tuple = ()        # (step, validation loss) measurements
     scales: dict | None = None    # the integer targets' normalisers (TrainConfig.normalise)
+    scale_from: dict | None = None  # per normaliser: "analysis" (proved bound) or "data"
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,17 @@ def train(trainable, config: TrainConfig | None = None, *, progress: bool = True
         raise NclError.at(checked.program.name_span, "no-valid-input",
                           f"none of the inputs drawn for {checked.program.name} runs without an "
                           f"error in the interpreter; nothing to train on")
+    scale_from = None
     if config.normalise:
-        from .loss import target_scales
+        from nclang.compiler.analysis.ranges import value_ranges
+
+        from .scales import design_scales
         states = [state for tr in (data.traces or []) for state in tr]
-        scales = target_scales(trainable.output_specs, data.outputs)
-        scales.update(target_scales(trainable.carried_specs(), states) if states else {})
-        data = dataclasses.replace(data, scales=scales)
+        found = design_scales(value_ranges(checked), trainable.output_specs,
+                              trainable.carried_specs() if states else [], data.instances,
+                              data.outputs, states)
+        scale_from = {name: s.source for name, s in found.items()}
+        data = dataclasses.replace(data, scales={name: s.value for name, s in found.items()})
     rng = np.random.default_rng([config.seed, 1])
     buckets = _buckets(trainable, data.instances)
     weights = np.array([len(b) for b in buckets], np.float64)
@@ -124,11 +130,13 @@ def train(trainable, config: TrainConfig | None = None, *, progress: bool = True
         _steps(trainable, data, config, opt, params, buckets, weights, rng, losses, bar, early)
     if early is None:
         return TrainResult(losses, time.perf_counter() - start, config.steps,
-                           len(data.instances), cap=config.steps, scales=data.scales)
+                           len(data.instances), cap=config.steps, scales=data.scales,
+                           scale_from=scale_from)
     early.restore()
     return TrainResult(losses, time.perf_counter() - start, len(losses), len(data.instances),
                        cap=config.steps, stopped=early.stopped, best_step=early.best_step,
-                       val_losses=tuple(early.history), scales=data.scales)
+                       val_losses=tuple(early.history), scales=data.scales,
+                       scale_from=scale_from)
 
 
 class _EarlyStop:

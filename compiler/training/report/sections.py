@@ -183,8 +183,9 @@ def _md_behaviour(b, doc, images, prefix):
     raw = [r for r in b["seeds"] if any(r["by_size"][s].get("raw_error") for s in labels)]
     if raw:
         lines += ["Mean absolute error of the integer outputs, in the program's own units "
-                  "(where expected and predicted are finite; training normalises the loss by "
-                  "the targets' range, this is the raw error):", ""]
+                  "(where expected and predicted are finite; training divides each integer "
+                  "target by its proved range at the largest training size, this is the raw "
+                  "error):", ""]
         lines += table(["network"] + labels, [[f"seed {r['seed']}"] + [", ".join(
             f"{k} {num(v, 2)}" for k, v in (r["by_size"][s].get("raw_error") or {}).items())
             for s in labels] for r in raw])
@@ -293,11 +294,22 @@ def _md_stability(s, doc, images, prefix):
                      *(f"{pct(r['before'][x]['exact_match'])} → "
                        f"{pct(r['after'][x]['exact_match'])}" for x in labels),
                      num(r["distance_before"], 4), num(r["distance_after"], 4),
-                     "yes" if r["stays_exact"] else "no"])
+                     _finite_steps(r), "yes" if r["stays_exact"] else "no"])
     lines += table(["σ", *labels, "distance before",
-                     "distance after", "stays exact"], rows)
+                     "distance after", "steps with a finite loss", "stays exact"], rows)
+    if any(r.get("steps_taken") and r.get("nonfinite_steps") == r["steps_taken"]
+           for r in s["runs"]):
+        lines += ["A run with no finite-loss step never moved its weights (the noisy network's "
+                  "values overflow float32, so every step is skipped): its \"after\" is its "
+                  "\"before\", and it says nothing about whether training repairs the noise.", ""]
     lines += image(images, prefix + "stability.png", "stability")
     return lines
+
+
+def _finite_steps(r) -> str:
+    if "steps_taken" not in r:   # a report from before the count was kept
+        return "–"
+    return f"{r['steps_taken'] - r['nonfinite_steps']} of {r['steps_taken']}"
 
 
 def md_problems(p, doc, images, prefix):

@@ -1,0 +1,1 @@
+"""Compiled networks in the forms other frameworks take (ONNX, PyTorch Geometric)."""
