@@ -2,7 +2,8 @@
 
 `describe` gathers the program, target, sizes, encodings, the layers with their widths,
 activations and parameter counts, and the stored analysis into one JSON-ready dict; `text` lays it
-out for a terminal and `plot` draws the layer structure as a PNG (matplotlib, Agg backend).
+out for a terminal and `plot` draws the layer structure as a `matplotlib.figure.Figure` (made
+without pyplot, so no backend is chosen: `nclang.compiler.figures` saves it as PNG or SVG).
 """
 from __future__ import annotations
 
@@ -268,7 +269,9 @@ def text(d: dict) -> str:
 ACT_COLOURS = {"input": "#55a868", "relu": "#4c72b0", "step": "#dd8452", "id": "#8c8c8c"}
 
 
-def plot(d: dict) -> bytes:
+def plot(d: dict):
+    """The picture of a `describe` summary, as a `matplotlib.figure.Figure`: the residual stream
+    of a transformer, the stages of a gnn, the layers of anything else."""
     if d.get("transformer"):
         return _plot_residual(d)
     if d.get("gnn"):
@@ -276,20 +279,19 @@ def plot(d: dict) -> bytes:
     return _plot_layers(d)
 
 
-def _plot_residual(d: dict) -> bytes:
-    """The residual stream of a transformer file as a PNG: channels up, sublayers across
+def _plot_residual(d: dict):
+    """The residual stream of a transformer file: channels up, sublayers across
     (attention at even, MLP at odd ones), one coloured bar per slot from the sublayer that
     writes it to the one from which its channels are free again."""
-    import io
-    import matplotlib
-    matplotlib.use("Agg")  # no display: this must work on a headless machine
-    import matplotlib.pyplot as plt
+    from nclang.compiler.figures import new_figure
 
     tr = d["transformer"]
     slots, S = tr["slots"], max(tr["sublayers"] or 1, 1)
     width = tr["d_model"] or 1
-    fig, ax = plt.subplots(figsize=(min(16.0, 4 + 0.8 * S), min(14.0, 3 + 0.12 * width)))
-    cmap = plt.get_cmap("tab20")
+    from matplotlib import colormaps
+    fig = new_figure((min(16.0, 4 + 0.8 * S), min(14.0, 3 + 0.12 * width)))
+    ax = fig.subplots()
+    cmap = colormaps["tab20"]
     for i, s in enumerate(slots):
         chans = sorted(s["channels"])
         runs, start = [], None
@@ -317,19 +319,13 @@ def _plot_residual(d: dict) -> bytes:
                  f"{tr['d_model']} with reuse ({tr['d_model_without_reuse']} without), "
                  f"{tr['heads']} heads", fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
-def _plot_layers(d: dict) -> bytes:
-    """The layer structure as a PNG: a bar per layer whose height is its width (the input
+def _plot_layers(d: dict):
+    """The layer structure: a bar per layer whose height is its width (the input
     first), coloured by activation, above the parameters and nonzero parameters of each layer."""
-    import io
-    import matplotlib
-    matplotlib.use("Agg")  # no display: this must work on a headless machine
-    import matplotlib.pyplot as plt
+    from nclang.compiler.figures import new_figure
     from matplotlib.patches import Patch
 
     layers = d["layers"]
@@ -337,9 +333,8 @@ def _plot_layers(d: dict) -> bytes:
     acts = ["input"] + [L["act"] for L in layers]
     xs = np.arange(len(widths))
     many = len(widths) > 40  # then the bars are too thin for a label each
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(min(16.0, max(6.0, 0.5 * len(widths) + 3)),
-                                                     6.5),
-                                      sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    fig = new_figure((min(16.0, max(6.0, 0.5 * len(widths) + 3)), 6.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     top.bar(xs, widths, color=[ACT_COLOURS.get(a, "#c44e52") for a in acts], width=0.7)
     for x, w in zip(xs, [] if many else widths):
         top.annotate(str(w), (x, w), ha="center", va="bottom", fontsize=8,
@@ -351,8 +346,9 @@ def _plot_layers(d: dict) -> bytes:
                   f"{d['depth']} layers, {d['parameters']:,} parameters "
                   f"({d['nonzero']:,} nonzero)", fontsize=10)
     used = [a for a in ACT_COLOURS if a in acts]
+    # beside the axes, not on them: a bar can reach any corner
     top.legend(handles=[Patch(color=ACT_COLOURS[a], label=a) for a in used], fontsize=8,
-               loc="upper right")
+               loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     # per layer, on a log scale: the nonzero weights of a compiled layer are often a small
     # fraction of its dense parameter count, and a linear scale would hide them
     lx = xs[1:]
@@ -362,37 +358,31 @@ def _plot_layers(d: dict) -> bytes:
                label="nonzero")
     bottom.set_yscale("log")
     bottom.set_ylabel("parameters (log scale)")
-    bottom.legend(fontsize=8, loc="upper right")
+    bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     labels = ["in"] + [str(L["index"]) for L in layers]
     step = max(1, len(xs) // 25)
     bottom.set_xticks(xs[::step], labels[::step])
     bottom.set_xlabel("layer")
     fig.tight_layout()
-    buf = io.BytesIO()
-    # no timestamp or software version in the PNG: the same file gives the same picture bytes
-    fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
 
 
 GNN_COLOURS = {"message": "#dd8452", "update": "#4c72b0", "aggregate": "#55a868",
                "gather": "#8172b2"}
 
 
-def _plot_gnn(d: dict) -> bytes:
-    """The stage structure of a gnn file as a PNG: one row per MLP stage, aggregation or pointer
+def _plot_gnn(d: dict):
+    """The stage structure of a gnn file: one row per MLP stage, aggregation or pointer
     gather in program order, top to bottom, each weight-tied loop a frame around its body
     labelled with its trip count."""
-    import io
-    import matplotlib
-    matplotlib.use("Agg")  # no display: this must work on a headless machine
-    import matplotlib.pyplot as plt
+    from nclang.compiler.figures import new_figure
     from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
 
     g = d["gnn"]
     rows = [f for f in g["flow"] if f["kind"] not in ("loop", "end")]
     nrows = max(len(rows), 1)
-    fig, ax = plt.subplots(figsize=(9.0, min(40.0, 1.6 + 0.55 * nrows)))
+    fig = new_figure((9.0, min(40.0, 1.6 + 0.55 * nrows)))
+    ax = fig.subplots()
     y_of, y = {}, 0
     opened: dict[int, float] = {}
     frames = []
@@ -442,7 +432,4 @@ def _plot_gnn(d: dict) -> bytes:
               loc="upper right", bbox_to_anchor=(1.0, 1.0 + 0.6 / (1.6 + 0.55 * nrows)),
               ncol=4, frameon=False)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig

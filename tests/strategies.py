@@ -1,9 +1,9 @@
 """Hypothesis strategies for stdlib program inputs, each drawing one instance in its JSON form, and
 the harness that runs a stdlib program on one through the JSON codec and the interpreter.
 
-Graphs lean on the cases message passing gets wrong: no edges, self-loops, repeated edges, nodes
-no source reaches, several components, one node, and long shuffled paths (which need the full
-n - 1 rounds that a random graph rarely does).
+The graphs, bits and sequences are the public strategies of `nclang.testing` (no copies here);
+what this adds is what one program's oracle test wants of them: a single source, small weights
+that tie, balanced brackets, disjoint lists.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+import nclang.testing as T
 from nclang import stdlib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,34 +28,9 @@ PARENS2 = ("(", ")", "{", "}")
 
 # ---------------------------------------------------------------- graphs
 
-@st.composite
-def _random_edges(draw, n: int) -> list[list[int]]:
-    node = st.integers(0, n - 1)
-    density = draw(st.sampled_from([0, 1, 2, 3]))
-    return draw(st.lists(st.tuples(node, node).map(list), max_size=density * n))
-
-
-@st.composite
-def _path_edges(draw, n: int) -> list[list[int]]:
-    order = draw(st.permutations(range(n)))
-    edges = [[order[i], order[i + 1]] for i in range(n - 1)]
-    if n > 1:
-        node = st.integers(0, n - 1)
-        edges += draw(st.lists(st.tuples(node, node).map(list), max_size=2))
-    return draw(st.permutations(edges))
-
-
-@st.composite
-def graphs(draw, max_n: int = 30) -> tuple[int, list[list[int]]]:
-    """(n, edges): a directed multigraph on nodes 0..n-1."""
-    n = draw(st.integers(1, max_n))
-    edges = draw(st.one_of(_random_edges(n), _path_edges(n)))
-    if edges and draw(st.booleans()):
-        edges.append(list(draw(st.sampled_from(edges))))
-    if draw(st.booleans()):
-        v = draw(st.integers(0, n - 1))
-        edges.append([v, v])
-    return n, edges
+def graphs(max_n: int = 30) -> st.SearchStrategy[tuple[int, list[list[int]]]]:
+    """(n, edges): the public `nclang.testing.graphs`, unpacked."""
+    return T.graphs(max_n).map(lambda g: (g["n"], g["edges"]))
 
 
 def _weights(draw, m: int) -> list[int]:
@@ -132,13 +108,7 @@ def list_input(draw, max_n: int = 30) -> dict:
 # ---------------------------------------------------------------- bits
 
 WIDTHS = st.integers(1, 64)
-
-
-def unsigned(k: int) -> st.SearchStrategy[int]:
-    """A k-bit unsigned integer, with the extremes (0, all ones, one bit) drawn often."""
-    top = (1 << k) - 1
-    return st.one_of(st.integers(0, top), st.sampled_from([0, top]),
-                     st.integers(0, k - 1).map(lambda i: 1 << i))
+unsigned = T.bits  # a k-bit unsigned integer: the public strategy
 
 
 @st.composite
@@ -152,17 +122,15 @@ def sbn_input(draw) -> dict:
 
 def token_seqs(alphabet=TOKENS, max_len: int = 20) -> st.SearchStrategy[dict]:
     """{"tokens": [...]} of length 1..max_len over `alphabet`."""
-    return st.lists(st.sampled_from(alphabet), min_size=1, max_size=max_len).map(
-        lambda ts: {"tokens": ts})
+    return T.sequences(alphabet, max_len).map(lambda ts: {"tokens": ts})
 
 
 def int_seqs(max_len: int = 20, unique: bool = False) -> st.SearchStrategy[dict]:
     """{"tokens": [ints 0..63]}, pairwise distinct when `unique`; a narrow value range makes
     repeats common otherwise."""
     hi = st.sampled_from([3, 63])
-    return hi.flatmap(lambda h: st.lists(st.integers(0, 63 if unique else h), min_size=1,
-                                         max_size=max_len, unique=unique)).map(
-        lambda ts: {"tokens": ts})
+    return hi.flatmap(lambda h: T.sequences(st.integers(0, 63 if unique else h), max_len,
+                                            unique=unique)).map(lambda ts: {"tokens": ts})
 
 
 @st.composite

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import nclang.testing
 from nclang.compiler import gadgets as G
 from nclang.compiler import ir
 from nclang.compiler.analysis import analyse
@@ -79,7 +80,7 @@ def agree(name: str, k, act: str, instances: list[dict]) -> None:
 
 
 def bits(k: int):
-    return st.integers(0, 2 ** k - 1).map(
+    return nclang.testing.bits(k).map(
         lambda v: np.array([(v >> i) & 1 for i in range(k)], bool))
 
 

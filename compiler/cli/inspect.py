@@ -14,8 +14,8 @@ HELP = "describe a weight file: layers, widths, parameters"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("weights", metavar="OUT.safetensors", help="a weight file from nclang compile")
     p.add_argument("--json", action="store_true", help="print one JSON document instead")
-    p.add_argument("--plot", metavar="FILE.png",
-                   help="also draw the layer structure as a PNG image")
+    p.add_argument("--plot", metavar="FILE.png|FILE.svg",
+                   help="also draw the layer structure, as PNG or SVG by the name's extension")
     add_no_verify(p)
 
 
@@ -26,12 +26,22 @@ def command(ctx: Context) -> int:
     tensors, meta = read_weights(args.weights, verify=args.verify)
     summary = describe(args.weights, tensors, meta)
     if args.plot is not None:
-        _write_bytes(args.plot, plot(summary))
+        _write_bytes(args.plot, _image(args.plot, plot(summary)))
     if args.json:
         print_json(summary)
     else:
         sys.stdout.write(text(summary))
     return EXIT_OK
+
+
+def _image(path: str, fig) -> bytes:
+    from nclang.compiler.figures import figure_bytes, figure_format
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    try:
+        fmt = figure_format(path)
+    except ValueError as err:
+        raise NclError(Diagnostic(path, 1, 1, 1, 1, "error", "bad-plot-name", str(err))) from None
+    return figure_bytes(fig, fmt)
 
 
 def _write_bytes(path: str, data: bytes) -> None:

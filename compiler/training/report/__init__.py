@@ -1,5 +1,6 @@
 """The gap report: a gap document (the dict `gap`, `head_to_head` or `sweep` in
-`nclang.compiler.training` builds, saved as gap.json) becomes gap.md and PNG plots.
+`nclang.compiler.training` builds, saved as gap.json) becomes gap.md and PNG plots
+(`figures` gives the plots as `matplotlib.figure.Figure`s instead, for a notebook).
 
 Three kinds of document, told apart by `doc["kind"]`:
 
@@ -33,10 +34,10 @@ from pathlib import Path
 from nclang.compiler.atomic import write_atomic
 
 from .comparisons import h2h_markdown, sweep_markdown
-from .figures import plots
+from .figures import figures, plots
 from .sections import SECTIONS, TITLES, gap_markdown
 
-__all__ = ["SECTIONS", "TITLES", "markdown", "plots", "write"]
+__all__ = ["SECTIONS", "TITLES", "figures", "markdown", "plots", "write"]
 
 
 def write(doc: dict, out_dir) -> list[Path]:

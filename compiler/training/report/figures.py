@@ -1,16 +1,23 @@
-"""The PNG plots of a gap document: one per section with data (behaviour, lift, loss,
-faithfulness, CKA, distance, stability), and the head-to-head and sweep figures. matplotlib is
-imported when a plot is drawn, not before, with the Agg backend: this must work on a headless
-machine. The PNGs carry no date or software metadata, so a document gives the same bytes."""
+"""The plots of a gap document: one per section with data (behaviour, lift, loss,
+faithfulness, CKA, distance, stability), and the head-to-head and sweep figures.
+
+`figures` gives each as a `matplotlib.figure.Figure` made without pyplot, so drawing a report in
+a notebook leaves the notebook's backend alone; `plots` gives their files' bytes (PNG or SVG,
+with no date or software metadata, so a document gives the same bytes). Every legend stands
+beside its axes, where it cannot cover a point, however the data falls."""
 from __future__ import annotations
 
-import io
+from nclang.compiler.figures import figure_bytes, new_figure
 
 from .cells import mean
 
+DPI = 100
+LEGEND_WIDTH = 2.2  # inches
 
-def plots(doc: dict) -> dict[str, bytes]:
-    """PNG name -> PNG bytes for `doc`; a section without data draws nothing."""
+
+def figures(doc: dict) -> dict[str, object]:
+    """Plot name (without extension) -> `Figure` for `doc`; a section without data draws
+    nothing."""
     kind = doc.get("kind")
     if kind == "gap":
         return _gap_plots(doc)
@@ -18,63 +25,67 @@ def plots(doc: dict) -> dict[str, bytes]:
         out = {}
         for d in doc["programs"]:
             out.update({f"{d['program']['name']}_{k}": v for k, v in _gap_plots(d).items()})
-        out["h2h_behaviour.png"] = _plot_h2h_behaviour(doc)
+        out["h2h_behaviour"] = _plot_h2h_behaviour(doc)
         faith = _plot_h2h_faithfulness(doc)
         if faith is not None:
-            out["h2h_faithfulness.png"] = faith
+            out["h2h_faithfulness"] = faith
         return out
     if kind == "examples_sweep":
-        return {"sweep.png": _plot_sweep(doc)}
+        return {"sweep": _plot_sweep(doc)}
     raise ValueError(f"not a gap document: kind {kind!r}")
 
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")  # no display: this must work on a headless machine
-    import matplotlib.pyplot as plt
-    return plt
+def plots(doc: dict, fmt: str = "png") -> dict[str, bytes]:
+    """File name -> file bytes of `figures(doc)`, each PNG or SVG (`fmt`)."""
+    return {f"{name}.{fmt}": figure_bytes(fig, fmt, DPI) for name, fig in figures(doc).items()}
 
 
-def _png(fig) -> bytes:
-    plt = _pyplot()
-    buf = io.BytesIO()
+def _figure(figsize, *args, **kwargs):
+    fig = new_figure(figsize)
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def _done(fig):
     fig.tight_layout()
-    # no Software/date metadata: the same document gives the same bytes
-    fig.savefig(buf, dpi=100, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return fig
+
+
+def _legend_beside(ax, **kwargs) -> None:
+    """A legend to the right of `ax`, outside it: inside, some data would fall under it."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, **kwargs)
+    # the legend takes room the axes had: widen the figure by about its width
+    ax.figure.set_figwidth(ax.figure.get_figwidth() + LEGEND_WIDTH)
 
 
 def _nan(x):
     return float("nan") if x is None else x
 
 
-def _gap_plots(doc: dict) -> dict[str, bytes]:
-    out = {"behaviour.png": _plot_behaviour(doc)}
+def _gap_plots(doc: dict) -> dict:
+    out = {"behaviour": _plot_behaviour(doc)}
     if doc.get("lift") and doc["lift"]["seeds"]:
-        out["lift.png"] = _plot_lift(doc)
+        out["lift"] = _plot_lift(doc)
     losses = [s for s in doc["training"]["seeds"] if s.get("loss_curve")]
     if losses:
-        out["loss.png"] = _plot_loss(losses)
+        out["loss"] = _plot_loss(losses)
     f = doc.get("faithfulness")
     if f and not f.get("skipped"):
-        out["faithfulness.png"] = _plot_faithfulness(doc)
+        out["faithfulness"] = _plot_faithfulness(doc)
     i = doc.get("internal")
     if i and not i.get("skipped") and i["layers"]:
-        out["cka.png"] = _plot_cka(doc)
-        out["distance.png"] = _plot_distance(doc)
+        out["cka"] = _plot_cka(doc)
+        out["distance"] = _plot_distance(doc)
     s = doc.get("stability")
     if s and not s.get("skipped") and s["runs"]:
-        out["stability.png"] = _plot_stability(doc)
+        out["stability"] = _plot_stability(doc)
     return out
 
 
-def _plot_behaviour(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_behaviour(doc: dict):
     b = doc["behaviour"]
     labels = b["sizes"]
     x = list(range(len(labels)))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    fig, axes = _figure((9, 3.6), 1, 2, sharey=True)
     for ax, key, title in zip(axes, ("exact_match", "per_element"),
                               ("exact match", "per-element accuracy")):
         for r in b["seeds"]:
@@ -86,18 +97,17 @@ def _plot_behaviour(doc: dict) -> bytes:
         ax.set_title(title)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy")
-    axes[1].legend(fontsize=7, loc="lower left")
+    _legend_beside(axes[1], fontsize=7)
     fig.suptitle(f"{doc['program']['name']}: accuracy by input size")
-    return _png(fig)
+    return _done(fig)
 
 
-def _plot_lift(doc: dict) -> bytes:
+def _plot_lift(doc: dict):
     """Lift (exact match, points) per seed and size with its interval; flagged seeds hollow,
     labelled with their flags."""
-    plt = _pyplot()
     f = doc["lift"]
     labels = f["sizes"]
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = _figure((7, 3.6))
     k = len(f["seeds"])
     for j, r in enumerate(f["seeds"]):
         xs = [i + (j - (k - 1) / 2) * 0.8 / max(k, 1) for i in range(len(labels))]
@@ -113,15 +123,14 @@ def _plot_lift(doc: dict) -> bytes:
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel("lift, exact match (points)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="best")
+    _legend_beside(ax, fontsize=6)
     ax.set_title(f"{doc['program']['name']}: trained − best baseline (95 % intervals; hollow: "
                  f"flagged)", fontsize=9)
-    return _png(fig)
+    return _done(fig)
 
 
-def _plot_loss(seeds: list[dict]) -> bytes:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.4))
+def _plot_loss(seeds: list[dict]):
+    fig, ax = _figure((6, 3.4))
     for s in seeds:
         curve = s["loss_curve"]
         ax.plot([c[0] for c in curve], [c[1] for c in curve], label=f"seed {s['seed']}")
@@ -129,14 +138,13 @@ def _plot_loss(seeds: list[dict]) -> bytes:
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_beside(ax, fontsize=7)
+    return _done(fig)
 
 
-def _plot_faithfulness(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_faithfulness(doc: dict):
     f = doc["faithfulness"]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _figure((6, 3.6))
     for s in f["seeds"]:
         ax.plot(range(1, len(s["per_element"]) + 1), [_nan(v) for v in s["per_element"]],
                 "-", alpha=0.7, label=f"trained seed {s['seed']}")
@@ -147,16 +155,15 @@ def _plot_faithfulness(doc: dict) -> bytes:
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(f"{doc['program']['name']}: state vs interpreter trace, n = {f['n']}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_beside(ax, fontsize=7)
+    return _done(fig)
 
 
-def _plot_cka(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_cka(doc: dict):
     i, base = doc["internal"], doc.get("baselines") or {}
     layers = i["layers"]
     x = list(range(len(layers)))
-    fig, ax = plt.subplots(figsize=(max(5, 0.6 * len(layers) + 2), 3.8))
+    fig, ax = _figure((max(5, 0.6 * len(layers) + 2), 3.8))
     for s in i["cka"]:
         ax.plot(x, [_nan(v) for v in s["per_layer"]], "o", alpha=0.6,
                 label=f"seed {s['seed']} vs compiled")
@@ -172,32 +179,30 @@ def _plot_cka(doc: dict) -> bytes:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("unit CKA")
     ax.set_title(f"{doc['program']['name']}: hidden-state similarity per layer")
-    ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_beside(ax, fontsize=7)
+    return _done(fig)
 
 
-def _plot_distance(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_distance(doc: dict):
     i, base = doc["internal"], doc.get("baselines") or {}
     groups = [("trained vs compiled", [r["canonical"] for r in i["distance"]]),
               ("init vs compiled", [r.get("init_canonical") for r in i["distance"]])]
     if base and not base.get("skipped") and base["distance"]:
         groups.append(("seed vs seed", [r["canonical"] for r in base["distance"]]))
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _figure((6, 3.6))
     ax.bar(range(len(groups)), [_nan(mean(v)) for _, v in groups], 0.6, alpha=0.6)
     for g, (_, v) in enumerate(groups):
         ax.plot([g] * len(v), [_nan(x) for x in v], "k.", markersize=5)
     ax.set_xticks(range(len(groups)), [g for g, _ in groups])
     ax.set_ylabel("canonical distance")
     ax.set_title(f"{doc['program']['name']}: weight distance (symmetric, invariant)")
-    return _png(fig)
+    return _done(fig)
 
 
-def _plot_stability(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_stability(doc: dict):
     s = doc["stability"]
     labels = s["sizes"]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _figure((6, 3.6))
     x = list(range(len(labels)))
     for k, r in enumerate(s["runs"]):
         color = f"C{k}"
@@ -210,14 +215,13 @@ def _plot_stability(doc: dict) -> bytes:
     ax.set_ylabel("exact match")
     ax.set_title(f"{doc['program']['name']}: training from the compiled weights")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_beside(ax, fontsize=7)
+    return _done(fig)
 
 
-def _plot_h2h_behaviour(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_h2h_behaviour(doc: dict):
     a, b = doc["programs"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    fig, axes = _figure((9, 3.6), 1, 2, sharey=True)
     for ax, key, title in zip(axes, ("exact_match", "per_element"),
                               ("exact match", "per-element accuracy")):
         for k, d in enumerate((a, b)):
@@ -233,18 +237,17 @@ def _plot_h2h_behaviour(doc: dict) -> bytes:
         ax.set_title(title)
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="lower left")
+    _legend_beside(axes[1], fontsize=7)
     fig.suptitle(f"{a['program']['name']} vs {b['program']['name']}")
-    return _png(fig)
+    return _done(fig)
 
 
-def _plot_h2h_faithfulness(doc: dict) -> bytes | None:
-    plt = _pyplot()
+def _plot_h2h_faithfulness(doc: dict):
     fs = [(d["program"]["name"], d.get("faithfulness")) for d in doc["programs"]]
     fs = [(n, f) for n, f in fs if f and not f.get("skipped")]
     if not fs:
         return None
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _figure((6, 3.6))
     for k, (name, f) in enumerate(fs):
         R = len(f["compiled"]["per_element"])
         xs = [(r + 1) / R for r in range(R)]  # rounds differ (n - 1 vs log n): a fraction
@@ -255,14 +258,13 @@ def _plot_h2h_faithfulness(doc: dict) -> bytes | None:
     ax.set_ylabel("state accuracy (per element)")
     ax.set_ylim(-0.03, 1.03)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    _legend_beside(ax, fontsize=7)
+    return _done(fig)
 
 
-def _plot_sweep(doc: dict) -> bytes:
-    plt = _pyplot()
+def _plot_sweep(doc: dict):
     counts = doc["counts"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    fig, axes = _figure((9, 3.6), 1, 2, sharey=True)
     for ax, key, title in zip(axes, ("exact_match", "per_element"),
                               ("exact match", "per-element accuracy")):
         for s in doc["seeds"]:
@@ -285,7 +287,7 @@ def _plot_sweep(doc: dict) -> bytes:
         ax.set_title(title)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy")
-    axes[1].legend(fontsize=7)
+    _legend_beside(axes[1], fontsize=7)
     fig.suptitle(f"{doc['program']['name']}: accuracy vs training examples "
                  f"({doc['eval_label']})")
-    return _png(fig)
+    return _done(fig)
