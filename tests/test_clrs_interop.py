@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import subprocess
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 import mst_oracles as MST
 import nclang
 from cli_inprocess import cli
+from clrs_programs import compiled
 from nclang import clrs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +37,6 @@ def _merged(alg: clrs.Algorithm) -> Path:
     if not path.exists():
         pytest.skip("program not merged yet")
     return path
-
-
-@lru_cache(maxsize=None)
-def _network(name: str) -> nclang.Network:
-    # one compile per program for the whole module
-    return nclang.compile(ROOT / clrs.ALGORITHMS[name].path)
 
 
 def _stand_in(alg: clrs.Algorithm, start: str = "node") -> nclang.Program:
@@ -154,7 +148,7 @@ def test_encode_writes_each_result_type_as_clrs_does():
 
 
 def test_cli_exec_format_clrs_writes_clrs_pointers(tmp_path):
-    weights = _network("bfs").save(tmp_path / "bfs.safetensors")
+    weights = compiled("bfs").save(tmp_path / "bfs.safetensors")
     (tmp_path / "in.json").write_text(
         '{"n": 4, "edges": [[0, 1], [1, 2]], "source": [true, false, false, false]}\n'
         '{"n": 2, "edges": [], "source": [false, true]}\n')
@@ -184,7 +178,7 @@ def assert_network_gives_clrs_outputs(name: str, samples: list[dict]) -> int:
     """The compiled network's outputs, in CLRS's encoding, are CLRS's on every sample; gives the
     number of mst_prim samples where CLRS's choice among tied keys was numpy's, not the
     smallest index (there the tree must still weigh what CLRS's does)."""
-    net = _network(name)
+    net = compiled(name)
     inputs = [clrs.to_input(x["inputs"], net, algorithm=name) for x in samples]
     outputs = net.run(inputs)
     numpy_ties = 0
