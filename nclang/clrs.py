@@ -75,7 +75,7 @@ ALGORITHMS = {a.name: a for a in (
     _alg("bellman_ford", "bellman_ford_negative", {"pi": "pi"}, True, True, True),
     _alg("dag_shortest_paths", "dag_shortest_paths", {"pi": "pi"}, False, True, True),
     _alg("dijkstra", "dijkstra", {"pi": "pi"}, True, True, True),
-    _alg("floyd_warshall", "floyd_warshall", {"Pi": "Pi"}, True, True, False),
+    _alg("floyd_warshall", "floyd_warshall", {"Pi": "p"}, True, True, False),
 )}
 
 

@@ -47,33 +47,21 @@ def mst_kruskal(inp: dict) -> dict:
 
 
 def mst_prim(inp: dict) -> dict:
-    return {"pi": _prim(inp)[0]}
-
-
-def prim_ties(inp: dict) -> int:
-    """How many of Prim's extractions chose among several queued nodes of the least key: the
-    choices CLRS leaves to numpy's unstable argsort."""
-    return _prim(inp)[1]
-
-
-def _prim(inp: dict) -> tuple[list, int]:
     n, s = inp["n"], inp["s"]
     out = {v: [] for v in range(n)}
     for (u, v), w in _lightest(inp).items():
         out[u].append((v, w))
     key, pi = {s: 0}, {s: s}
     queued, done = {s}, set()
-    ties = 0
     while queued:
         u = min(queued, key=lambda x: (key[x], x))
-        ties += sum(key[x] == key[u] for x in queued) > 1
         queued.discard(u)
         done.add(u)
         for v, w in sorted(out[u]):
             if v not in done and (v not in queued or w < key[v]):
                 pi[v], key[v] = u, w
                 queued.add(v)
-    return [pi.get(v) for v in range(n)], ties
+    return {"pi": [pi.get(v) for v in range(n)]}
 
 
 def tree_weight(inp: dict, pi: list) -> int:
