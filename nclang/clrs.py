@@ -20,6 +20,8 @@ pointers may be `none`. The rules that connect the two, each stated once here (d
   draws undirected graphs, an asymmetric `A` (or an edge without its reverse) is refused.
 - **A pointer to nowhere is a pointer to itself**: an nclang `none` in a node pointer is `v`
   (CLRS's `pi[v] = v` for an unreached node), in a pair pointer `Pi[i][j]` it is `i`.
+- **An edge mask is n × n**, 1 at [u][v] for each true edge u -> v; where CLRS masks the pairs
+  that are no edge (its bridges writes -1 there, which its evaluation skips), so does this.
 
 Errors in a sample or an instance are `NclError`s, one `FILE:1:1: error: ...` line each, FILE
 being `file=` (default `<clrs>`), naming the feature and entry at fault.
@@ -42,13 +44,16 @@ ZERO_WEIGHT = ("refuse", "drop")
 class Algorithm:
     """One CLRS-30 graph algorithm and the nclang program that computes it: `outputs` pairs each
     CLRS output with the program's result of that name; `undirected`, `weighted` and `source`
-    say what CLRS's sampler draws (a symmetric `A`, weights, a start node `s`)."""
+    say what CLRS's sampler draws (a symmetric `A`, weights, a start node `s`); `masked`, that
+    CLRS writes -1 (its `OutputClass.MASKED`, which its evaluation skips) in an edge mask where
+    there is no edge, as its bridges does."""
     name: str
     program: str
     outputs: tuple[tuple[str, str], ...]
     undirected: bool
     weighted: bool
     source: bool
+    masked: bool = False
 
     @property
     def path(self) -> str:
@@ -56,8 +61,9 @@ class Algorithm:
         return f"stdlib/{self.program}.ncl"
 
 
-def _alg(name, program, outputs, undirected, weighted, source):
-    return Algorithm(name, "graph/" + program, tuple(outputs.items()), undirected, weighted, source)
+def _alg(name, program, outputs, undirected, weighted, source, masked=False):
+    return Algorithm(name, "graph/" + program, tuple(outputs.items()), undirected, weighted, source,
+                     masked)
 
 
 # CLRS-30's graph algorithms (less bipartite matching), each with its stdlib program
@@ -69,7 +75,7 @@ ALGORITHMS = {a.name: a for a in (
     _alg("strongly_connected_components", "strongly_connected_components",
          {"scc_id": "scc_id"}, False, False, False),
     _alg("articulation_points", "articulation_points", {"is_cut": "cut"}, True, False, False),
-    _alg("bridges", "bridges", {"is_bridge": "bridge"}, True, False, False),
+    _alg("bridges", "bridges", {"is_bridge": "bridge"}, True, False, False, masked=True),
     _alg("mst_kruskal", "mst_kruskal", {"in_mst": "in_mst"}, True, True, False),
     _alg("mst_prim", "mst_prim", {"pi": "pi"}, True, True, True),
     _alg("bellman_ford", "bellman_ford_negative", {"pi": "pi"}, True, True, True),
@@ -215,7 +221,23 @@ def encode_outputs(results: Mapping[str, str], n: int, edges, outputs: Mapping, 
         raise fail(file, f"CLRS's {alg.name} needs the result {missing[0]!r}, which "
                          f"the program does not give (it gives "
                          f"{', '.join(encoded) or 'nothing'})")
+    if alg.masked:
+        edge_masks = {ours for _, ours in alg.outputs if results[ours] in EDGE_MASKS}
+        encoded = {k: masked(v, edges) if k in edge_masks else v for k, v in encoded.items()}
     return {theirs: encoded[ours] for theirs, ours in alg.outputs}
+
+
+EDGE_MASKS = ("edge[bool]", "pair[bool]")
+# CLRS's specs.OutputClass.MASKED: an entry its evaluation leaves out
+MASKED = -1
+
+
+def masked(mask: list[list[int]], edges) -> list[list[int]]:
+    """An n × n edge mask with MASKED where i != j and there is no edge i -> j (CLRS's `adj`,
+    which holds the diagonal, is where an entry counts)."""
+    present = set(map(tuple, edges))
+    return [[x if i == j or (i, j) in present else MASKED for j, x in enumerate(row)]
+            for i, row in enumerate(mask)]
 
 
 def encode(kind: str, value, n: int, edges):

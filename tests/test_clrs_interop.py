@@ -147,6 +147,17 @@ def test_encode_writes_each_result_type_as_clrs_does():
     assert clrs.encode("node[int]", [3, "inf"], 2, edges) == [3, "inf"]
 
 
+def test_an_edge_mask_is_masked_where_clrs_masks_it():
+    # CLRS's bridges writes OutputClass.MASKED (-1) where there is no edge, its mst_kruskal 0
+    prog = nclang.check("program every(g: graph) -> edge[bool] {\n"
+                        "    bridge[e in edges] = src(e) != dst(e)\n    return bridge\n}\n")
+    inp = clrs.to_input({"A": [[1, 1, 0], [1, 0, 0], [0, 0, 0]]}, prog, algorithm="bridges")
+    out = nclang.run(prog, inp)
+    assert clrs.to_outputs(prog, inp, out, algorithm="bridges") == \
+        {"is_bridge": [[0, 1, -1], [1, 0, -1], [-1, -1, 0]]}
+    assert clrs.to_outputs(prog, inp, out) == {"bridge": [[0, 1, 0], [1, 0, 0], [0, 0, 0]]}
+
+
 def test_cli_exec_format_clrs_writes_clrs_pointers(tmp_path):
     weights = compiled("bfs").save(tmp_path / "bfs.safetensors")
     (tmp_path / "in.json").write_text(
