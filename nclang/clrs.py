@@ -38,8 +38,6 @@ FILE = "<clrs>"
 ZERO_WEIGHT = ("refuse", "drop")
 
 
-
-
 @dataclass(frozen=True)
 class Algorithm:
     """One CLRS-30 graph algorithm and the nclang program that computes it: `outputs` pairs each
@@ -120,6 +118,12 @@ def _algorithm(algorithm, file) -> Algorithm | None:
     return ALGORITHMS[algorithm]
 
 
+def _positive(scale) -> None:
+    # a wrong argument, not wrong data: Python's error, as for any other API argument
+    if not clrs_check.finite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+
+
 # ---------------------------------------------------------------- CLRS sample -> nclang input
 
 def to_input(sample: Mapping, program, *, scale=1, algorithm=None, file: str = FILE) -> dict:
@@ -128,6 +132,7 @@ def to_input(sample: Mapping, program, *, scale=1, algorithm=None, file: str = F
     node, and `adj`, which must agree with `A` where given. `program` names the program to feed:
     its `edge[int…]` parameter gets `A[i][j] * scale`, its `node[bool]` parameter the one-hot
     `s`, its `node` parameter `s`'s index."""
+    _positive(scale)
     params, _ = signature(program)
     alg = _algorithm(algorithm, file)
     matrix = clrs_check.matrix(sample, "A", file)
@@ -164,6 +169,7 @@ def to_sample(instance: Mapping, program, *, scale=1, zero_weight: str = "refuse
     or 1 where the program takes no weights) and `s` (one-hot) where it takes a start node. The
     weights are the program's `edge[int…]` parameter; `zero_weight="drop"` leaves weight-0
     edges out, which CLRS cannot write, instead of refusing them. The inverse of `to_input`."""
+    _positive(scale)
     if zero_weight not in ZERO_WEIGHT:
         raise ValueError(f"zero_weight must be one of {ZERO_WEIGHT}, got {zero_weight!r}")
     params, _ = signature(program)
