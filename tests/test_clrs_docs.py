@@ -4,7 +4,8 @@ stdlib program today, row for row, and every example on the page runs and prints
 Each row is recomputed here: the class, the rounds (the analysis' layer count) and the NC
 alternative (the analysis' hint) from `nclang.check`, and whether the program compiles to a gnn
 from `nclang.compile` itself (a refusal is its message). On a mismatch the test prints the
-table the page should hold. A program not in this branch yet has a row that says so."""
+table the page should hold; `python tests/test_clrs_docs.py` writes it into the page. A program
+not in this branch yet has a row that says so."""
 from __future__ import annotations
 
 import doctest
@@ -115,3 +116,17 @@ def _commands(body: str) -> list[tuple[str, str]]:
         else:
             out[-1][1].append(text)
     return [(command, "\n".join(lines)) for command, lines in out]
+
+
+def write_table() -> None:
+    """Put the table the analysis gives into docs/clrs.md (after a program or the analysis
+    changed, or a program was merged)."""
+    from nclang.compiler.atomic import write_atomic
+    text = DOC.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    write_atomic(DOC, f"{head}{BEGIN}\n{expected_table()}\n{END}{tail}".encode())
+
+
+if __name__ == "__main__":
+    write_table()
