@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mst_oracles as MST
 import oracles as O
 import strategies as S
 
@@ -23,6 +24,8 @@ CASES = {
     "graph/apsp": (S.weighted_graph_input(max_n=12), O.apsp),
     "graph/dfs": (S.dfs_input(), O.dfs),
     "graph/list_ranking": (S.list_input(), O.list_ranking),
+    "graph/mst_kruskal": (MST.kruskal_input(), MST.mst_kruskal),
+    "graph/mst_prim": (MST.prim_input(), MST.mst_prim),
 }
 
 

@@ -87,6 +87,38 @@ def add_io(p: argparse.ArgumentParser) -> None:
                    help="where to write the results (default -, stdout)")
 
 
+FORMATS = ("json", "clrs")
+
+
+def add_format(p: argparse.ArgumentParser) -> None:
+    """--format, for `run` and `exec`: how each result line is written."""
+    p.add_argument("--format", choices=FORMATS, default="json",
+                   help="json (default): nclang's output format; clrs: CLRS-30's encoding (a "
+                        "pointer to nowhere as the node itself, masks as 0/1, an edge[bool] as "
+                        "an n x n mask; docs/clrs.md)")
+
+
+def output_encoder(ctx: Context, checked):
+    """(instance, outputs) -> the dict a result line holds, in `--format`'s encoding; `checked`
+    is the program (or the runtime's stand-in for it)."""
+    from nclang.dsl.jsonio import encode
+    if ctx.args.format == "json":
+        return lambda instance, outputs: encode(checked, outputs)
+    from nclang import clrs
+    if checked.family != "graph":
+        from nclang.dsl.diagnostics import NclError
+        raise NclError.at(checked.program.span, "bad-format",
+                          f"--format clrs writes a graph program's results (CLRS-30's graph "
+                          f"encoding); {checked.program.name} is a {checked.family} program")
+    _, results = clrs.signature_of_checked(checked)
+
+    def encoded(instance, outputs):
+        graph = instance.graph
+        edges = list(zip(graph.src.tolist(), graph.dst.tolist()))
+        return clrs.encode_outputs(results, graph.n, edges, encode(checked, outputs))
+    return encoded
+
+
 def add_no_verify(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="use the weight file even if its tensors do not match their digest "

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import streaming
-from .arguments import DTYPES, add_io, add_no_verify
+from .arguments import DTYPES, add_format, add_io, add_no_verify, output_encoder
 from .context import EXIT_DISAGREE, Context
 
 HELP = "run a compiled weight file on JSON input"
@@ -20,11 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=DTYPES,
                    help="the arithmetic (default: the file's, float32 unless it says float64)")
     add_no_verify(p)
+    add_format(p)
 
 
 def command(ctx: Context) -> int:
     from nclang.dsl.diagnostics import Diagnostic, NclError
-    from nclang.dsl.jsonio import decode, dumps, encode, input_error
+    from nclang.dsl.jsonio import decode, dumps, input_error
     from nclang.compiler.runtime import load, resolve_device
     from nclang.compiler.runtime import limits
     args = ctx.args
@@ -36,6 +37,7 @@ def command(ctx: Context) -> int:
         net = load(args.weights, device, args.dtype, verify=args.verify)
     except ValueError as err:
         ctx.usage_error(f"argument --dtype: {err}")
+    encode = output_encoder(ctx, net.signature)
 
     def run_batch(in_file, decoded):
         outputs = limits.run_in_groups(net, [instance for instance, _ in decoded])
@@ -51,7 +53,7 @@ def command(ctx: Context) -> int:
         if inexact:
             sys.stderr.write(ctx.render(inexact) + "\n")
             return EXIT_DISAGREE
-        return [dumps(encode(net.signature, out)) for out in outputs]
+        return [dumps(encode(instance, out)) for (instance, _), out in zip(decoded, outputs)]
 
     def decode_one(obj, file, line):
         instance = decode(net.signature, obj, net.sizes, file, line)

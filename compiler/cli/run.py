@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from . import streaming
-from .arguments import add_io, add_program_name, check_size_options, size_arg, size_options
+from .arguments import (add_format, add_io, add_program_name, check_size_options, output_encoder,
+                        size_arg, size_options)
 from .context import Context, load_program
 
 HELP = "run a program on JSON input with the reference interpreter"
@@ -18,12 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fix a size variable the input does not fix, e.g. --size k=32 "
                         "(repeatable)")
     add_program_name(p)
+    add_format(p)
 
 
 def command(ctx: Context) -> int:
     from nclang.dsl.diagnostics import Diagnostic, NclError
     from nclang.dsl.interpreter import run
-    from nclang.dsl.jsonio import check_sizes, decode, dumps, encode
+    from nclang.dsl.jsonio import check_sizes, decode, dumps
     args = ctx.args
     sizes = size_options(ctx)
     checked = load_program(ctx, args.program, args.name)
@@ -33,6 +35,7 @@ def command(ctx: Context) -> int:
     too_big = limits.check_sizes(sizes, checked.program.name_span)
     if too_big is not None:  # before any input is decoded at that size
         raise NclError(Diagnostic.at(too_big.span, "resource-limit", too_big.message))
+    encode = output_encoder(ctx, checked)
 
     def run_batch(in_file, decoded):
         lines, errors = [], []
@@ -46,7 +49,7 @@ def command(ctx: Context) -> int:
                                          "run-input", "while running the program on this input"))
                 ctx.quote(in_file, item.first_line, item.text)
                 continue
-            lines.append(dumps(encode(checked, outputs)))
+            lines.append(dumps(encode(instance, outputs)))
         if errors:
             raise NclError(errors)
         return lines
