@@ -353,3 +353,11 @@ def articulation_points(inp: dict) -> dict:
 def bridges(inp: dict) -> dict:
     found = {frozenset(e) for e in nx.bridges(_sorted_graph(inp, undirected=True))}
     return {"bridge": [frozenset(e) in found for e in inp.get("edges", [])]}
+
+
+def scc_closure(inp: dict) -> dict:
+    comp = [0] * inp["n"]
+    for members in nx.strongly_connected_components(_sorted_graph(inp)):
+        for v in members:
+            comp[v] = min(members)
+    return {"comp": comp}

@@ -1,9 +1,10 @@
 """The depth-first half of the CLRS-30 graph suite (dfs_forest, topological_sort,
-strongly_connected_components, articulation_points, bridges): the interpreter agrees with
-oracles of CLRS-30's semantics (networkx plus CLRS's tie rules, tests/oracles.py) on hypothesis
-graphs with ties, self-loops and repeated edges; each program compiles to a GNN that agrees
-with the interpreter on such graphs; and the results have the properties CLRS's outputs have
-whatever the tie rule (times nest, a DAG's list is a topological order)."""
+strongly_connected_components, articulation_points, bridges) and scc_closure, the NC alternative
+for the components: the interpreter agrees with oracles of CLRS-30's semantics (networkx plus
+CLRS's tie rules, tests/oracles.py) on hypothesis graphs with ties, self-loops and repeated
+edges; each program compiles to a GNN that agrees with the interpreter on such graphs; and the
+results have the properties CLRS's outputs have whatever the tie rule (times nest, a DAG's list
+is a topological order, both component programs find the same components)."""
 from __future__ import annotations
 
 import json
@@ -25,6 +26,8 @@ ORACLES = {
     "graph/strongly_connected_components": O.strongly_connected_components,
     "graph/articulation_points": O.articulation_points,
     "graph/bridges": O.bridges,
+    # the NC alternative: the same components, named by their smallest id
+    "graph/scc_closure": O.scc_closure,
 }
 UNDIRECTED = ("graph/articulation_points", "graph/bridges")
 # 2n rounds of one event each: small graphs keep the interpreter's runs short
@@ -112,6 +115,15 @@ def test_topological_sort_orders_a_dag(inp):
     assert sorted(order) == list(range(inp["n"]))
     place = {u: i for i, u in enumerate(order)}
     assert all(place[a] < place[b] for a, b in inp["edges"])
+
+
+@FEW
+@given(inp=directed())
+def test_scc_closure_finds_the_same_components(inp):
+    clrs = S.run_json("graph/strongly_connected_components", inp)["scc_id"]
+    nc = S.run_json("graph/scc_closure", inp)["comp"]
+    assert all((clrs[u] == clrs[v]) == (nc[u] == nc[v])
+               for u in range(inp["n"]) for v in range(inp["n"]))
 
 
 # ---------------------------------------------------------------- compiled networks
