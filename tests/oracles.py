@@ -479,3 +479,88 @@ def clrs_bfs_pointer(inp: dict) -> dict:
                     reach[j] = True
         if reach == prev:
             return {"parent": pi}
+# ---------------------------------------------------------------- CLRS depth-first search
+
+# CLRS-30's search order: the outer loop tries nodes 0, 1, ... as roots, and each node's
+# neighbours are tried smallest id first. networkx's DFS follows its graph's insertion order,
+# so each graph below is built with nodes and edges inserted sorted; the times, finishing order
+# and trees are read from networkx's labelled edges, not from a search written here.
+
+
+def _sorted_graph(inp: dict, undirected: bool = False) -> nx.Graph:
+    g = nx.Graph() if undirected else nx.DiGraph()
+    g.add_nodes_from(range(inp["n"]))
+    pairs = set(tuple(e) for e in inp.get("edges", []))
+    if undirected:
+        # an edge either way is one undirected edge, and a self-loop is none (CLRS's symmetric
+        # 0/1 adjacency matrix; its diagonal does not enter the search)
+        pairs = {(min(u, v), max(u, v)) for u, v in pairs if u != v}
+        pairs |= {(v, u) for u, v in pairs}
+    g.add_edges_from(sorted(pairs))
+    return g
+
+
+def _clrs_search(g: nx.Graph) -> tuple[list, list[int], list[int], list[int]]:
+    """(pi, d, f, finishing order) of the search from every node in id order: networkx yields
+    (v, v, "forward") for a root and (u, v, "forward") for a tree edge when v is discovered, and
+    (u, v, "reverse") when v finishes."""
+    n = g.number_of_nodes()
+    pi: list[int | None] = [None] * n
+    d, f, order = [0] * n, [0] * n, []
+    clock = 0
+    for u, v, kind in nx.dfs_labeled_edges(g):
+        if kind == "forward":
+            clock += 1
+            d[v] = clock
+            pi[v] = u if u != v else None
+        elif kind == "reverse":
+            clock += 1
+            f[v] = clock
+            order.append(v)
+    return pi, d, f, order
+
+
+def dfs_forest(inp: dict) -> dict:
+    pi, d, f, _ = _clrs_search(_sorted_graph(inp))
+    return {"pi": pi, "d": d, "f": f}
+
+
+def topological_sort(inp: dict) -> dict:
+    # CLRS-30's list: reverse finishing order; each node points at the one that finished just
+    # before it, the first to finish at none
+    _, _, _, order = _clrs_search(_sorted_graph(inp))
+    topo: list[int | None] = [None] * inp["n"]
+    for before, v in zip(order, order[1:]):
+        topo[v] = before
+    return {"topo": topo, "head": [v == order[-1] for v in range(inp["n"])]}
+
+
+def strongly_connected_components(inp: dict) -> dict:
+    # the components from networkx; each one's id is its member that finished last in the
+    # first search (Kosaraju's second search starts the component's tree there)
+    g = _sorted_graph(inp)
+    _, _, f, _ = _clrs_search(g)
+    scc_id = [0] * inp["n"]
+    for comp in nx.strongly_connected_components(g):
+        root = max(comp, key=lambda v: f[v])
+        for v in comp:
+            scc_id[v] = root
+    return {"scc_id": scc_id}
+
+
+def articulation_points(inp: dict) -> dict:
+    cut = set(nx.articulation_points(_sorted_graph(inp, undirected=True)))
+    return {"cut": [v in cut for v in range(inp["n"])]}
+
+
+def bridges(inp: dict) -> dict:
+    found = {frozenset(e) for e in nx.bridges(_sorted_graph(inp, undirected=True))}
+    return {"bridge": [frozenset(e) in found for e in inp.get("edges", [])]}
+
+
+def scc_closure(inp: dict) -> dict:
+    comp = [0] * inp["n"]
+    for members in nx.strongly_connected_components(_sorted_graph(inp)):
+        for v in members:
+            comp[v] = min(members)
+    return {"comp": comp}
