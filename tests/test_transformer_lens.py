@@ -257,6 +257,23 @@ def test_the_hf_folder_loads_in_transformer_lens_with_the_same_logits(models, tm
     assert torch.equal(hf.load_hf(tmp_path / "hf")(ids), want)
 
 
+def test_cli_export_hf_writes_the_folder_the_writer_writes_and_refuses_a_deep_mlp(tmp_path):
+    one = tmp_path / "pb1.safetensors"
+    assert cli("compile", "stdlib/seq/pair_balance.ncl", "--size", "n=6", "--mlp-layers", "1",
+               "-o", one)[0] == 0
+    status, _, err = cli("export", one, "--format", "hf", "-o", tmp_path / "cli")
+    assert status == 0, err
+    from nclang.compiler.runtime import load
+    hf.export(load(str(one)), tmp_path / "api", None)
+    for name in (hf.CONFIG, hf.TENSORS):
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes()
+    deep = tmp_path / "pb.safetensors"
+    assert cli("compile", "stdlib/seq/pair_balance.ncl", "--size", "n=6", "-o", deep)[0] == 0
+    status, _, err = cli("export", deep, "--format", "hf", "-o", tmp_path / "no")
+    assert status == 1 and "--mlp-layers 1" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "no" / hf.TENSORS).exists()
+
+
 def test_cli_compile_mlp_layers_then_nclang_test_passes(tmp_path):
     out = tmp_path / "pb.safetensors"
     status, _, err = cli("compile", "stdlib/seq/pair_balance.ncl", "--size", "n=6",
