@@ -145,3 +145,17 @@ def test_gap_plots_give_svg_files():
     files = plots(doc, "svg")
     assert "cka.svg" in files and all(name.endswith(".svg") for name in files)
     assert all(b"<svg" in data[:400] for data in files.values())
+
+
+def test_gap_writes_svg_plots_when_asked_and_its_report_links_them(tmp_path):
+    out = tmp_path / "gap-svg"
+    status, _, err = cli("gap", "stdlib/graph/bfs.ncl", "--seeds", "1", "--steps", "5",
+                         "--examples", "20", "--eval-sizes", "8", "--eval-examples", "4",
+                         "--noise", "0", "--stability-steps", "2", "--variants", "1",
+                         "--plot-format", "svg", "--out", out, "--quiet")
+    assert status == 0, err
+    svgs = sorted(p.name for p in out.glob("*.svg"))
+    assert svgs and not list(out.glob("*.png"))
+    assert all((out / name).read_bytes().lstrip().startswith(b"<?xml") for name in svgs)
+    md = (out / "gap.md").read_text()
+    assert all(f"]({name})" in md for name in svgs) and ".png)" not in md

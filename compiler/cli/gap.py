@@ -107,6 +107,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="examples sweep: accuracy against the number of training examples, "
                         "for these counts (default: k/2·2^i, i < 6, for bits programs; "
                         "16·2^i otherwise)")
+    p.add_argument("--plot-format", choices=("png", "svg"), default="png",
+                   help="the plots' file format (default png)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 

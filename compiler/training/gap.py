@@ -182,14 +182,14 @@ def config_doc(config: GapConfig, subject: Subject) -> dict:
 
 def gap(path_or_checked, config: GapConfig | None = None, *, target: str | None = None,
         sizes: dict | None = None, vocab=None, load=(), out_dir=None,
-        progress: bool = True) -> dict:
+        progress: bool = True, plot_format: str = "png") -> dict:
     """Train (or load) seeds, compare them with the compiled network, and write gap.json, gap.md
     and plots into `out_dir` (nothing is written when it is None). Returns the document."""
     config = config or GapConfig()
     doc, _ = gap_run(subject_of(path_or_checked, target, sizes, vocab, config), config, load,
                      progress)
     if out_dir is not None:
-        write(doc, out_dir)
+        write(doc, out_dir, plot_format)
     return doc
 
 

@@ -75,6 +75,7 @@ def main(args) -> int:
     else:
         out = f"gap-{'-vs-'.join(names)}"
     kw = dict(target=args.target, sizes=sizes, vocab=args.vocab, out_dir=out,
+              plot_format=args.plot_format,
               progress=not args.quiet)
     if args.sweep is not None:
         doc = examples_sweep(programs[0], config, args.sweep or None, **kw)

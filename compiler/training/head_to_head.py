@@ -18,7 +18,8 @@ from .subject import build_net, eval_points, sample, subject_of, train_config
 
 
 def head_to_head(path_a, path_b, config: GapConfig | None = None, *, target=None, sizes=None,
-                 vocab=None, out_dir=None, progress: bool = True) -> dict:
+                 vocab=None, out_dir=None, progress: bool = True,
+                 plot_format: str = "png") -> dict:
     """`gap` on two programs that compute the same function, side by side in one report, with
     both scored on the function they share where one is a single-source view of the other."""
     config = config or GapConfig()
@@ -37,7 +38,7 @@ def head_to_head(path_a, path_b, config: GapConfig | None = None, *, target=None
     doc = {"kind": "head_to_head", "version": 1, "programs": list(docs), "common": common,
            "timing": {"total_s": round(time.perf_counter() - started, 2)}}
     if out_dir is not None:
-        write(doc, out_dir)
+        write(doc, out_dir, plot_format)
     return doc
 
 

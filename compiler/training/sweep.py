@@ -28,7 +28,8 @@ REFERENCES = {
 
 
 def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target=None,
-                   sizes=None, vocab=None, out_dir=None, progress: bool = True) -> dict:
+                   sizes=None, vocab=None, out_dir=None, progress: bool = True,
+                   plot_format: str = "png") -> dict:
     """Accuracy at the training size against the number of training examples (default counts:
     k/2 · 2^i for bits programs, 16 · 2^i otherwise); each count trains `seeds` networks."""
     config = config or GapConfig()
@@ -102,7 +103,7 @@ def examples_sweep(path, config: GapConfig | None = None, counts=None, *, target
         doc.update(reference_count=ref[0](k), reference_label=ref[1](k), reference=ref[2](k))
     doc["timing"] = {"total_s": round(time.perf_counter() - started, 2)}
     if out_dir is not None:
-        write(doc, out_dir)
+        write(doc, out_dir, plot_format)
     return doc
 
 

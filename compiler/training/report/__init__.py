@@ -40,13 +40,13 @@ from .sections import SECTIONS, TITLES, gap_markdown
 __all__ = ["SECTIONS", "TITLES", "figures", "markdown", "plots", "write"]
 
 
-def write(doc: dict, out_dir) -> list[Path]:
-    """Write gap.json, gap.md and the plots of `doc` into `out_dir` (created if need be); the
-    paths written, gap.json first."""
+def write(doc: dict, out_dir, plot_format: str = "png") -> list[Path]:
+    """Write gap.json, gap.md and the plots of `doc` (`plot_format`: png or svg) into `out_dir`
+    (created if need be); the paths written, gap.json first."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"gap.json": (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode("utf-8")}
-    pictures = plots(doc)
+    pictures = plots(doc, plot_format)
     files["gap.md"] = markdown(doc, sorted(pictures)).encode("utf-8")
     files.update(pictures)
     written = []
@@ -58,7 +58,7 @@ def write(doc: dict, out_dir) -> list[Path]:
 
 
 def markdown(doc: dict, images: list[str] = ()) -> str:
-    """gap.md for any kind of document; `images` are the PNG names to link."""
+    """gap.md for any kind of document; `images` are the plot file names to link."""
     kind = doc.get("kind")
     if kind == "gap":
         lines = gap_markdown(doc, images)

@@ -32,7 +32,10 @@ def mean(xs):
 
 
 def image(images, name: str, alt: str) -> list[str]:
-    return [f"![{alt}]({name})", ""] if name in images else []
+    """The link to plot `name` ("behaviour.png") as it was written: PNG or SVG."""
+    stem = name.rsplit(".", 1)[0]
+    found = [x for x in images if x.rsplit(".", 1)[0] == stem]
+    return [f"![{alt}]({found[0]})", ""] if found else []
 
 
 def ci(c, as_percent: bool = True) -> str:
