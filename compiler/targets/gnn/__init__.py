@@ -183,17 +183,7 @@ class _Builder:
     def op(self, op, params) -> dict:
         span = getattr(op, "span", A.NOSPAN)
         if isinstance(op, ir.Loop):
-            for c in op.carried:
-                if c.param is not None:
-                    self.kind(c.param, span)
-                self.kind(c.out, span)
-            return {"op": "loop", "count": ir.format_size(op.count),
-                    "until_stable": op.until_stable,
-                    "carried": [{"name": c.name,
-                                 "init": c.init.id if c.init is not None else None,
-                                 "param": c.param.id if c.param is not None else None,
-                                 "next": c.next.id, "out": c.out.id} for c in op.carried],
-                    "body": self.block(op.body, params)}
+            return self.loop(op, params, span)
         out = op.out
         kind = self.kind(out, span)
         head = {"out": out.id, "dom": _dom(out.domain), "kind": kind}
@@ -237,6 +227,37 @@ class _Builder:
             case ir.Fold():
                 raise _unsupported(span, "scan or reduce (a bits / sequence construct)")
         raise _unsupported(span, f"the op {type(op).__name__}")
+
+    def loop(self, op: ir.Loop, params, span) -> list[dict]:
+        """The loop, with each carried variable's start and next value in the encoding of the
+        variable itself (its type joins every value it holds): a variable that starts finite
+        and may become inf carries the (flag, value) channels from the first round on."""
+        pre: list[dict] = []
+        carried = []
+        body = self.block(op.body, params)
+        for c in op.carried:
+            if c.param is not None:
+                self.kind(c.param, span)
+            init, nxt = c.init, c.next
+            if init is not None:
+                init, lift = self.lifted(init, c.out, span)
+                pre += lift
+            nxt, lift = self.lifted(nxt, c.out, span)
+            body += lift
+            carried.append({"name": c.name, "init": init.id if init is not None else None,
+                            "param": c.param.id if c.param is not None else None,
+                            "next": nxt.id, "out": c.out.id})
+        return pre + [{"op": "loop", "count": ir.format_size(op.count),
+                       "until_stable": op.until_stable, "carried": carried, "body": body}]
+
+    def lifted(self, v: ir.Value, like: ir.Value, span) -> tuple[ir.Value, list[dict]]:
+        """`v` in the encoding of `like` (a finite value as a flagged one), and the code for it."""
+        want = self.kind(like, span)
+        if self.kind(v, span) == want:
+            return v, []
+        out = self.fresh(v.domain, like.type, span)
+        return out, [{"op": "mlp", "args": [v.id], "stage": self.stage("lift", [v], out, span),
+                      "out": out.id, "dom": _dom(v.domain), "kind": want}]
 
     # ---- a read at node-valued indices, as selections: out = AGG(table[.., x, ..] for x in
     # nodes if x == index), which selects exactly one node (an index is a node, never none where
