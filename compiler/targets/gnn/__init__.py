@@ -36,7 +36,7 @@ from nclang.dsl.diagnostics import NclError
 from nclang.dsl.pretty import pretty_type
 
 from ..registry import DTYPES
-from .local import Unsupported, kind_of, local_block
+from .local import CHANNELS, Unsupported, kind_of, local_block
 
 if TYPE_CHECKING:
     from nclang.compiler.compilation import Compilation
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 # Candidate design bounds, largest first: 2^(bits - d). Each network takes the largest for which
 # every block's intermediates stay exact.
 _HEADROOM = (2, 3, 4, 5, 6)
+# the most axes a value of the network has (a triplet of nodes: the schema's limit)
+_MAX_AXES = 3
 
 
 @dataclass
@@ -154,6 +156,15 @@ class _Builder:
                 raise _unsupported(span, f"a value over a {axis.kind} axis")
         if sum(a.kind == "edge" for a in v.domain) > 1:
             raise _unsupported(span, "a value over two edge axes")
+        if len(v.domain) > _MAX_AXES:
+            # a value is held as one tensor of n (or m) per axis, and the file format and
+            # runtime hold at most three: n^4 values for one pair statement is past them
+            raise _unsupported(span, f"a value over {len(v.domain)} axes "
+                                     f"({', '.join(a.kind for a in v.domain)}); its networks "
+                                     f"hold values over at most {_MAX_AXES} (the statement's own "
+                                     f"and those of the aggregations open there: a pair "
+                                     f"statement may aggregate over one node at a time, not "
+                                     f"nest an aggregation over nodes in another)")
         self.value_kinds[str(v.id)] = k
         return k
 
@@ -183,17 +194,7 @@ class _Builder:
     def op(self, op, params) -> dict:
         span = getattr(op, "span", A.NOSPAN)
         if isinstance(op, ir.Loop):
-            for c in op.carried:
-                if c.param is not None:
-                    self.kind(c.param, span)
-                self.kind(c.out, span)
-            return {"op": "loop", "count": ir.format_size(op.count),
-                    "until_stable": op.until_stable,
-                    "carried": [{"name": c.name,
-                                 "init": c.init.id if c.init is not None else None,
-                                 "param": c.param.id if c.param is not None else None,
-                                 "next": c.next.id, "out": c.out.id} for c in op.carried],
-                    "body": self.block(op.body, params)}
+            return self.loop(op, params, span)
         out = op.out
         kind = self.kind(out, span)
         head = {"out": out.id, "dom": _dom(out.domain), "kind": kind}
@@ -237,6 +238,43 @@ class _Builder:
             case ir.Fold():
                 raise _unsupported(span, "scan or reduce (a bits / sequence construct)")
         raise _unsupported(span, f"the op {type(op).__name__}")
+
+    def loop(self, op: ir.Loop, params, span) -> list[dict]:
+        """The loop, with each carried variable's start and next value in the encoding of the
+        variable itself (its type joins every value it holds): a variable that starts finite
+        and may become inf carries the (flag, value) channels from the first round on."""
+        for c in op.carried:
+            if c.param is not None:
+                self.kind(c.param, span)
+            self.kind(c.out, span)
+        pre: list[dict] = []
+        inits = []
+        for c in op.carried:
+            init = c.init
+            if init is not None:
+                init, lift = self.lifted(init, c.out, span)
+                pre += lift
+            inits.append(init)
+        body = self.block(op.body, params)
+        carried = []
+        for c, init in zip(op.carried, inits):
+            nxt, lift = self.lifted(c.next, c.out, span)
+            body += lift
+            carried.append({"name": c.name, "init": init.id if init is not None else None,
+                            "param": c.param.id if c.param is not None else None,
+                            "next": nxt.id, "out": c.out.id})
+        return pre + [{"op": "loop", "count": ir.format_size(op.count),
+                       "until_stable": op.until_stable, "carried": carried, "body": body}]
+
+    def lifted(self, v: ir.Value, like: ir.Value, span) -> tuple[ir.Value, list[dict]]:
+        """`v` in the encoding of `like` (a finite value as a flagged one), and the code for it."""
+        want, have = self.kind(like, span), self.kind(v, span)
+        if have == want or CHANNELS[have] == CHANNELS[want] == 1:
+            # one channel is the integer itself, an index or an int alike
+            return v, []
+        out = self.fresh(v.domain, like.type, span)
+        return out, [{"op": "mlp", "args": [v.id], "stage": self.stage("lift", [v], out, span),
+                      "out": out.id, "dom": _dom(v.domain), "kind": want}]
 
     # ---- a read at node-valued indices, as selections: out = AGG(table[.., x, ..] for x in
     # nodes if x == index), which selects exactly one node (an index is a node, never none where

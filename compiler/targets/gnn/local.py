@@ -123,6 +123,12 @@ def local_block(op: str, arg_types: list, out_type, R: int) -> G.Block:
     offs = [sum(CHANNELS[k] for k in kinds[:i]) for i in range(len(kinds))]
 
     flagged = [k for k in kinds if k in ("pinf", "ninf")]
+    if op == "lift":
+        # the target's own op (no IR op): a value in the encoding of a wider type it belongs
+        # to, e.g. a finite start of a loop variable that may become inf
+        if out_kind not in ("pinf", "ninf"):
+            raise Unsupported(f"values of type {out_type} from {arg_types[0]}")
+        return _tight(_lift(kinds[0], rs[0], out_kind), out_rs)
     if op in ("not", "and", "or", "xor"):
         if any(k != "bool" for k in kinds):
             raise Unsupported(f"'{op}' of non-Boolean values")
