@@ -273,7 +273,8 @@ def main(argv=None) -> int:
     started, load_before = time.time(), load_average()
     print(f"# nclang benchmarks, {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC\n")
     print(f"Machine: {machine()}. Load average (1, 5, 15 min) at the start: {load_before}.")
-    print(f"Command: `python bench/run_all.py {' '.join(argv or sys.argv[1:])}`.\n", flush=True)
+    command = " ".join(["python bench/run_all.py", *(sys.argv[1:] if argv is None else argv)])
+    print(f"Command: `{command}`.\n", flush=True)
     failed = False
     table, exact = gnn_section(sizes, programs, args.repeat, args.threads)
     failed |= not exact
