@@ -41,8 +41,8 @@ sys.path.insert(0, str(BENCH))
 
 TRACR_COLD_S = (3.3, 5.3)  # tracr's cold compile of its library programs (tracr.md)
 GNN_PROGRAMS = ("bfs", "bfs_distance", "bellman_ford", "connected_components")
-# what a cold compile of a stdlib program needs besides its file: sizes its target leaves open
-OPEN_SIZES = {"bits": ("--size", "k=8"), "seq": ("--size", "n=8"), "graph": ()}
+# the size a cold compile gives each size variable its program's input does not fix
+COMPILE_SIZE = 8
 
 
 def machine() -> str:
@@ -71,12 +71,26 @@ def _nclang(*args, **kw) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, **kw)
 
 
+class Failed(Exception):
+    """An nclang command of the benchmark exited with an error (its stderr is the message)."""
+
+
 def _wall(*args) -> float:
     t = time.perf_counter()
     proc = _nclang(*args)
     if proc.returncode != 0:
-        raise SystemExit(f"nclang {' '.join(map(str, args))} failed:\n{proc.stderr}")
+        raise Failed(f"nclang {' '.join(map(str, args))}: {proc.stderr.strip()[-300:]}")
     return time.perf_counter() - t
+
+
+def _open_sizes(path: Path) -> list[str]:
+    """`--size V=8` for each size variable of the file's program that its input does not fix
+    (a graph fixes n and m; a sequence program's n is the transformer's length, so it is given)."""
+    doc = json.loads(_nclang("check", "--json", path).stdout)
+    (program,) = doc["programs"]
+    fixed = {"n", "m"} if program["family"] == "graph" else set()
+    return [a for v in program["size_vars"] if v not in fixed
+            for a in ("--size", f"{v}={COMPILE_SIZE}")]
 
 
 # ---------------------------------------------------------------- GNN
@@ -117,17 +131,22 @@ def stdlib_programs(only=None) -> list[tuple[str, Path]]:
 
 def compile_section(repeat: int, only=None) -> tuple[str, float]:
     """Median wall seconds of `repeat` fresh `check` and `compile` processes per program."""
-    out = [f"| program | check s (median of {repeat}) | compile s (median of {repeat}) | "
+    out = [f"| program | check s (median of {repeat}) | compile s (median of {repeat}, open sizes "
+           f"= {COMPILE_SIZE}) | "
            f"compile / tracr {TRACR_COLD_S[0]} s | compile / tracr {TRACR_COLD_S[1]} s |",
            "|---|---|---|---|---|"]
     worst = 0.0
     with tempfile.TemporaryDirectory() as folder:
         for family, path in stdlib_programs(only):
-            extra = OPEN_SIZES[family]
+            extra = _open_sizes(path)
             target = Path(folder) / f"{path.stem}.safetensors"
-            check = statistics.median(_wall("check", path) for _ in range(repeat))
-            comp = statistics.median(_wall("compile", path, "-o", target, *extra)
-                                     for _ in range(repeat))
+            try:
+                check = statistics.median(_wall("check", path) for _ in range(repeat))
+                comp = statistics.median(_wall("compile", path, "-o", target, *extra)
+                                         for _ in range(repeat))
+            except Failed as err:
+                out.append(f"| {family}/{path.stem} | failed: {err} | | | |")
+                continue
             worst = max(worst, check, comp)
             out.append(f"| {family}/{path.stem} | {check:.2f} | {comp:.2f} | "
                        f"{comp / TRACR_COLD_S[0]:.2f} | {comp / TRACR_COLD_S[1]:.2f} |")
