@@ -108,7 +108,8 @@ def gnn_section(sizes: list[int], programs, repeat: int, threads: int) -> tuple[
     exact = proc.returncode == 0
     for line in rows:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != len(header):  # a skipped or failed row: shown as gnn.py gave it
+        if len(cells) != len(header) or "skipped" in line or "failed" in line:
+            # shown as gnn.py gave it (a skipped row has as many cells as a measured one)
             out.append(line)
             exact = exact and "failed" not in line
             continue
