@@ -43,11 +43,26 @@ class Diagnostic:
         width = 1
         if self.end_line == self.line and self.end_col > self.col:
             width = self.end_col - self.col
-        caret = " " * (self.col - 1) + "^" + "~" * (width - 1)
+        col = self.col
+        if len(text) > MAX_WHOLE_LINE:
+            # a very long line (a whole graph on one JSON line) is quoted around the column
+            # only: an error message of a few lines, never megabytes
+            start = max(0, min(col - 1 - MAX_QUOTE // 2, len(text) - MAX_QUOTE))
+            end = start + MAX_QUOTE
+            width = max(1, min(width, end - (col - 1)))
+            col = col - start + (start > 0)
+            text = "…" * (start > 0) + text[start:end] + "…" * (end < len(text))
+        caret = " " * (col - 1) + "^" + "~" * (width - 1)
         return f"{out}\n    {text}\n    {caret}"
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+# A line of at most MAX_WHOLE_LINE characters is quoted whole (a long line of a program stays
+# readable); of a longer one, MAX_QUOTE characters around the column.
+MAX_WHOLE_LINE = 2048
+MAX_QUOTE = 120
 
 
 def source_lines(text: str) -> list[str]:

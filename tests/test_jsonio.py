@@ -319,3 +319,59 @@ def test_a_field_name_with_a_newline_keeps_the_diagnostic_on_one_line():
     """The fuzzer drew {"\\n": null}: the key was printed raw, splitting the error in two."""
     (d,) = decode_errors(BITS, '{"a": 1, "v": [0, 1], "\\n": null}', {"k": 2})
     assert "\n" not in d.message and 'unknown field "\\n"' in d.message
+
+
+# ---- the list-at-a-time decoding agrees with element-by-element decoding
+
+# GRAPH's parameters whose element types a list may hold
+_ELEMENT_PARAMS = ("w", "source", "p", "c", "f")
+_ODD_VALUES = [True, False, 0, 1, -1, 7, 1000, 1001, -6, 2 ** 53, -(2 ** 53), 2 ** 63,
+               2 ** 70, 1.5, 3.0, -0.0, 1e308, "inf", "-inf", "x", None, [1], {}]
+
+
+def _elementwise(t, items, n):
+    """What `_scalar` makes of each item, or None when it refuses any."""
+    from nclang.dsl.jsonio.decoding import _Bad, _Decoder
+    decoder = _Decoder.__new__(_Decoder)
+    decoder.n = n
+    try:
+        return [decoder._scalar(t, v) for v in items]
+    except _Bad:
+        return None
+
+
+@pytest.mark.parametrize("name", _ELEMENT_PARAMS)
+def test_list_at_a_time_decoding_accepts_only_what_element_decoding_does_as_the_same_values(name):
+    from hypothesis import given, strategies as st
+    from nclang.dsl import types as T
+    from nclang.dsl.jsonio.decoding import _plain_cells
+    (param,) = [p for p in checked(GRAPH).program.params if p.name == name]
+    t = T.from_syntax(param.type)
+    t = t.elem if isinstance(t, T.Field) else t
+
+    @given(st.lists(st.one_of(st.sampled_from(_ODD_VALUES), st.integers(-10, 1100),
+                              st.booleans()), max_size=8), st.integers(1, 1100))
+    def agree(items, n):
+        fast = _plain_cells(t, items, n)
+        if fast is None:
+            return  # the element-by-element path decides
+        slow = _elementwise(t, items, n)
+        assert slow is not None, items
+        want = np.asarray(slow, dtype=fast.dtype)
+        assert fast.dtype == np.asarray(slow).dtype or fast.dtype == want.dtype
+        assert np.array_equal(fast, want) and fast.shape == want.shape
+
+    agree()
+
+
+def test_list_at_a_time_edges_are_the_element_by_element_edges():
+    prog = checked(GRAPH)
+    record = {"n": 3, "edges": [[0, 1], [2, 0], [1, 1]], "w": [1, 2, 3],
+              "source": [True, False, False], "d": [[0] * 3] * 3, "p": [None, 0, 2],
+              "c": "-inf", "f": 0.5}
+    inst = jsonio.decode(prog, record, {}, "in.json")
+    assert inst.graph.src.tolist() == [0, 2, 1] and inst.graph.dst.tolist() == [1, 0, 1]
+    assert inst.graph.src.dtype == np.int64 and inst.graph.src.flags.c_contiguous
+    with pytest.raises(NclError, match=r"edges\[1\]: expected a pair \[u, v\] of node ids, "
+                                       r"got \[true, 0\]"):
+        jsonio.decode(prog, {**record, "edges": [[0, 1], [True, 0], [1, 1]]}, {}, "in.json")

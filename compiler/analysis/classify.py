@@ -54,8 +54,11 @@ def polylog_degree(expr: sympy.Expr, x: sympy.Symbol) -> int | None:
     if _T not in f.free_symbols:
         return 0
     if f.is_polynomial(_T):
-        candidates = [sympy.Poly(f, _T).degree()]
-    elif sympy.limit(f / _T ** _MAX_DEGREE, _T, sympy.oo) is sympy.oo:
+        # f / t^degree tends to the leading coefficient, a finite number: no limit to take
+        return sympy.Poly(f, _T).degree()
+    if _outgrows_polylog(f):
+        return None
+    if sympy.limit(f / _T ** _MAX_DEGREE, _T, sympy.oo) is sympy.oo:
         return None
     else:
         candidates = range(_MAX_DEGREE + 1)
@@ -63,6 +66,35 @@ def polylog_degree(expr: sympy.Expr, x: sympy.Symbol) -> int | None:
         if sympy.limit(f / _T ** degree, _T, sympy.oo).is_finite:
             return degree
     return None
+
+
+def _outgrows_polylog(f: sympy.Expr) -> bool:
+    """Whether f (expanded, in t) is certainly not polylogarithmic, read off its terms without
+    `limit` (which costs a tenth of a second per formula): f is a sum of c·t^p·exp(q·t) with
+    nonzero constants c and numbers p, q, and its largest (q, p) term has q > 0 (a power of
+    x). Then f / t^i tends to ±∞ for every i, so no degree fits. False where f has another
+    form: `limit` decides."""
+    best = None
+    for term in sympy.Add.make_args(f):
+        p, q = sympy.Integer(0), sympy.Integer(0)
+        for factor in sympy.Mul.make_args(term):
+            if not factor.has(_T):
+                if factor.is_nonzero is not True:
+                    return False
+                continue
+            if isinstance(factor, sympy.exp):
+                coeff, rest = factor.args[0].as_independent(_T, as_Add=False)
+                if rest != _T or not coeff.is_Number:
+                    return False
+                q += coeff
+                continue
+            base, e = factor.as_base_exp()
+            if base != _T or not e.is_Number:
+                return False
+            p += e
+        if best is None or (q, p) > best:
+            best = (q, p)
+    return best is not None and best[0] > 0
 
 
 def grows_like(expr: sympy.Expr, x: sympy.Symbol, target: sympy.Expr) -> bool:

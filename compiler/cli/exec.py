@@ -1,5 +1,5 @@
-"""`nclang exec`: a compiled weight file on JSON (Lines) input, refusing any output the network
-does not compute exactly. Imports torch (through the runtime)."""
+"""`nclang exec`: a compiled weight file on JSON (Lines) or `.npz` input, refusing any output the
+network does not compute exactly. Imports torch (through the runtime)."""
 from __future__ import annotations
 
 import argparse
@@ -55,12 +55,18 @@ def command(ctx: Context) -> int:
             return EXIT_DISAGREE
         return [dumps(encode(instance, out)) for (instance, _), out in zip(decoded, outputs)]
 
-    def decode_one(obj, file, line):
-        instance = decode(net.signature, obj, net.sizes, file, line)
+    def admitted(instance, obj, file, line):
         refused = net.refusals(instance) or net.limits(instance)
         if refused:
             raise NclError([input_error(obj, file, line, field, path, message)
                             for field, path, message in refused])
         return instance
 
-    return streaming.stream(ctx, decode_one, run_batch)
+    def decode_one(obj, file, line):
+        return admitted(decode(net.signature, obj, net.sizes, file, line), obj, file, line)
+
+    def decode_arrays(arrays, file):
+        from nclang.dsl.jsonio.columnar import decode_npz
+        return admitted(decode_npz(net.signature, arrays, net.sizes, file), {}, file, 1)
+
+    return streaming.stream(ctx, decode_one, run_batch, decode_arrays)

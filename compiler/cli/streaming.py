@@ -12,15 +12,21 @@ from .context import EXIT_OK, STDIO, Context
 BATCH = 1024
 
 
-def stream(ctx: Context, decode_one, run_batch) -> int:
+def stream(ctx: Context, decode_one, run_batch, decode_arrays=None) -> int:
     """Read `--input` a batch of records at a time, decode each (`decode_one(record, file,
     line)`), run the batch (`run_batch(file, [(instance, item)])`: the output lines, or an int
     exit status to stop with) and write its results to `--output` before reading on.
 
     A batch is all or nothing: the first batch with any error (every one of its errors is
     reported) is not written and nothing after it is read, so stdout holds the results of the
-    batches before it, and an `--output` file is written only when every batch succeeded."""
+    batches before it, and an `--output` file is written only when every batch succeeded.
+
+    An `.npz` input is one instance, its arrays decoded by `decode_arrays(arrays, file)` (a
+    command without it refuses the archive)."""
     from nclang.dsl.jsonio import iter_records
+    from nclang.dsl.jsonio.columnar import is_npz
+    if is_npz(ctx.args.input):
+        return _columnar(ctx, decode_arrays, run_batch)
     in_file, in_stream = ctx.open_input(ctx.args.input)
     try:
         with _Output(ctx.args.output) as sink:
@@ -40,6 +46,29 @@ def stream(ctx: Context, decode_one, run_batch) -> int:
     finally:
         if ctx.args.input != STDIO:
             in_stream.close()
+    return EXIT_OK
+
+
+def _columnar(ctx: Context, decode_arrays, run_batch) -> int:
+    from nclang.dsl.diagnostics import Diagnostic, NclError
+    from nclang.dsl.jsonio import Item
+    from nclang.dsl.jsonio.columnar import read_npz
+    if decode_arrays is None:
+        raise NclError(Diagnostic(ctx.args.input, 1, 1, 1, 2, "error", "bad-input",
+                                  "an .npz input is read by `nclang exec`; give this command "
+                                  "JSON"))
+    in_file, in_stream = ctx.open_input(ctx.args.input)
+    try:
+        arrays = read_npz(in_stream, in_file)
+    finally:
+        in_stream.close()
+    instance = decode_arrays(arrays, in_file)
+    with _Output(ctx.args.output) as sink:
+        lines = run_batch(in_file, [(instance, Item(1, None, [], "", 1))])
+        if isinstance(lines, int):
+            return lines
+        sink.write(lines)
+        sink.commit()
     return EXIT_OK
 
 

@@ -101,7 +101,23 @@ def _nat(v) -> bool:
 
 
 def encode_inputs(instances: list[Instance], inputs: list[Slot], width: int) -> np.ndarray:
-    """The (batch, width) float64 input matrix; channels no slot names stay 0."""
+    """The (batch, width) float64 input matrix; channels no slot names stay 0. Each slot is
+    filled for the whole batch at once; a batch with a bad value is gone through one instance
+    at a time, so that the error is the first instance's, as it always was."""
+    x = np.zeros((len(instances), width), dtype=np.float64)
+    for s in inputs:
+        values = [np.asarray(inst.values[s.name]) for inst in instances]
+        if not all(value.shape == s.shape for value in values):
+            return _encode_one_by_one(instances, inputs, width)
+        block = np.stack(values).reshape(len(instances), -1).astype(np.float64) \
+            if values else np.zeros((0, s.size))
+        if not np.isfinite(block).all():
+            return _encode_one_by_one(instances, inputs, width)
+        x[:, s.start:s.stop] = block
+    return x
+
+
+def _encode_one_by_one(instances: list[Instance], inputs: list[Slot], width: int) -> np.ndarray:
     x = np.zeros((len(instances), width), dtype=np.float64)
     for b, inst in enumerate(instances):
         for s in inputs:
@@ -121,17 +137,48 @@ def decode_outputs(y: np.ndarray, outputs: list[Slot],
                    readout: str = "exact") -> list[dict[str, np.ndarray]]:
     """One dict per row of the (batch, width) output matrix, in the interpreter's numpy forms
     where the network's values are exact, raw float64 where they are not (`readout="nearest"`:
-    the nearest valid values)."""
+    the nearest valid values).
+
+    Each slot is decoded for the whole batch at once; whether a row's value is exact is decided
+    per row, as if the rows were decoded one at a time, so that one inexact row stays raw
+    without turning the others raw."""
     y = np.asarray(y, dtype=np.float64)
-    result = []
-    for row in y:
-        values = {}
-        for s in outputs:
-            raw = row[s.start:s.stop].reshape(s.shape + ((2,) if s.kind in FLAGGED else ()))
-            values[s.name] = nearest(raw, s.kind, s.type) if readout == "nearest" \
-                else _decode(raw, s.kind)
-        result.append(values)
-    return result
+    batch = y.shape[0]
+    columns = []
+    for s in outputs:
+        raw = y[:, s.start:s.stop].reshape((batch,) + s.shape + ((2,) if s.kind in FLAGGED
+                                                                  else ()))
+        if readout == "nearest":  # trained files only, row by row (a scalar stays a scalar)
+            columns.append((s.name, [nearest(raw[b], s.kind, s.type) for b in range(batch)]))
+        else:
+            columns.append((s.name, _decode_rows(raw, s.kind)))
+    # `[b, ...]` keeps a row of a scalar slot a 0-d array, as slicing one row gave
+    return [{name: rows[b] for name, rows in columns} for b in range(batch)]
+
+
+def _decode_rows(raw: np.ndarray, kind: str) -> list[np.ndarray]:
+    """`_decode` of each row of `raw` (batch first), computed for the batch at once."""
+    batch = raw.shape[0]
+    if kind == "int":
+        return [raw[b, ...] for b in range(batch)]
+    if kind in FLAGGED:  # elementwise, so the batch's result is every row's
+        whole = _decode(raw, kind)
+        return [whole[b, ...] for b in range(batch)]
+    flat = raw.reshape(batch, -1)
+    if kind in ("bool", "bits"):
+        exact = ((flat == 0.0) | (flat == 1.0)).all(axis=1)
+        form = np.bool_
+    else:
+        exact = (np.isfinite(flat) & (flat == np.round(flat)) & (flat >= -1)).all(axis=1)
+        form = np.int64
+    if exact.all():
+        whole = raw.astype(form)
+        return [whole[b, ...] for b in range(batch)]
+    rows = [raw[b, ...] for b in range(batch)]
+    converted = raw[exact].astype(form)
+    for j, b in enumerate(np.flatnonzero(exact)):
+        rows[b] = converted[j, ...]
+    return rows
 
 
 _INT_RANGE = re.compile(r"int\[(-?\d+)\.\.(-?\d+)\]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import chain
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -168,6 +169,13 @@ class _Decoder:
             self.error(self._key_span("edges"),
                        f"edges must be a list of [u, v] pairs, got {_json_kind(edges)}")
             return
+        pairs = _int_pairs(edges) if self.n is not None else None
+        if pairs is not None and (not pairs.size or (pairs.min() >= 0 and pairs.max() < self.n)):
+            self.m = len(edges)
+            self.graph = GraphData(self.n, np.ascontiguousarray(pairs[:, 0]),
+                                   np.ascontiguousarray(pairs[:, 1]))
+            return
+        # some edge is wrong (or written unusually): edge by edge, to say which
         src, dst, bad = [], [], 0
         for e, pair in enumerate(edges):
             ok = isinstance(pair, list) and len(pair) == 2 and all(_is_int(u) for u in pair)
@@ -308,6 +316,9 @@ class _Decoder:
         if depth + 1 < len(dims):
             rows = [self._nested(name, t, row, dims, path + (i,)) for i, row in enumerate(value)]
             return None if any(r is None for r in rows) else rows
+        cells = _plain_cells(t.elem, value, self.n)
+        if cells is not None:
+            return cells
         cells, bad = [], 0
         for i, item in enumerate(value):
             try:
@@ -345,6 +356,60 @@ class _Decoder:
                     return int(v)
                 raise _Bad(f"expected a node id (0..n-1) or null, got {_json_kind(v)}")
         raise _Bad(f"values of type {t} cannot be given as input")
+
+
+# ---- the common case, a list at a time: plain values of the right type, none of them wrong.
+# Each test is a pass in C over the list (`map(type, ...)`, numpy's conversion); a list that
+# fails any goes through `_scalar` element by element, which finds and reports what is wrong, so
+# these only ever accept what `_scalar` accepts, as the same numbers.
+
+def _ints(items: list) -> np.ndarray | None:
+    """`items` as int64 when every one is a plain int (not a bool) that fits; else None."""
+    if not set(map(type, items)) <= {int}:
+        return None
+    try:
+        return np.array(items, dtype=np.int64)
+    except OverflowError:
+        return None
+
+
+def _int_pairs(edges: list) -> np.ndarray | None:
+    """The (m, 2) int64 array of a list of [u, v] pairs of plain ints; else None."""
+    if set(map(type, edges)) != {list} or set(map(len, edges)) != {2}:
+        return None
+    flat = _ints(list(chain.from_iterable(edges)))
+    return None if flat is None else flat.reshape(-1, 2)
+
+
+def _plain_cells(t: T.Type, items: list, n: int | None) -> np.ndarray | None:
+    """The values of a list of scalars of type `t` (as `_scalar` gives them), when the list
+    holds only plain values of the type that are all in range; None when it may not."""
+    if not items:
+        return None
+    match t:
+        case T.Bool():
+            return np.array(items, dtype=np.bool_) if set(map(type, items)) == {bool} else None
+        case T.Int(lo=lo, hi=hi):
+            ints = _ints(items)
+            if ints is None or not ((ints > -EXACT_INT_LIMIT) & (ints < EXACT_INT_LIMIT)).all():
+                return None
+            if lo is not None and not ((ints >= lo) & (ints <= hi)).all():
+                return None
+            return ints.astype(np.float64)
+        case T.Frac():
+            if not set(map(type, items)) <= {int, float}:
+                return None
+            try:
+                values = np.array(items, dtype=np.float64)
+            except OverflowError:
+                return None
+            return values if np.isfinite(values).all() else None
+        case T.Index():
+            ints = _ints(items)
+            if ints is None or n is None or not ((ints >= 0) & (ints < n)).all():
+                return None
+            return ints
+    return None
 
 
 def _int_value(t: T.Int, lo, hi, v: Any) -> float:

@@ -81,7 +81,18 @@ class RangeReport:
         """For each size variable the bound depends on, the largest size at which every integer
         value stays below 2^24 (None: no size breaks it; 0: none is safe). In a graph program,
         the limit for n assumes m <= n^2 (no repeated edges), and m gets a limit of its own only
-        when the bound does not also depend on n."""
+        when the bound does not also depend on n.
+
+        Searched once per bound: `summary`, `to_json` (written twice by a compile, into the
+        file's metadata and by its target) and `overflow_message` all ask, and each search
+        substitutes sizes into the sympy bound dozens of times."""
+        key = (self.max_abs, frozenset(self.size_vars))
+        cached = self.__dict__.get("_float32_limit")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_float32_limit"] = (key, self._search_float32_limit())
+        return dict(cached[1])
+
+    def _search_float32_limit(self) -> dict[str, int | None]:
         f = sp.sympify(self.max_abs)
         names = sorted(s.name for s in f.free_symbols if s.name in self.size_vars)
         if f.has(sp.oo):
