@@ -132,6 +132,11 @@ class _Graphs:
         self.src, self.dst = src - self.ebatch * n, dst - self.ebatch * n
         self.E = src.shape[0]
         self.ar = torch.arange(self.E, device=device)
+        # global endpoint ids, formed once per call rather than once per aggregation and round
+        self.ends = {"src": src, "dst": dst}
+        # per (endpoint, channels): the 0/1 "has an edge" indicator of an ungated non-flagged
+        # min/max aggregation, which depends on the graph only
+        self.present: dict[tuple, torch.Tensor] = {}
         self.env: dict[int, torch.Tensor] = {}
 
     def lead(self, dom):
@@ -279,8 +284,16 @@ class GNN(nn.Module):
         # read indexes graph and node at once, so no (E, n) intermediate is formed
         rows = g.ebatch if "edge" in out_dom and "edge" not in arg_dom else None
         cur = [i for i, k in enumerate(arg_dom) if k == "node"]
+        if isinstance(g, _Graphs) and rows is not None and cur == [0] \
+                and ends[0] is not None:
+            # one node axis read at an endpoint: one row gather of the (B·n, C) table by the
+            # global endpoint id, the same elements as indexing graph and node separately
+            # (only in this module's layout: nclang.pyg's padded one numbers nodes otherwise)
+            t = t.reshape(t.shape[0] * t.shape[1], *t.shape[2:]).index_select(0, g.ends[ends[0]])
+            rows = None
+            cur = []
         for i, end in enumerate(ends):
-            if end is None:
+            if end is None or i not in cur:
                 continue
             pos = 1 + cur.index(i)
             idx = g.src if end == "src" else g.dst
@@ -320,8 +333,7 @@ class GNN(nn.Module):
         nodes = [i for i, k in enumerate(body_dom) if k == "node"]
         dtype, device = g.dtype, g.device
         if ins["group"] is not None:
-            ends = g.dst if ins["group"] == "dst" else g.src
-            index, size = ends + g.ebatch * g.n, g.B * g.n
+            index, size = g.ends[ins["group"]], g.B * g.n
             pos = sum(1 for i in nodes if i < axis)
 
             def prep(t):
@@ -377,8 +389,11 @@ class GNN(nn.Module):
 
         zero = torch.zeros((), dtype=dtype, device=device)
         cg = gate(c, cond)
+        # ungated (no `where`): every element takes part, and x * 1 is x bit for bit, so the
+        # gate's product and select are skipped
+        ungated = cond is None
         if agg == "any":
-            return finish(scat(body * cg, "amax", 0.0))
+            return finish(scat(body if ungated else body * cg, "amax", 0.0))
         if agg == "all":
             return finish(scat(body * cg + (1 - cg), "amin", 1.0))
         if agg == "sum":
@@ -397,8 +412,18 @@ class GNN(nn.Module):
             f, v = c, body
             fg = cg
         inf = math.inf if lo else -math.inf
-        F = scat(fg, "amax", 0.0)
-        M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
+        key = (ins["group"], body_dom[axis], tuple(fg.shape[1:])) \
+            if ungated and ins["body_kind"] not in ("pinf", "ninf") \
+            and (ins["group"] is not None or body_dom[axis] == "edge") else None
+        if key is not None:
+            # fg is all ones here: F marks the segments with an element, a fact of the graph
+            if key not in g.present:
+                g.present[key] = scat(fg, "amax", 0.0)
+            F = g.present[key]
+            M = scat(v, "amin" if lo else "amax", inf)
+        else:
+            F = scat(fg, "amax", 0.0)
+            M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
         if agg in ("min", "max"):
             V = torch.where(F > 0.5, M, zero)
             out = torch.cat([F, V], -1) if ins["kind"] in ("pinf", "ninf") else V
