@@ -35,7 +35,8 @@ class Options:
 
     `early_exit=False` runs an `until stable` loop to its trip count (the result is the same).
     `straight_through`: the 0/1 gates of an aggregation carry their inputs' gradients (training;
-    the forward values are unchanged bit for bit). `on_value(ins, t)` sees every op's result (and,
+    the forward values are unchanged bit for bit). `on_value(ins, t)` sees every op's result (a
+    loop-invariant one's once per run of its loop, as it is computed once; and,
     for a sum aggregation, the sum of magnitudes that bounds its partial sums); `on_round(ins,
     cur, active)` each loop round's carried values (batched layout: (B, n..., C), edge values
     (E, ..., C)) and which graphs took part; `on_loop(ins, done)` each loop's rounds per graph
@@ -80,6 +81,27 @@ def _walk(code: list[dict]):
         yield ins
         if ins["op"] == "loop":
             yield from _walk(ins["body"])
+
+
+def _invariant(loop: dict) -> set[int]:
+    """The ids of a loop body's top-level ops that read nothing a round changes (no carried
+    parameter, no value of a nested loop, nothing computed from either): the same tensor every
+    round, so a round after the first reuses it (a constant broadcast to every edge is an
+    E-row gather otherwise, each round)."""
+    variant = {c["param"] for c in loop["carried"] if c["param"] is not None}
+    out = set()
+    for ins in loop["body"]:
+        if ins["op"] == "loop":
+            variant |= set(value_domains(ins["body"]))
+            variant |= {c["out"] for c in ins["carried"]}
+            continue
+        reads = [ins.get(k) for k in ("arg", "table", "index", "body", "cond", "elem")]
+        reads += ins.get("args", [])
+        if ins["op"] == "input" or any(r in variant for r in reads if r is not None):
+            variant.add(ins["out"])
+        else:
+            out.add(ins["out"])
+    return out
 
 
 def node_axes(dom) -> int:
@@ -241,10 +263,14 @@ class GNN(nn.Module):
         self._block(g, self.program)
         return {name: pyg(g.env[value], dom) for name, value, dom in self.outputs}
 
-    def _block(self, g: _Graphs, code: list[dict]) -> None:
+    def _block(self, g: _Graphs, code: list[dict], keep: set | None = None) -> None:
+        """Run `code`; `keep`: ids whose value in `g.env` is from an earlier round and
+        still right (loop-invariant, `_invariant`), not computed again."""
         for ins in code:
             if ins["op"] == "loop":
                 self._loop(g, ins)
+            elif keep is not None and ins["out"] in keep and ins["out"] in g.env:
+                continue
             else:
                 t = g.env[ins["out"]] = getattr(self, "_" + ins["op"])(g, ins)
                 if g.opts.on_value is not None:
@@ -443,12 +469,15 @@ class GNN(nn.Module):
         active = counts > 0
         done = torch.zeros(g.B, dtype=torch.long, device=g.device)
         body_doms = value_domains(ins["body"])
+        keep = _invariant(ins)
+        for v in keep:
+            g.env.pop(v, None)  # from an earlier run of this loop: its inputs may differ now
         t = 0
         while (bool(active.any()) if bound is None else t < bound):
             for c in carried:
                 if c["param"] is not None:
                     g.env[c["param"]] = cur[c["name"]]
-            self._block(g, ins["body"])
+            self._block(g, ins["body"], keep)
             changed = torch.zeros(g.B, dtype=torch.bool, device=g.device)
             for c in carried:
                 new, old = g.env[c["next"]], cur[c["name"]]
