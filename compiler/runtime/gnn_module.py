@@ -432,7 +432,7 @@ class GNN(nn.Module):
         # min / max / argmin / argmax over the flagged-finite elements
         lo = agg in ("min", "argmin")
         if ins["body_kind"] in ("pinf", "ninf"):
-            f, v = c & (body[..., :1] > 0.5), body[..., 1:]
+            f, v = (body[..., :1] > 0.5) if ungated else c & (body[..., :1] > 0.5), body[..., 1:]
             fg = gate(f, cond, body[..., :1])
         else:
             f, v = c, body
