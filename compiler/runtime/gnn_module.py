@@ -35,7 +35,8 @@ class Options:
 
     `early_exit=False` runs an `until stable` loop to its trip count (the result is the same).
     `straight_through`: the 0/1 gates of an aggregation carry their inputs' gradients (training;
-    the forward values are unchanged bit for bit). `on_value(ins, t)` sees every op's result (and,
+    the forward values are unchanged bit for bit). `on_value(ins, t)` sees every op's result (a
+    loop-invariant one's once per run of its loop, as it is computed once; and,
     for a sum aggregation, the sum of magnitudes that bounds its partial sums); `on_round(ins,
     cur, active)` each loop round's carried values (batched layout: (B, n..., C), edge values
     (E, ..., C)) and which graphs took part; `on_loop(ins, done)` each loop's rounds per graph
@@ -80,6 +81,27 @@ def _walk(code: list[dict]):
         yield ins
         if ins["op"] == "loop":
             yield from _walk(ins["body"])
+
+
+def _invariant(loop: dict) -> set[int]:
+    """The ids of a loop body's top-level ops that read nothing a round changes (no carried
+    parameter, no value of a nested loop, nothing computed from either): the same tensor every
+    round, so a round after the first reuses it (a constant broadcast to every edge is an
+    E-row gather otherwise, each round)."""
+    variant = {c["param"] for c in loop["carried"] if c["param"] is not None}
+    out = set()
+    for ins in loop["body"]:
+        if ins["op"] == "loop":
+            variant |= set(value_domains(ins["body"]))
+            variant |= {c["out"] for c in ins["carried"]}
+            continue
+        reads = [ins.get(k) for k in ("arg", "table", "index", "body", "cond", "elem")]
+        reads += ins.get("args", [])
+        if ins["op"] == "input" or any(r in variant for r in reads if r is not None):
+            variant.add(ins["out"])
+        else:
+            out.add(ins["out"])
+    return out
 
 
 def node_axes(dom) -> int:
@@ -132,6 +154,11 @@ class _Graphs:
         self.src, self.dst = src - self.ebatch * n, dst - self.ebatch * n
         self.E = src.shape[0]
         self.ar = torch.arange(self.E, device=device)
+        # global endpoint ids, formed once per call rather than once per aggregation and round
+        self.ends = {"src": src, "dst": dst}
+        # per (endpoint, channels): the 0/1 "has an edge" indicator of an ungated non-flagged
+        # min/max aggregation, which depends on the graph only
+        self.present: dict[tuple, torch.Tensor] = {}
         self.env: dict[int, torch.Tensor] = {}
 
     def lead(self, dom):
@@ -236,10 +263,14 @@ class GNN(nn.Module):
         self._block(g, self.program)
         return {name: pyg(g.env[value], dom) for name, value, dom in self.outputs}
 
-    def _block(self, g: _Graphs, code: list[dict]) -> None:
+    def _block(self, g: _Graphs, code: list[dict], keep: set | None = None) -> None:
+        """Run `code`; `keep`: ids whose value in `g.env` is from an earlier round and
+        still right (loop-invariant, `_invariant`), not computed again."""
         for ins in code:
             if ins["op"] == "loop":
                 self._loop(g, ins)
+            elif keep is not None and ins["out"] in keep and ins["out"] in g.env:
+                continue
             else:
                 t = g.env[ins["out"]] = getattr(self, "_" + ins["op"])(g, ins)
                 if g.opts.on_value is not None:
@@ -279,8 +310,16 @@ class GNN(nn.Module):
         # read indexes graph and node at once, so no (E, n) intermediate is formed
         rows = g.ebatch if "edge" in out_dom and "edge" not in arg_dom else None
         cur = [i for i, k in enumerate(arg_dom) if k == "node"]
+        if isinstance(g, _Graphs) and rows is not None and cur == [0] \
+                and ends[0] is not None:
+            # one node axis read at an endpoint: one row gather of the (B·n, C) table by the
+            # global endpoint id, the same elements as indexing graph and node separately
+            # (only in this module's layout: nclang.pyg's padded one numbers nodes otherwise)
+            t = t.reshape(t.shape[0] * t.shape[1], *t.shape[2:]).index_select(0, g.ends[ends[0]])
+            rows = None
+            cur = []
         for i, end in enumerate(ends):
-            if end is None:
+            if end is None or i not in cur:
                 continue
             pos = 1 + cur.index(i)
             idx = g.src if end == "src" else g.dst
@@ -320,8 +359,7 @@ class GNN(nn.Module):
         nodes = [i for i, k in enumerate(body_dom) if k == "node"]
         dtype, device = g.dtype, g.device
         if ins["group"] is not None:
-            ends = g.dst if ins["group"] == "dst" else g.src
-            index, size = ends + g.ebatch * g.n, g.B * g.n
+            index, size = g.ends[ins["group"]], g.B * g.n
             pos = sum(1 for i in nodes if i < axis)
 
             def prep(t):
@@ -377,8 +415,11 @@ class GNN(nn.Module):
 
         zero = torch.zeros((), dtype=dtype, device=device)
         cg = gate(c, cond)
+        # ungated (no `where`): every element takes part, and x * 1 is x bit for bit, so the
+        # gate's product and select are skipped
+        ungated = cond is None
         if agg == "any":
-            return finish(scat(body * cg, "amax", 0.0))
+            return finish(scat(body if ungated else body * cg, "amax", 0.0))
         if agg == "all":
             return finish(scat(body * cg + (1 - cg), "amin", 1.0))
         if agg == "sum":
@@ -391,14 +432,24 @@ class GNN(nn.Module):
         # min / max / argmin / argmax over the flagged-finite elements
         lo = agg in ("min", "argmin")
         if ins["body_kind"] in ("pinf", "ninf"):
-            f, v = c & (body[..., :1] > 0.5), body[..., 1:]
+            f, v = (body[..., :1] > 0.5) if ungated else c & (body[..., :1] > 0.5), body[..., 1:]
             fg = gate(f, cond, body[..., :1])
         else:
             f, v = c, body
             fg = cg
         inf = math.inf if lo else -math.inf
-        F = scat(fg, "amax", 0.0)
-        M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
+        key = (ins["group"], body_dom[axis], tuple(fg.shape[1:])) \
+            if ungated and ins["body_kind"] not in ("pinf", "ninf") \
+            and (ins["group"] is not None or body_dom[axis] == "edge") else None
+        if key is not None:
+            # fg is all ones here: F marks the segments with an element, a fact of the graph
+            if key not in g.present:
+                g.present[key] = scat(fg, "amax", 0.0)
+            F = g.present[key]
+            M = scat(v, "amin" if lo else "amax", inf)
+        else:
+            F = scat(fg, "amax", 0.0)
+            M = scat(torch.where(f, v, zero + inf), "amin" if lo else "amax", inf)
         if agg in ("min", "max"):
             V = torch.where(F > 0.5, M, zero)
             out = torch.cat([F, V], -1) if ins["kind"] in ("pinf", "ninf") else V
@@ -418,12 +469,15 @@ class GNN(nn.Module):
         active = counts > 0
         done = torch.zeros(g.B, dtype=torch.long, device=g.device)
         body_doms = value_domains(ins["body"])
+        keep = _invariant(ins)
+        for v in keep:
+            g.env.pop(v, None)  # from an earlier run of this loop: its inputs may differ now
         t = 0
         while (bool(active.any()) if bound is None else t < bound):
             for c in carried:
                 if c["param"] is not None:
                     g.env[c["param"]] = cur[c["name"]]
-            self._block(g, ins["body"])
+            self._block(g, ins["body"], keep)
             changed = torch.zeros(g.B, dtype=torch.bool, device=g.device)
             for c in carried:
                 new, old = g.env[c["next"]], cur[c["name"]]
