@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from compiled_texts import compile_texts
 from cli_inprocess import cli, headers
-from nclang.compiler.driver import compile_file
-from nclang.compiler.runtime import load
 from nclang.compiler.testing import test_program
-from nclang.dsl.checker import check_source
 
 # each: a carried variable whose start, or next value, has another encoding than the variable
 CARRIED = {
@@ -108,14 +106,7 @@ COMPILED = {**CARRIED, "pair_through_edges": PAIR_THROUGH_EDGES}
 
 @pytest.fixture(scope="module")
 def nets(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("exit70")
-    out = {}
-    for name, text in COMPILED.items():
-        src = folder / f"{name}.ncl"
-        src.write_text(text)
-        (c,) = check_source(text, str(src))
-        out[name] = (c, load(compile_file(src, folder / f"{name}.safetensors")))
-    return out
+    return compile_texts(tmp_path_factory.mktemp("exit70"), COMPILED)
 
 
 @pytest.mark.parametrize("name", sorted(COMPILED))

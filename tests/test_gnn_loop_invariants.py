@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from nclang.compiler.driver import compile_file
-from nclang.compiler.runtime import load
+from compiled_texts import compile_texts
 from nclang.compiler.runtime.gnn_module import _invariant
 from nclang.compiler.testing import test_program
-from nclang.dsl.checker import check_source
 
 PROGRAMS = {
     # the inner body's sum over in-neighbours reads only d: invariant during an inner run,
@@ -43,14 +41,7 @@ program p(g: graph, s: node[bool]) -> node[int] {
 
 @pytest.fixture(scope="module")
 def nets(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("invariant")
-    out = {}
-    for name, text in PROGRAMS.items():
-        src = folder / f"{name}.ncl"
-        src.write_text(text)
-        (c,) = check_source(text, str(src))
-        out[name] = (c, load(compile_file(src, folder / f"{name}.safetensors")))
-    return out
+    return compile_texts(tmp_path_factory.mktemp("invariant"), PROGRAMS)
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
